@@ -1,0 +1,170 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  nodeEnv: 'production' | 'development' | 'test';
+  slack: {
+    signingSecret: string | undefined;
+    botToken: string | undefined;
+    appToken: string | undefined;
+    /** Always ends with a slash, as WebClient's slackApiUrl expects. */
+    apiUrl: string;
+    /** Socket Mode when an app-level token is set, HTTP otherwise. */
+    mode: 'http' | 'socket';
+  };
+  databaseUrl: string | undefined;
+  pgliteDataDir: string;
+  port: number;
+  /** Without a trailing slash. */
+  publicUrl: string;
+  registrationLink: {
+    /** Unset outside production: generated once and kept beside the embedded database. */
+    secret: string | undefined;
+    ttlSeconds: number;
+  };
+  initialAdmins: string[];
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `chatbees-users cannot start; fix these environment variables:\n${problems
+        .map((p) => `  - ${p}`)
+        .join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+const TTL_UNITS = { d: 86_400, h: 3_600, m: 60, s: 1 } as const;
+const MAX_TTL_SECONDS = 365 * 86_400;
+
+/** "7d", "12h", "30m", "45s" → seconds; undefined when the text is not such a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d{1,6})([dhms])$/.exec(text.trim());
+  if (!match) return undefined;
+  const seconds = Number(match[1]) * TTL_UNITS[match[2] as keyof typeof TTL_UNITS];
+  return seconds > 0 && seconds <= MAX_TTL_SECONDS ? seconds : undefined;
+}
+
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
+
+const optionalText = z
+  .string()
+  .transform((s) => s.trim())
+  .optional()
+  .transform((s) => (s ? s : undefined));
+
+const httpUrl = (name: string) =>
+  z.string().refine(
+    (s) => {
+      try {
+        const url = new URL(s);
+        return url.protocol === 'http:' || url.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    },
+    { message: `${name} must be an http(s) URL` },
+  );
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+    SLACK_SIGNING_SECRET: optionalText,
+    SLACK_BOT_TOKEN: optionalText.refine((t) => t === undefined || t.startsWith('xoxb-'), {
+      message: 'must be a bot token (it starts with xoxb-)',
+    }),
+    SLACK_APP_TOKEN: optionalText.refine((t) => t === undefined || t.startsWith('xapp-'), {
+      message: 'must be an app-level token (it starts with xapp-)',
+    }),
+    SLACK_API_URL: optionalText.pipe(httpUrl('SLACK_API_URL').optional()),
+    DATABASE_URL: optionalText.refine((u) => u === undefined || /^postgres(ql)?:\/\//.test(u), {
+      message: 'must be a postgres:// URL',
+    }),
+    PGLITE_DATA_DIR: optionalText,
+    PORT: optionalText.refine((p) => p === undefined || (/^\d{1,5}$/.test(p) && Number(p) <= 65_535), {
+      message: 'must be a whole number from 0 to 65535',
+    }),
+    PUBLIC_URL: optionalText.pipe(httpUrl('PUBLIC_URL').optional()),
+    REGISTRATION_LINK_SECRET: optionalText.refine((s) => s === undefined || s.length >= 32, {
+      message: 'must be at least 32 characters long',
+    }),
+    REGISTRATION_LINK_TTL: optionalText.refine((t) => t === undefined || parseDuration(t) !== undefined, {
+      message: 'must be a duration such as 7d, 12h, 30m or 45s (at most 365d)',
+    }),
+    INITIAL_ADMINS: optionalText.refine(
+      (list) => list === undefined || splitList(list).every((id) => SLACK_USER_ID.test(id)),
+      { message: 'must be Slack user ids separated by commas, such as U012AB3CD,U045EF6GH' },
+    ),
+    LOG_LEVEL: optionalText.refine((l) => l === undefined || (LOG_LEVELS as readonly string[]).includes(l), {
+      message: `must be one of ${LOG_LEVELS.join(', ')}`,
+    }),
+  })
+  .superRefine((env, ctx) => {
+    const require = (name: keyof typeof env, why: string) => {
+      if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: `required ${why}` });
+    };
+    if (env.SLACK_APP_TOKEN === undefined) {
+      require('SLACK_SIGNING_SECRET', 'in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+    }
+    require('SLACK_BOT_TOKEN', '(the bot token from your Slack app\'s "OAuth & Permissions" page)');
+    if (env.NODE_ENV === 'production') require('REGISTRATION_LINK_SECRET', 'when NODE_ENV=production');
+  });
+
+function splitList(list: string): string[] {
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Reads `.env` when present; variables already in the environment win over it. */
+export function readEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  envFile = '.env',
+): Record<string, string | undefined> {
+  if (!existsSync(envFile)) return { ...env };
+  return { ...parseEnv(readFileSync(envFile, 'utf8')), ...env };
+}
+
+/** Validates the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = readEnvironment()): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    // Name the variable and the rule, never the value: some of these are secrets.
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || 'environment';
+      return `${name}: ${issue.message}`;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  const e = parsed.data;
+  const port = e.PORT === undefined ? 3000 : Number(e.PORT);
+  const apiUrl = e.SLACK_API_URL ?? 'https://slack.com/api/';
+  return {
+    nodeEnv: e.NODE_ENV,
+    slack: {
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      botToken: e.SLACK_BOT_TOKEN,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`,
+      mode: e.SLACK_APP_TOKEN ? 'socket' : 'http',
+    },
+    databaseUrl: e.DATABASE_URL,
+    pgliteDataDir: e.PGLITE_DATA_DIR ?? './.data/pglite',
+    port,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    registrationLink: {
+      secret: e.REGISTRATION_LINK_SECRET,
+      ttlSeconds: parseDuration(e.REGISTRATION_LINK_TTL ?? '7d') as number,
+    },
+    initialAdmins: [...new Set(splitList(e.INITIAL_ADMINS ?? ''))],
+    logLevel: (e.LOG_LEVEL as LogLevel | undefined) ?? 'info',
+  };
+}

@@ -1,0 +1,24 @@
+import type { Knex } from 'knex';
+import * as initial from '../../migrations/20261128_001_initial.js';
+
+interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+// Migrations are imported rather than read from the folder, and named without their file
+// extension, so a database migrated from .ts sources also runs from compiled .js.
+// Append new migrations here in order.
+const migrations: Migration[] = [{ name: '20261128_001_initial', ...initial }];
+
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => migrations,
+  getMigrationName: (migration) => migration.name,
+  getMigration: async (migration) => migration,
+};
+
+export const migrationConfig: Knex.MigratorConfig = {
+  migrationSource,
+  tableName: 'knex_migrations',
+};

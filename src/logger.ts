@@ -1,0 +1,129 @@
+import { createRequire } from 'node:module';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from './config.js';
+
+export type { Logger } from 'pino';
+
+const REDACTED = '[redacted]';
+
+// Structured fields that may hold secrets. pino's `*.x` covers one level only, so deeper
+// places are listed too; anything that slips through is caught by `scrubText` below.
+const REDACT_PATHS = [
+  'token',
+  'secret',
+  'password',
+  'url',
+  'link',
+  'registrationUrl',
+  'authorization',
+  'cookie',
+  'signingSecret',
+  'botToken',
+  'appToken',
+  'databaseUrl',
+  '*.token',
+  '*.secret',
+  '*.password',
+  '*.url',
+  '*.link',
+  '*.registrationUrl',
+  '*.authorization',
+  '*.cookie',
+  '*.signingSecret',
+  '*.botToken',
+  '*.appToken',
+  '*.databaseUrl',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-slack-signature"]',
+  'req.url',
+  'err.config',
+  'err.request',
+  'err.response',
+  'slack.signingSecret',
+  'slack.botToken',
+  'slack.appToken',
+  'registrationLink.secret',
+];
+
+const TEXT_PATTERNS: RegExp[] = [
+  /xox[a-z]-[A-Za-z0-9-]+/g, // Slack bot, user and config tokens
+  /xapp-[A-Za-z0-9-]+/g, // Slack app-level tokens
+  /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, // JWTs (registration tokens)
+  /(\/register\/)[^\s"'<>?#]+/g, // registration links and their paths
+  /(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, // passwords inside database URLs
+];
+
+/** Replaces every secret-looking substring, and every known secret, in a text. */
+export function scrubText(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret && out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  for (const pattern of TEXT_PATTERNS) {
+    out = out.replace(pattern, (_match, prefix?: unknown) =>
+      typeof prefix === 'string' ? `${prefix}${prefix.endsWith(':') ? `${REDACTED}@` : REDACTED}` : REDACTED,
+    );
+  }
+  return out;
+}
+
+function scrubValue(value: unknown, secrets: readonly string[], depth: number): unknown {
+  if (typeof value === 'string') return scrubText(value, secrets);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) {
+    return {
+      type: value.name,
+      message: scrubText(value.message, secrets),
+      stack: value.stack ? scrubText(value.stack, secrets) : undefined,
+      code: (value as { code?: unknown }).code,
+    };
+  }
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v, secrets, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = scrubValue(v, secrets, depth + 1);
+  return out;
+}
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Exact secret values (signing secret, tokens, link key) to blank wherever they appear. */
+  secrets?: readonly string[];
+  /** Human-readable output; used only in development on a terminal. */
+  pretty?: boolean;
+  destination?: DestinationStream;
+}
+
+function prettyTransportAvailable(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const secrets = (options.secrets ?? []).filter((s) => s.length >= 8);
+  const pretty = options.pretty === true && !options.destination && prettyTransportAvailable();
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'chatbees-users' },
+      redact: { paths: REDACT_PATHS, censor: REDACTED },
+      formatters: {
+        log: (object) => scrubValue(object, secrets, 0) as Record<string, unknown>,
+      },
+      hooks: {
+        logMethod(args, method) {
+          // Messages are scrubbed too: a secret interpolated into one is not covered by redact.
+          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a, secrets) : a));
+          method.apply(this, scrubbed as Parameters<typeof method>);
+        },
+      },
+      serializers: { err: (err: unknown) => scrubValue(err, secrets, 0) },
+      transport: pretty ? { target: 'pino-pretty', options: { colorize: true } } : undefined,
+    },
+    options.destination,
+  );
+}

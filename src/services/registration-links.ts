@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { errors, jwtVerify, SignJWT, type JWTPayload, type JWTHeaderParameters } from 'jose';
+
+const ISSUER = 'chatbees-users';
+const AUDIENCE = 'chatbees-users/register';
+const ALGORITHM = 'HS256';
+const MAX_TOKEN_LENGTH = 2048;
+const INVITE_ID = /^[a-z0-9]{6,32}$/;
+
+export type VerifiedLink =
+  | { ok: true; inviteId: string; expired: boolean }
+  | { ok: false; reason: 'invalid' };
+
+interface Key {
+  kid: string;
+  secret: Uint8Array;
+}
+
+function keyOf(secret: string): Key {
+  // The key id names the key without revealing it: a short digest of the secret.
+  const kid = createHash('sha256').update(`chatbees-users kid:${secret}`).digest('base64url').slice(0, 12);
+  return { kid, secret: new TextEncoder().encode(secret) };
+}
+
+/**
+ * Signed registration links. The token carries only the invite id and its expiry; the
+ * database stays the truth about whether the invite is still good. Earlier secrets still
+ * verify during a key rotation, and only the current one signs.
+ */
+export class RegistrationLinks {
+  private readonly current: Key;
+  private readonly keys: Map<string, Key>;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly options: {
+      publicUrl: string;
+      secret: string;
+      previousSecrets?: readonly string[];
+      now?: () => Date;
+    },
+  ) {
+    this.current = keyOf(options.secret);
+    this.keys = new Map([this.current, ...(options.previousSecrets ?? []).map(keyOf)].map((k) => [k.kid, k]));
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async sign(invite: { id: string; expiresAt: Date }): Promise<string> {
+    const issuedAt = Math.floor(this.now().getTime() / 1000);
+    return new SignJWT({})
+      .setProtectedHeader({ alg: ALGORITHM, kid: this.current.kid, typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setJti(invite.id)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(Math.floor(invite.expiresAt.getTime() / 1000))
+      .sign(this.current.secret);
+  }
+
+  url(token: string): string {
+    return `${this.options.publicUrl}/register/${token}`;
+  }
+
+  async verify(token: string): Promise<VerifiedLink> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      return { ok: false, reason: 'invalid' };
+    }
+    const resolveKey = (header: JWTHeaderParameters) => {
+      const key = header.kid === undefined ? undefined : this.keys.get(header.kid);
+      if (!key) throw new errors.JWKSNoMatchingKey();
+      return key.secret;
+    };
+    let payload: JWTPayload;
+    let expired = false;
+    try {
+      ({ payload } = await jwtVerify(token, resolveKey, {
+        algorithms: [ALGORITHM],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ['jti', 'exp', 'iat'],
+        currentDate: this.now(),
+      }));
+    } catch (err) {
+      // The signature is checked before the claims, so an expired token's payload is genuine.
+      if (!(err instanceof errors.JWTExpired)) return { ok: false, reason: 'invalid' };
+      payload = err.payload;
+      expired = true;
+    }
+    const inviteId = payload.jti;
+    if (typeof inviteId !== 'string' || !INVITE_ID.test(inviteId)) return { ok: false, reason: 'invalid' };
+    return { ok: true, inviteId, expired };
+  }
+}

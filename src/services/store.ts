@@ -1,0 +1,158 @@
+// Shared data access for the services: row mapping, transactions, the account lock and the
+// checks every admin operation makes inside its transaction.
+import type { Knex } from 'knex';
+import {
+  type Account,
+  type Actor,
+  type AuditAction,
+  type AuditEntry,
+  type AuditSource,
+  type Invite,
+  type Member,
+  type Refused,
+  refuse,
+} from './types.js';
+
+export type Db = Knex | Knex.Transaction;
+
+type Row = Record<string, unknown>;
+
+export function toAccount(row: Row): Account {
+  return {
+    id: row.id as number,
+    slackTeamId: (row.slack_team_id as string | null) ?? null,
+    slackEnterpriseId: (row.slack_enterprise_id as string | null) ?? null,
+    isEnterpriseInstall: row.is_enterprise_install as boolean,
+    name: (row.name as string | null) ?? null,
+  };
+}
+
+export function toMember(row: Row): Member {
+  return {
+    id: row.id as number,
+    accountId: row.account_id as number,
+    slackUserId: row.slack_user_id as string,
+    email: (row.email as string | null) ?? null,
+    displayName: (row.display_name as string | null) ?? null,
+    role: row.role as Member['role'],
+    status: row.status as Member['status'],
+    registeredAt: row.registered_at as Date,
+    invitedBy: (row.invited_by as string | null) ?? null,
+    inviteId: (row.invite_id as string | null) ?? null,
+    removedAt: (row.removed_at as Date | null) ?? null,
+    removedBy: (row.removed_by as string | null) ?? null,
+  };
+}
+
+export function toInvite(row: Row): Invite {
+  return {
+    id: row.id as string,
+    accountId: row.account_id as number,
+    createdBy: row.created_by as string,
+    forSlackUserId: (row.for_slack_user_id as string | null) ?? null,
+    role: row.role as Invite['role'],
+    createdAt: row.created_at as Date,
+    expiresAt: row.expires_at as Date,
+    maxUses: (row.max_uses as number | null) ?? null,
+    uses: row.uses as number,
+    lastUsedAt: (row.last_used_at as Date | null) ?? null,
+    revokedAt: (row.revoked_at as Date | null) ?? null,
+    revokedBy: (row.revoked_by as string | null) ?? null,
+    revokeReason: (row.revoke_reason as Invite['revokeReason']) ?? null,
+  };
+}
+
+export function toAuditEntry(row: Row): AuditEntry {
+  return {
+    id: row.id as number,
+    accountId: row.account_id as number,
+    actor: row.actor as string,
+    action: row.action as AuditAction,
+    targetSlackUserId: (row.target_slack_user_id as string | null) ?? null,
+    targetInviteId: (row.target_invite_id as string | null) ?? null,
+    before: (row.before as Record<string, unknown> | null) ?? null,
+    after: (row.after as Record<string, unknown> | null) ?? null,
+    source: row.source as AuditSource,
+    createdAt: row.created_at as Date,
+  };
+}
+
+/** The order members are listed in: by name, then by Slack id. */
+export function sortNameOf(displayName: string | null | undefined, slackUserId: string): string {
+  const name = displayName?.trim();
+  return (name ? name : slackUserId).toLowerCase();
+}
+
+const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock
+
+/** Runs `work` in one transaction, retrying it whole when PostgreSQL asks us to. */
+export async function inTransaction<T>(knex: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await knex.transaction(work);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (!code || !RETRYABLE.has(code) || attempt >= 5) throw err;
+    }
+  }
+}
+
+/**
+ * Locks the account row for the rest of the transaction. Every change that could affect who
+ * administers an account takes this lock first, so two admins acting at the same instant,
+ * from any number of processes, are serialised by the database.
+ */
+export async function lockAccount(trx: Knex.Transaction, accountId: number): Promise<boolean> {
+  const row = await trx('accounts').select('id').where({ id: accountId }).forUpdate().first();
+  return row !== undefined;
+}
+
+export async function findMember(db: Db, accountId: number, slackUserId: string): Promise<Member | undefined> {
+  const row = await db('members').where({ account_id: accountId, slack_user_id: slackUserId }).first();
+  return row ? toMember(row) : undefined;
+}
+
+export async function countActiveAdmins(db: Db, accountId: number): Promise<number> {
+  const row = await db('members')
+    .where({ account_id: accountId, status: 'active', role: 'AccountAdmin' })
+    .count<{ n: number }>({ n: '*' })
+    .first();
+  return Number(row?.n ?? 0);
+}
+
+/** The actor as an active AccountAdmin of the account, or why they are not one. */
+export async function authorizeAdmin(
+  db: Db,
+  actor: Actor,
+): Promise<{ ok: true; member: Member } | Refused<'not_member' | 'not_admin'>> {
+  const member = await findMember(db, actor.accountId, actor.slackUserId);
+  if (!member || member.status !== 'active') return refuse('not_member');
+  if (member.role !== 'AccountAdmin') return refuse('not_admin');
+  return { ok: true, member };
+}
+
+export interface AuditRecord {
+  accountId: number;
+  actor: string;
+  action: AuditAction;
+  source: AuditSource;
+  targetSlackUserId?: string | null;
+  targetInviteId?: string | null;
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+  at: Date;
+}
+
+export async function recordAudit(db: Db, entry: AuditRecord): Promise<void> {
+  await db('audit_log').insert({
+    account_id: entry.accountId,
+    actor: entry.actor,
+    action: entry.action,
+    source: entry.source,
+    target_slack_user_id: entry.targetSlackUserId ?? null,
+    target_invite_id: entry.targetInviteId ?? null,
+    before: entry.before ? JSON.stringify(entry.before) : null,
+    after: entry.after ? JSON.stringify(entry.after) : null,
+    created_at: entry.at,
+  });
+}

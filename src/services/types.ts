@@ -1,0 +1,119 @@
+// The product's vocabulary, free of Slack and SQL types.
+
+export const ROLES = ['AccountAdmin', 'AccountUser'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type MemberStatus = 'active' | 'removed';
+
+/** Where a change came from, as recorded in the audit log. */
+export type AuditSource =
+  | 'slash_command'
+  | 'console'
+  | 'registration_page'
+  | 'bootstrap'
+  | 'slack_event'
+  | 'app_home';
+
+export interface Account {
+  id: number;
+  slackTeamId: string | null;
+  slackEnterpriseId: string | null;
+  isEnterpriseInstall: boolean;
+  name: string | null;
+}
+
+export interface Member {
+  id: number;
+  accountId: number;
+  slackUserId: string;
+  email: string | null;
+  displayName: string | null;
+  role: Role;
+  status: MemberStatus;
+  registeredAt: Date;
+  invitedBy: string | null;
+  inviteId: string | null;
+  removedAt: Date | null;
+  removedBy: string | null;
+}
+
+export type InviteState = 'pending' | 'expired' | 'revoked' | 'used';
+
+export interface Invite {
+  id: string;
+  accountId: number;
+  createdBy: string;
+  /** The Slack user the invite is for; null when anyone with the link may use it. */
+  forSlackUserId: string | null;
+  role: Role;
+  createdAt: Date;
+  expiresAt: Date;
+  /** Null: no cap. */
+  maxUses: number | null;
+  uses: number;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+  revokedBy: string | null;
+  revokeReason: 'revoked' | 'replaced' | 'inviter_removed' | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  accountId: number;
+  actor: string;
+  action: AuditAction;
+  targetSlackUserId: string | null;
+  targetInviteId: string | null;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  source: AuditSource;
+  createdAt: Date;
+}
+
+export type AuditAction =
+  | 'member.bootstrapped'
+  | 'member.registered'
+  | 'member.role_changed'
+  | 'member.removed'
+  | 'invite.created'
+  | 'invite.revoked'
+  | 'access.refused';
+
+/** Who asks: a Slack user of an account, and through which surface. */
+export interface Actor {
+  accountId: number;
+  slackUserId: string;
+  source: AuditSource;
+}
+
+/** Profile facts the caller learnt from Slack, stored for display. */
+export interface Profile {
+  displayName?: string | null;
+  email?: string | null;
+}
+
+/**
+ * Every reason a service refuses. The Slack and web layers turn these into words in one
+ * place, so the command, the console and the pages say the same thing.
+ */
+export type Refusal =
+  | 'not_member'
+  | 'not_admin'
+  | 'last_admin'
+  | 'unknown_member'
+  | 'already_member'
+  | 'invite_unknown'
+  | 'invite_expired'
+  | 'invite_revoked'
+  | 'invite_replaced'
+  | 'invite_used'
+  | 'identity_required'
+  | 'wrong_person'
+  | 'wrong_account';
+
+export type Refused<R extends Refusal = Refusal> = { ok: false; reason: R };
+export type Result<T extends object, R extends Refusal = Refusal> = ({ ok: true } & T) | Refused<R>;
+
+export function refuse<R extends Refusal>(reason: R): Refused<R> {
+  return { ok: false, reason };
+}
