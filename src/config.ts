@@ -33,9 +33,7 @@ export interface Config {
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(
-      `chatbees-users cannot start; fix these environment variables:\n${problems
-        .map((p) => `  - ${p}`)
-        .join('\n')}`,
+      `chatbees-users cannot start; fix these environment variables:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     );
     this.name = 'ConfigError';
   }

@@ -12,10 +12,11 @@ export function generatedSecretFile(pgliteDataDir: string): string {
  * production); otherwise one generated on first start and kept in a file, so links stay
  * valid across restarts and across processes started from the same folder.
  */
-export function resolveRegistrationLinkSecret(options: {
-  configured: string | undefined;
-  pgliteDataDir: string;
-}): { secret: string; source: 'environment' | 'generated' | 'file'; file?: string } {
+export function resolveRegistrationLinkSecret(options: { configured: string | undefined; pgliteDataDir: string }): {
+  secret: string;
+  source: 'environment' | 'generated' | 'file';
+  file?: string;
+} {
   if (options.configured) return { secret: options.configured, source: 'environment' };
   const file = generatedSecretFile(options.pgliteDataDir);
   mkdirSync(path.dirname(file), { recursive: true });

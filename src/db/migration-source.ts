@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from '../../migrations/20261128_001_initial.js';
+import * as requestClaims from '../../migrations/20261128_002_request_claims.js';
 
 interface Migration {
   name: string;
@@ -10,7 +11,10 @@ interface Migration {
 // Migrations are imported rather than read from the folder, and named without their file
 // extension, so a database migrated from .ts sources also runs from compiled .js.
 // Append new migrations here in order.
-const migrations: Migration[] = [{ name: '20261128_001_initial', ...initial }];
+const migrations: Migration[] = [
+  { name: '20261128_001_initial', ...initial },
+  { name: '20261128_002_request_claims', ...requestClaims },
+];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => migrations,

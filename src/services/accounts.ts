@@ -12,7 +12,11 @@ export class AccountService {
   constructor(private readonly deps: { knex: Knex }) {}
 
   /** The account of a Slack workspace, made on first sight; its name kept up to date. */
-  async ensureWorkspace(workspace: { teamId: string; enterpriseId?: string | null; name?: string | null }): Promise<Account> {
+  async ensureWorkspace(workspace: {
+    teamId: string;
+    enterpriseId?: string | null;
+    name?: string | null;
+  }): Promise<Account> {
     const { rows } = await this.deps.knex.raw(
       `INSERT INTO accounts (slack_team_id, slack_enterprise_id, is_enterprise_install, name)
        VALUES (?, ?, false, ?)

@@ -4,12 +4,14 @@ import { AuditService } from './audit.js';
 import { InviteService } from './invites.js';
 import { MemberService } from './members.js';
 import type { RegistrationLinks } from './registration-links.js';
+import { RequestClaims } from './request-claims.js';
 
 export interface Services {
   accounts: AccountService;
   members: MemberService;
   invites: InviteService;
   audit: AuditService;
+  requests: RequestClaims;
 }
 
 export interface ServiceOptions {
@@ -28,8 +30,9 @@ export function createServices(options: ServiceOptions): Services {
     members: new MemberService({ knex, now }),
     invites: new InviteService({ knex, links, now, ttlSeconds: options.inviteTtlSeconds }),
     audit: new AuditService({ knex, now }),
+    requests: new RequestClaims({ knex, now }),
   };
 }
 
-export type { AccountService, AuditService, InviteService, MemberService };
 export * from './types.js';
+export type { AccountService, AuditService, InviteService, MemberService, RequestClaims };

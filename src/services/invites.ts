@@ -69,6 +69,8 @@ export interface CreatedInvite {
 export interface InviteDetails {
   invite: Invite;
   account: Account;
+  /** The inviting admin's stored name, when known. */
+  inviterName: string | null;
 }
 
 /** A refused link still tells a legitimate holder whose it was, to ask them again. */
@@ -81,9 +83,7 @@ export interface VerifiedIdentity {
 }
 
 export class InviteService {
-  constructor(
-    private readonly deps: { knex: Knex; links: RegistrationLinks; now: () => Date; ttlSeconds: number },
-  ) {}
+  constructor(private readonly deps: { knex: Knex; links: RegistrationLinks; now: () => Date; ttlSeconds: number }) {}
 
   /**
    * A registration invite granting AccountUser: bound to one Slack user (single use; it
@@ -91,7 +91,12 @@ export class InviteService {
    */
   async create(
     actor: Actor,
-    options: { forSlackUserId?: string | null; ttlSeconds?: number; maxUses?: number | null } = {},
+    options: {
+      forSlackUserId?: string | null;
+      forDisplayName?: string | null;
+      ttlSeconds?: number;
+      maxUses?: number | null;
+    } = {},
   ): Promise<Result<CreatedInvite, 'not_member' | 'not_admin' | 'already_member'>> {
     const forSlackUserId = options.forSlackUserId ?? null;
     const result = await inTransaction(this.deps.knex, async (trx) => {
@@ -117,6 +122,7 @@ export class InviteService {
           account_id: actor.accountId,
           created_by: actor.slackUserId,
           for_slack_user_id: forSlackUserId,
+          for_display_name: forSlackUserId ? (options.forDisplayName ?? null) : null,
           role: 'AccountUser',
           created_at: now,
           expires_at: new Date(now.getTime() + ttl * 1000),
@@ -153,14 +159,23 @@ export class InviteService {
   async inspect(token: string): Promise<Inspection> {
     const verified = await this.deps.links.verify(token);
     if (!verified.ok) return refuse('invite_unknown');
-    const row = await this.deps
-      .knex('invites')
+    const { knex } = this.deps;
+    const row = await knex('invites')
       .join('accounts', 'accounts.id', 'invites.account_id')
+      .leftJoin('members as inviter', (join) => {
+        join
+          .on('inviter.account_id', '=', 'invites.account_id')
+          .andOn('inviter.slack_user_id', '=', 'invites.created_by');
+      })
       .where('invites.id', verified.inviteId)
-      .select('invites.*', this.deps.knex.raw('row_to_json(accounts.*) as account'))
+      .select('invites.*', knex.raw('row_to_json(accounts.*) as account'), 'inviter.display_name as inviter_name')
       .first();
     if (!row) return refuse('invite_unknown');
-    const details = { invite: toInvite(row), account: toAccount(row.account) };
+    const details = {
+      invite: toInvite(row),
+      account: toAccount(row.account),
+      inviterName: (row.inviter_name as string | null) ?? null,
+    };
     const refusal = refusalFor(details.invite, this.deps.now());
     if (refusal) return { ...refusal, details };
     return { ok: true, ...details };

@@ -120,13 +120,15 @@ export class MemberService {
     actor: Actor,
     targetSlackUserId: string,
     role: Role,
-  ): Promise<Result<{ member: Member; changed: boolean }, 'not_member' | 'not_admin' | 'unknown_member' | 'last_admin'>> {
+  ): Promise<
+    Result<{ member: Member; changed: boolean }, 'not_member' | 'not_admin' | 'unknown_member' | 'last_admin'>
+  > {
     return inTransaction(this.deps.knex, async (trx) => {
       await lockAccount(trx, actor.accountId);
       const auth = await authorizeAdmin(trx, actor);
       if (!auth.ok) return auth;
       const target = await findMember(trx, actor.accountId, targetSlackUserId);
-      if (!target || target.status !== 'active') return refuse('unknown_member');
+      if (target?.status !== 'active') return refuse('unknown_member');
       if (target.role === role) return { ok: true, member: target, changed: false };
       if (target.role === 'AccountAdmin' && (await countActiveAdmins(trx, actor.accountId)) <= 1) {
         return refuse('last_admin');
@@ -162,7 +164,7 @@ export class MemberService {
       const auth = await authorizeAdmin(trx, actor);
       if (!auth.ok) return auth;
       const target = await findMember(trx, actor.accountId, targetSlackUserId);
-      if (!target || target.status !== 'active') return refuse('unknown_member');
+      if (target?.status !== 'active') return refuse('unknown_member');
       if (target.role === 'AccountAdmin' && (await countActiveAdmins(trx, actor.accountId)) <= 1) {
         return refuse('last_admin');
       }
@@ -232,6 +234,16 @@ export class MemberService {
       }
       return { promoted: people.map((p) => p.slackUserId) };
     });
+  }
+
+  /** Some of the account's active AccountAdmins, for telling people whom to ask. */
+  async activeAdmins(accountId: number, limit: number): Promise<string[]> {
+    return this.deps
+      .knex('members')
+      .where({ account_id: accountId, status: 'active', role: 'AccountAdmin' })
+      .orderBy('registered_at')
+      .limit(limit)
+      .pluck('slack_user_id');
   }
 
   /** Keeps the stored name and email in step with Slack; touches nothing else. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { errors, jwtVerify, SignJWT, type JWTPayload, type JWTHeaderParameters } from 'jose';
+import { errors, type JWTHeaderParameters, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 
 const ISSUER = 'chatbees-users';
 const AUDIENCE = 'chatbees-users/register';
@@ -7,9 +7,7 @@ const ALGORITHM = 'HS256';
 const MAX_TOKEN_LENGTH = 2048;
 const INVITE_ID = /^[a-z0-9]{6,32}$/;
 
-export type VerifiedLink =
-  | { ok: true; inviteId: string; expired: boolean }
-  | { ok: false; reason: 'invalid' };
+export type VerifiedLink = { ok: true; inviteId: string; expired: boolean } | { ok: false; reason: 'invalid' };
 
 interface Key {
   kid: string;

@@ -50,6 +50,7 @@ export function toInvite(row: Row): Invite {
     accountId: row.account_id as number,
     createdBy: row.created_by as string,
     forSlackUserId: (row.for_slack_user_id as string | null) ?? null,
+    forDisplayName: (row.for_display_name as string | null) ?? null,
     role: row.role as Invite['role'],
     createdAt: row.created_at as Date,
     expiresAt: row.expires_at as Date,
@@ -126,7 +127,7 @@ export async function authorizeAdmin(
   actor: Actor,
 ): Promise<{ ok: true; member: Member } | Refused<'not_member' | 'not_admin'>> {
   const member = await findMember(db, actor.accountId, actor.slackUserId);
-  if (!member || member.status !== 'active') return refuse('not_member');
+  if (member?.status !== 'active') return refuse('not_member');
   if (member.role !== 'AccountAdmin') return refuse('not_admin');
   return { ok: true, member };
 }

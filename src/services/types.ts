@@ -6,13 +6,7 @@ export type Role = (typeof ROLES)[number];
 export type MemberStatus = 'active' | 'removed';
 
 /** Where a change came from, as recorded in the audit log. */
-export type AuditSource =
-  | 'slash_command'
-  | 'console'
-  | 'registration_page'
-  | 'bootstrap'
-  | 'slack_event'
-  | 'app_home';
+export type AuditSource = 'slash_command' | 'console' | 'registration_page' | 'bootstrap' | 'slack_event' | 'app_home';
 
 export interface Account {
   id: number;
@@ -45,6 +39,8 @@ export interface Invite {
   createdBy: string;
   /** The Slack user the invite is for; null when anyone with the link may use it. */
   forSlackUserId: string | null;
+  /** The invitee's name as Slack gave it when the invite was made. */
+  forDisplayName: string | null;
   role: Role;
   createdAt: Date;
   expiresAt: Date;

@@ -205,9 +205,17 @@ describe.each(backends)('invites on $name', (backend) => {
       if (!created.ok) throw new Error(created.reason);
       const [h, p, s] = created.token.split('.') as [string, string, string];
       const flipped = `${h}.${p}.${s.slice(0, -2)}${s.endsWith('AA') ? 'BB' : 'AA'}`;
-      const otherKey = new RegistrationLinks({ publicUrl: PUBLIC_URL, secret: 'another-secret-another-secret-another', now: clock.now });
+      const otherKey = new RegistrationLinks({
+        publicUrl: PUBLIC_URL,
+        secret: 'another-secret-another-secret-another',
+        now: clock.now,
+      });
       const foreign = await otherKey.sign(created.invite);
-      const ghost = await new RegistrationLinks({ publicUrl: PUBLIC_URL, secret: 'test-registration-link-secret-0123456789abcdef', now: clock.now }).sign({
+      const ghost = await new RegistrationLinks({
+        publicUrl: PUBLIC_URL,
+        secret: 'test-registration-link-secret-0123456789abcdef',
+        now: clock.now,
+      }).sign({
         id: 'nosuchinvite',
         expiresAt: created.invite.expiresAt,
       });
@@ -295,11 +303,16 @@ describe.each(backends)('invites on $name', (backend) => {
       if (!created.ok) throw new Error(created.reason);
       const teamId = account.slackTeamId as string;
       const results = await Promise.all(
-        ['UR1', 'UR2', 'UR3'].map((id) => services.invites.accept(created.token, { identity: { slackUserId: id, teamId } })),
+        ['UR1', 'UR2', 'UR3'].map((id) =>
+          services.invites.accept(created.token, { identity: { slackUserId: id, teamId } }),
+        ),
       );
       expect(results.filter((r) => r.ok)).toHaveLength(1);
       expect(results.filter((r) => !r.ok).map((r) => !r.ok && r.reason)).toEqual(['invite_used', 'invite_used']);
-      const registered = await db.knex('members').where({ account_id: account.id }).whereIn('slack_user_id', ['UR1', 'UR2', 'UR3']);
+      const registered = await db
+        .knex('members')
+        .where({ account_id: account.id })
+        .whereIn('slack_user_id', ['UR1', 'UR2', 'UR3']);
       expect(registered).toHaveLength(1);
     });
   });
@@ -327,10 +340,16 @@ describe.each(backends)('invites on $name', (backend) => {
       if (!created.ok) throw new Error(created.reason);
       const revoked = await services.invites.revoke(admin(), created.invite.id);
       expect(revoked.ok && revoked.invite).toMatchObject({ revokedBy: 'UADMIN', revokeReason: 'revoked' });
-      expect(await services.invites.revoke(admin(), created.invite.id)).toEqual({ ok: false, reason: 'invite_revoked' });
+      expect(await services.invites.revoke(admin(), created.invite.id)).toEqual({
+        ok: false,
+        reason: 'invite_revoked',
+      });
       expect(await services.invites.revoke(admin(), 'zzzzzzzzzz')).toEqual({ ok: false, reason: 'invite_unknown' });
       const audit = await services.audit.latest(admin(), 1);
-      expect(audit.ok && audit.entries[0]).toMatchObject({ action: 'invite.revoked', targetInviteId: created.invite.id });
+      expect(audit.ok && audit.entries[0]).toMatchObject({
+        action: 'invite.revoked',
+        targetInviteId: created.invite.id,
+      });
     });
 
     it("cannot see or revoke another account's invites", async () => {
@@ -338,7 +357,10 @@ describe.each(backends)('invites on $name', (backend) => {
       await services.members.bootstrapAdmins(other.id, [{ slackUserId: 'UOTHER' }]);
       const created = await services.invites.create(actor(other, 'UOTHER'), { forSlackUserId: 'UX' });
       if (!created.ok) throw new Error(created.reason);
-      expect(await services.invites.revoke(admin(), created.invite.id)).toEqual({ ok: false, reason: 'invite_unknown' });
+      expect(await services.invites.revoke(admin(), created.invite.id)).toEqual({
+        ok: false,
+        reason: 'invite_unknown',
+      });
       const pending = await services.invites.listPending(admin());
       expect(pending.ok && pending.invites).toEqual([]);
     });

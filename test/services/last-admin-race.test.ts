@@ -1,7 +1,7 @@
 // Two admins demoting (or removing) each other at the same instant, from separate
 // connections, must never leave the account without an AccountAdmin.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgres, type Database } from '../../src/db/database.js';
+import { type Database, openPostgres } from '../../src/db/database.js';
 import type { Services } from '../../src/services/index.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
@@ -41,7 +41,11 @@ describe.each(backends)('the last-admin rule under races on $name', (backend) =>
   }
 
   async function activeAdmins(): Promise<number> {
-    const row = await db.knex('members').where({ account_id: account.id, status: 'active', role: 'AccountAdmin' }).count({ n: '*' }).first();
+    const row = await db
+      .knex('members')
+      .where({ account_id: account.id, status: 'active', role: 'AccountAdmin' })
+      .count({ n: '*' })
+      .first();
     return Number(row?.n);
   }
 

@@ -22,7 +22,12 @@ describe.each(backends)('members on $name', (backend) => {
   });
 
   const activeAdmins = async (accountId = account.id) =>
-    (await db.knex('members').where({ account_id: accountId, status: 'active', role: 'AccountAdmin' }).pluck('slack_user_id')).sort();
+    (
+      await db
+        .knex('members')
+        .where({ account_id: accountId, status: 'active', role: 'AccountAdmin' })
+        .pluck('slack_user_id')
+    ).sort();
 
   describe('bootstrap', () => {
     it('makes the initial admins only while the account has none, so a restart never undoes a demotion', async () => {
@@ -107,7 +112,10 @@ describe.each(backends)('members on $name', (backend) => {
       // An admin demoted a moment ago can no longer act.
       await services.members.changeRole(admin(), 'UBOB', 'AccountAdmin');
       await services.members.changeRole(actor(account, 'UBOB'), 'UADMIN', 'AccountUser');
-      expect(await services.members.changeRole(admin(), 'UBOB', 'AccountUser')).toEqual({ ok: false, reason: 'not_admin' });
+      expect(await services.members.changeRole(admin(), 'UBOB', 'AccountUser')).toEqual({
+        ok: false,
+        reason: 'not_admin',
+      });
       expect(await activeAdmins()).toEqual(['UBOB']);
     });
 
@@ -156,7 +164,10 @@ describe.each(backends)('members on $name', (backend) => {
     });
 
     it('is refused to AccountUsers', async () => {
-      expect(await services.members.remove(actor(account, 'UBOB'), 'UADMIN')).toEqual({ ok: false, reason: 'not_admin' });
+      expect(await services.members.remove(actor(account, 'UBOB'), 'UADMIN')).toEqual({
+        ok: false,
+        reason: 'not_admin',
+      });
       expect(await activeAdmins()).toEqual(['UADMIN']);
     });
   });
@@ -215,7 +226,10 @@ describe.each(backends)('members on $name', (backend) => {
     it('treats a damaged cursor as the first page and refuses non-admins', async () => {
       const damaged = await services.members.list(admin(), { limit: 3, after: 'garbage!' });
       expect(damaged.ok && damaged.members.map((m) => m.displayName)).toEqual(['Ada', 'Ann', 'bob']);
-      expect(await services.members.list(actor(account, 'U1ANN'), { limit: 3 })).toEqual({ ok: false, reason: 'not_admin' });
+      expect(await services.members.list(actor(account, 'U1ANN'), { limit: 3 })).toEqual({
+        ok: false,
+        reason: 'not_admin',
+      });
     });
   });
 });

@@ -1,0 +1,188 @@
+// Composition: services over the database, the Slack app, the web routes, one HTTP server.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebClient } from '@slack/web-api';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import type { Logger } from './logger.js';
+import { createServices, type Services } from './services/index.js';
+import { RegistrationLinks } from './services/registration-links.js';
+import type { Account } from './services/types.js';
+import { createSlackApp, webClientOptions } from './slack/app.js';
+import * as dm from './slack/blocks/dm.js';
+import { type SlackDeps, withDeadline } from './slack/context.js';
+import { profileOf } from './slack/invite-people.js';
+import { sendDm, slackError } from './slack/notify.js';
+import { Csrf } from './web/csrf.js';
+import { registrationRoutes } from './web/registration.js';
+import { createWebServer } from './web/server.js';
+
+export interface BotOptions {
+  config: Config;
+  logger: Logger;
+  /** Open and migrated. The bot does not close it. */
+  db: Database;
+  linkSecret: string;
+  now?: () => Date;
+}
+
+export interface Bot {
+  services: Services;
+  account: Account;
+  server: Server;
+  /** Starts serving; resolves with the port (0 picks a free one). */
+  listen(port?: number): Promise<number>;
+  /** Stops taking requests and waits for those in flight (up to `graceMs`). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const ACK_DEADLINE_MS = 2_000;
+const SLACK_LOOKUP_DEADLINE_MS = 2_000;
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+/** The bot token's workspace, which is the account in single-workspace mode. */
+async function identifyWorkspace(client: WebClient, logger: Logger) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const auth = await client.auth.test();
+      if (!auth.team_id) throw new StartupError('Slack did not say which workspace SLACK_BOT_TOKEN belongs to.');
+      return {
+        teamId: auth.team_id,
+        teamName: auth.team ?? null,
+        enterpriseId: auth.enterprise_id ?? null,
+        botId: auth.bot_id,
+        botUserId: auth.user_id,
+      };
+    } catch (err) {
+      if (err instanceof StartupError) throw err;
+      const error = slackError(err);
+      const refused = (err as { code?: string }).code === 'slack_webapi_platform_error';
+      if (refused)
+        throw new StartupError(`Slack refused SLACK_BOT_TOKEN (${error}). Copy the Bot User OAuth Token again.`);
+      if (attempt >= 4) throw new StartupError(`Could not reach Slack to check SLACK_BOT_TOKEN (${error}).`);
+      logger.warn({ error, attempt }, 'Slack not reachable at start; retrying');
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+    }
+  }
+}
+
+/** INITIAL_ADMINS, with their Slack names; ids Slack does not know (typos) are skipped. */
+async function bootstrapInitialAdmins(
+  client: WebClient,
+  services: Services,
+  account: Account,
+  ids: string[],
+  logger: Logger,
+) {
+  if (ids.length === 0) return;
+  const people = [];
+  for (const slackUserId of ids) {
+    try {
+      const { user } = await client.users.info({ user: slackUserId });
+      if (user?.is_bot || user?.deleted) {
+        logger.warn({ slackUserId }, 'INITIAL_ADMINS names a bot or deactivated user; skipped');
+        continue;
+      }
+      people.push({ slackUserId, ...profileOf(user ?? {}) });
+    } catch (err) {
+      const error = slackError(err);
+      if (error === 'user_not_found') {
+        logger.warn({ slackUserId }, 'INITIAL_ADMINS names a user Slack does not know; skipped');
+        continue;
+      }
+      people.push({ slackUserId });
+    }
+  }
+  const { promoted } = await services.members.bootstrapAdmins(account.id, people);
+  if (promoted.length) logger.info({ promoted }, 'initial AccountAdmins made');
+}
+
+export async function createBot(options: BotOptions): Promise<Bot> {
+  const { config, logger, db } = options;
+  const now = options.now ?? (() => new Date());
+  const links = new RegistrationLinks({ publicUrl: config.publicUrl, secret: options.linkSecret, now });
+  const services = createServices({ knex: db.knex, links, inviteTtlSeconds: config.registrationLink.ttlSeconds, now });
+  const client = new WebClient(config.slack.botToken, webClientOptions(config, { logger }));
+
+  const workspace = await identifyWorkspace(client, logger);
+  const account = await services.accounts.ensureWorkspace({
+    teamId: workspace.teamId,
+    enterpriseId: workspace.enterpriseId,
+    name: workspace.teamName,
+  });
+  await bootstrapInitialAdmins(client, services, account, config.initialAdmins, logger);
+
+  const deps: SlackDeps = {
+    services,
+    logger,
+    ackDeadlineMs: ACK_DEADLINE_MS,
+    accountFor: async (teamId) => (teamId === account.slackTeamId ? account : undefined),
+  };
+  const slack = createSlackApp(config, deps, { botId: workspace.botId, botUserId: workspace.botUserId });
+
+  const publicUrl = new URL(config.publicUrl);
+  const registration = registrationRoutes({
+    services,
+    logger,
+    csrf: new Csrf({ secret: options.linkSecret, secure: publicUrl.protocol === 'https:' }),
+    publicOrigin: publicUrl.origin,
+    async lookupProfile(invite) {
+      if (!invite.forSlackUserId) return undefined;
+      const { user } = await withDeadline(client.users.info({ user: invite.forSlackUserId }), SLACK_LOOKUP_DEADLINE_MS);
+      return user ? profileOf(user) : undefined;
+    },
+    async announce({ account: joined, member, invite }) {
+      await Promise.all([
+        sendDm(client, logger, invite.createdBy, dm.registeredToInviter(joined, member.slackUserId)),
+        sendDm(client, logger, member.slackUserId, dm.welcome(joined)),
+      ]);
+    },
+  });
+  const server = createWebServer(
+    {
+      registration,
+      slack: slack.receiver?.requestListener,
+      ready: () =>
+        withDeadline(db.ping(), 1_000).then(
+          () => true,
+          () => false,
+        ),
+    },
+    logger,
+  );
+
+  // Claims only matter for Slack's redelivery window; forget old ones now and then.
+  const pruning = setInterval(() => {
+    services.requests.prune().catch((err: unknown) => logger.warn({ err }, 'pruning request claims failed'));
+  }, 3_600_000);
+  pruning.unref();
+
+  return {
+    services,
+    account,
+    server,
+    async listen(port = config.port) {
+      if (config.slack.mode === 'socket') await slack.app.start();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      return (server.address() as AddressInfo).port;
+    },
+    async stop(graceMs = 8_000) {
+      clearInterval(pruning);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(force);
+      if (config.slack.mode === 'socket') await slack.app.stop().catch(() => {});
+    },
+  };
+}

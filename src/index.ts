@@ -1,0 +1,80 @@
+// The one entry point: `npm start`.
+import { createBot, StartupError } from './app.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { migrateToLatest, openDatabase } from './db/database.js';
+import { DataDirLockedError } from './db/pglite-lock.js';
+import { createLogger, scrubText } from './logger.js';
+import { resolveRegistrationLinkSecret } from './registration-link-secret.js';
+
+const STOP_GRACE_MS = 8_000;
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const secret = resolveRegistrationLinkSecret({
+    configured: config.registrationLink.secret,
+    pgliteDataDir: config.pgliteDataDir,
+  });
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: config.nodeEnv === 'development' && process.stdout.isTTY,
+    secrets: [
+      secret.secret,
+      config.slack.signingSecret,
+      config.slack.botToken,
+      config.slack.appToken,
+      config.databaseUrl,
+    ].filter((s): s is string => Boolean(s)),
+  });
+  if (secret.source === 'generated') logger.info({ file: secret.file }, 'generated a registration link key');
+
+  const db = await openDatabase(config);
+  logger.info({ backend: db.backend, dataDir: config.databaseUrl ? undefined : config.pgliteDataDir }, 'database open');
+  let stopping = false;
+  try {
+    await migrateToLatest(db.knex);
+    const bot = await createBot({ config, logger, db, linkSecret: secret.secret });
+    const port = await bot.listen();
+    logger.info(
+      { port, mode: config.slack.mode, account: bot.account.name, publicUrl: config.publicUrl },
+      'chatbees-users is serving',
+    );
+
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping: finishing requests in flight');
+      const forced = setTimeout(() => {
+        logger.error('could not stop in time; exiting');
+        process.exit(1);
+      }, STOP_GRACE_MS + 1_500);
+      forced.unref();
+      await bot.stop(STOP_GRACE_MS);
+      await db.close();
+      logger.info('stopped');
+      process.exit(0);
+    };
+    process.once('SIGTERM', (s) => void stop(s));
+    process.once('SIGINT', (s) => void stop(s));
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof StartupError || err instanceof DataDirLockedError) {
+    console.error(err.message);
+  } else {
+    console.error(`chatbees-users could not start: ${scrubText(err instanceof Error ? err.message : String(err))}`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+import type { Refusal } from './services/types.js';
+
+// The one place where the services' refusals become words, so the command, the console and
+// the registration pages say the same thing. Plain text: each surface escapes it its own way.
+
+const TEXT: Record<Refusal, string> = {
+  not_member:
+    'You are not registered in this ChatBees account. Ask an AccountAdmin to invite you with /chatbees-users invite @you.',
+  not_admin: 'This needs the AccountAdmin role, and you are an AccountUser.',
+  last_admin: 'The account must keep at least one AccountAdmin: promote someone else first.',
+  unknown_member: 'That person is not an active member of this account.',
+  already_member: 'Already a member of this account.',
+  invite_unknown: 'This link is not valid.',
+  invite_expired: 'This registration link has expired. Ask the person who invited you for a new one.',
+  invite_revoked:
+    'This registration link was withdrawn by an AccountAdmin. Ask them for a new one if you still need access.',
+  invite_replaced: 'A newer registration link was sent to you in Slack. Use the latest link instead.',
+  invite_used: 'This registration link has already been used.',
+  identity_required:
+    'Registering through a shared link needs Sign in with Slack, which is not set up here. Ask an AccountAdmin for a personal invite.',
+  wrong_person: 'This registration link was made for someone else. Ask an AccountAdmin for your own invite.',
+  wrong_account: 'This link is for a different Slack workspace.',
+};
+
+export function refusalText(reason: Refusal): string {
+  return TEXT[reason];
+}
+
+/** A short title for pages. */
+export const REFUSAL_TITLE: Partial<Record<Refusal, string>> = {
+  invite_unknown: 'Link not valid',
+  invite_expired: 'Link expired',
+  invite_revoked: 'Link withdrawn',
+  invite_replaced: 'Link replaced',
+  invite_used: 'Link already used',
+  identity_required: 'Sign in with Slack needed',
+  wrong_person: 'Link for someone else',
+  wrong_account: 'Different workspace',
+};

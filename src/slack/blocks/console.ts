@@ -1,0 +1,254 @@
+// The admin console modal and the invite form, within Slack's limits: <= 100 blocks,
+// titles <= 24 characters, private_metadata <= 3000 characters, unique block ids.
+import type { Button, KnownBlock, ModalView } from '@slack/types';
+import type { MemberPage } from '../../services/members.js';
+import type { Account, Invite, Member } from '../../services/types.js';
+import { MAX_INVITEES } from '../command/parse.js';
+import type { InviteOutcome } from '../invite-people.js';
+import { inviteResults } from './invite-results.js';
+import { accountName, inviteLine, memberLine } from './messages.js';
+import { mention, truncate } from './text.js';
+
+export const ADMIN_CONSOLE = 'admin_console';
+export const INVITE_FORM = 'invite_people';
+export const INVITEES_BLOCK = 'invitees';
+export const INVITEES_INPUT = 'invitees_select';
+
+export const ACTIONS = {
+  nextPage: 'console_next_page',
+  previousPage: 'console_previous_page',
+  openInviteForm: 'console_open_invite_form',
+  setRole: 'member_set_role',
+  remove: 'member_remove',
+  revokeInvite: 'invite_revoke',
+} as const;
+
+export const CONSOLE_PAGE_SIZE = 10;
+export const CONSOLE_INVITES_SHOWN = 10;
+const MAX_METADATA = 3000;
+
+/** Which page the console shows: kept in private_metadata so a refresh stays in place. */
+export type ConsolePage = { after?: string; before?: string };
+
+export function encodePage(page: ConsolePage): string {
+  const json = JSON.stringify(page);
+  return json.length <= MAX_METADATA ? json : '{}';
+}
+
+export function decodePage(metadata: string | undefined): ConsolePage {
+  try {
+    const value = JSON.parse(metadata || '{}') as Record<string, unknown>;
+    if (typeof value.after === 'string') return { after: value.after };
+    if (typeof value.before === 'string') return { before: value.before };
+  } catch {
+    // a damaged value shows the first page
+  }
+  return {};
+}
+
+export interface ConsoleData {
+  account: Account;
+  viewer: Member;
+  page: MemberPage;
+  /** Pending invites, at most CONSOLE_INVITES_SHOWN + 1 (to tell whether there are more). */
+  invites: Invite[];
+  shown: ConsolePage;
+  notice?: string;
+}
+
+function memberBlocks(member: Member, account: Account): KnownBlock[] {
+  const target = member.role === 'AccountAdmin' ? 'AccountUser' : 'AccountAdmin';
+  const roleButton: Button = {
+    type: 'button',
+    action_id: ACTIONS.setRole,
+    text: { type: 'plain_text', text: `Make ${target}` },
+    value: `${member.slackUserId}|${target}`,
+    confirm: {
+      title: { type: 'plain_text', text: 'Change role?' },
+      text: {
+        type: 'mrkdwn',
+        text:
+          target === 'AccountAdmin'
+            ? `Make ${mention(member.slackUserId)} an AccountAdmin? They will be able to invite people, change roles and remove members.`
+            : `Make ${mention(member.slackUserId)} an AccountUser? They keep read-only access and lose admin rights.`,
+      },
+      confirm: { type: 'plain_text', text: `Make ${target}` },
+      deny: { type: 'plain_text', text: 'Cancel' },
+    },
+  };
+  const removeButton: Button = {
+    type: 'button',
+    action_id: ACTIONS.remove,
+    text: { type: 'plain_text', text: 'Remove' },
+    style: 'danger',
+    value: member.slackUserId,
+    confirm: {
+      title: { type: 'plain_text', text: 'Remove member?' },
+      text: {
+        type: 'mrkdwn',
+        text: `Remove ${mention(member.slackUserId)} from ${accountName(account)}? Their access ends at once and the invites they sent stop working.`,
+      },
+      confirm: { type: 'plain_text', text: 'Remove' },
+      deny: { type: 'plain_text', text: 'Cancel' },
+      style: 'danger',
+    },
+  };
+  return [
+    { type: 'section', block_id: `member:${member.slackUserId}`, text: { type: 'mrkdwn', text: memberLine(member) } },
+    { type: 'actions', block_id: `member_actions:${member.slackUserId}`, elements: [roleButton, removeButton] },
+  ];
+}
+
+function inviteBlock(invite: Invite): KnownBlock {
+  return {
+    type: 'section',
+    block_id: `invite:${invite.id}`,
+    text: { type: 'mrkdwn', text: inviteLine(invite) },
+    accessory: {
+      type: 'button',
+      action_id: ACTIONS.revokeInvite,
+      text: { type: 'plain_text', text: 'Revoke' },
+      value: invite.id,
+      confirm: {
+        title: { type: 'plain_text', text: 'Revoke invite?' },
+        text: {
+          type: 'mrkdwn',
+          text: `The link for ${invite.forSlackUserId ? mention(invite.forSlackUserId) : 'anyone with the link'} stops working at once.`,
+        },
+        confirm: { type: 'plain_text', text: 'Revoke' },
+        deny: { type: 'plain_text', text: 'Cancel' },
+        style: 'danger',
+      },
+    },
+  };
+}
+
+export function consoleView(data: ConsoleData): ModalView {
+  const { account, page, invites } = data;
+  const blocks: KnownBlock[] = [];
+  if (data.notice)
+    blocks.push({
+      type: 'context',
+      block_id: 'notice',
+      elements: [{ type: 'mrkdwn', text: truncate(data.notice, 2900) }],
+    });
+  blocks.push(
+    {
+      type: 'section',
+      block_id: 'summary',
+      text: {
+        type: 'mrkdwn',
+        text: `*${accountName(account)}* · ${page.total} member${page.total === 1 ? '' : 's'} · you are an *${data.viewer.role}*`,
+      },
+    },
+    {
+      type: 'actions',
+      block_id: 'console_actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTIONS.openInviteForm,
+          style: 'primary',
+          text: { type: 'plain_text', text: 'Invite people…' },
+        },
+      ],
+    },
+    { type: 'divider', block_id: 'members_divider' },
+    { type: 'section', block_id: 'members_title', text: { type: 'mrkdwn', text: '*Members*' } },
+  );
+  for (const member of page.members) blocks.push(...memberBlocks(member, account));
+  const paging: Button[] = [];
+  if (page.previous)
+    paging.push({
+      type: 'button',
+      action_id: ACTIONS.previousPage,
+      text: { type: 'plain_text', text: '← Previous' },
+      value: page.previous,
+    });
+  if (page.next)
+    paging.push({
+      type: 'button',
+      action_id: ACTIONS.nextPage,
+      text: { type: 'plain_text', text: 'Next →' },
+      value: page.next,
+    });
+  if (paging.length) blocks.push({ type: 'actions', block_id: 'paging', elements: paging });
+
+  blocks.push({ type: 'divider', block_id: 'invites_divider' });
+  const shown = invites.slice(0, CONSOLE_INVITES_SHOWN);
+  blocks.push({
+    type: 'section',
+    block_id: 'invites_title',
+    text: { type: 'mrkdwn', text: shown.length ? '*Pending invites*' : '*Pending invites*\nNone.' },
+  });
+  for (const invite of shown) blocks.push(inviteBlock(invite));
+  if (invites.length > CONSOLE_INVITES_SHOWN) {
+    blocks.push({
+      type: 'context',
+      block_id: 'invites_more',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `Showing the ${CONSOLE_INVITES_SHOWN} that expire soonest; \`/chatbees-users invites\` lists them all.`,
+        },
+      ],
+    });
+  }
+  return {
+    type: 'modal',
+    callback_id: ADMIN_CONSOLE,
+    title: { type: 'plain_text', text: 'ChatBees users' },
+    close: { type: 'plain_text', text: 'Close' },
+    private_metadata: encodePage(data.shown),
+    blocks,
+  };
+}
+
+export function inviteForm(account: Account): ModalView {
+  return {
+    type: 'modal',
+    callback_id: INVITE_FORM,
+    title: { type: 'plain_text', text: 'Invite people' },
+    submit: { type: 'plain_text', text: 'Send invites' },
+    close: { type: 'plain_text', text: 'Back' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: INVITEES_BLOCK,
+        label: { type: 'plain_text', text: 'Who should join?' },
+        element: {
+          type: 'multi_users_select',
+          action_id: INVITEES_INPUT,
+          placeholder: { type: 'plain_text', text: 'Pick people' },
+          max_selected_items: MAX_INVITEES,
+        },
+        hint: {
+          type: 'plain_text',
+          text: `Each person gets a personal registration link by DM and joins ${truncate(account.name ?? 'the account', 60)} as an AccountUser. Up to ${MAX_INVITEES} at once.`,
+        },
+      },
+    ],
+  };
+}
+
+export function notice(title: string, text: string): ModalView {
+  return {
+    type: 'modal',
+    title: { type: 'plain_text', text: truncate(title, 24) },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate(text, 2900) } }],
+  };
+}
+
+export function inviteResultsView(outcomes: InviteOutcome[]): ModalView {
+  const [title, ...lines] = inviteResults(outcomes).text.split('\n');
+  return {
+    type: 'modal',
+    callback_id: 'invite_results',
+    title: { type: 'plain_text', text: 'Invites sent' },
+    close: { type: 'plain_text', text: 'Done' },
+    blocks: [title ?? '', ...lines]
+      .slice(0, 99)
+      .map((text) => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, 2900) } })),
+  };
+}

@@ -1,0 +1,72 @@
+// Direct messages the bot sends to people: invitations and notices of changes.
+import type { Account, Invite, Role } from '../../services/types.js';
+import { accountName, type Message } from './messages.js';
+import { link, mention, slackDate } from './text.js';
+
+export const OPEN_REGISTRATION_LINK = 'open_registration_link';
+
+export function invitation(account: Account, invite: Invite, url: string): Message {
+  const name = accountName(account);
+  const text =
+    `${mention(invite.createdBy)} invited you to join *${name}* on ChatBees as an AccountUser. ` +
+    `Open your registration link and confirm: ${link(url, `join ${account.name ?? 'the account'}`)}. ` +
+    `It is for you only and expires ${slackDate(invite.expiresAt)}.`;
+  return {
+    text,
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `${mention(invite.createdBy)} invited you to join *${name}* on ChatBees as an *AccountUser*.`,
+        },
+      },
+      {
+        type: 'actions',
+        block_id: 'registration',
+        elements: [
+          {
+            type: 'button',
+            action_id: OPEN_REGISTRATION_LINK,
+            text: { type: 'plain_text', text: `Join ${(account.name ?? 'the account').slice(0, 60)}` },
+            style: 'primary',
+            url,
+          },
+        ],
+      },
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `This link is for you only: don't forward it. It expires ${slackDate(invite.expiresAt)}. The page asks you to confirm before anything happens.`,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function roleChanged(account: Account, by: string, role: Role): Message {
+  const powers =
+    role === 'AccountAdmin'
+      ? 'You can now invite people, change roles and remove members with `/chatbees-users`.'
+      : 'You now have read-only access.';
+  return { text: `${mention(by)} made you an *${role}* of *${accountName(account)}* on ChatBees. ${powers}` };
+}
+
+export function removed(account: Account, by: string): Message {
+  return {
+    text: `${mention(by)} removed you from *${accountName(account)}* on ChatBees. If this is a mistake, ask an AccountAdmin for a new invite.`,
+  };
+}
+
+export function registeredToInviter(account: Account, member: string): Message {
+  return { text: `${mention(member)} accepted your invite and is now an AccountUser of *${accountName(account)}*.` };
+}
+
+export function welcome(account: Account): Message {
+  return {
+    text: `Welcome to *${accountName(account)}* on ChatBees! You are an *AccountUser* (read-only). Type \`/chatbees-users whoami\` any time to see your role.`,
+  };
+}

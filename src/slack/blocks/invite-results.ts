@@ -1,0 +1,34 @@
+import { refusalText } from '../../refusal-text.js';
+import type { InviteOutcome } from '../invite-people.js';
+import type { Message } from './messages.js';
+import { escapeMrkdwn, link, mention, slackDate } from './text.js';
+
+const WHY: Record<Extract<InviteOutcome, { kind: 'not_invitable' }>['why'], string> = {
+  bot: 'is a bot or app, not a person',
+  deactivated: 'is deactivated in Slack',
+  unknown: 'is not a Slack user I can find',
+  external: 'is not in this workspace',
+  lookup_failed: 'could not be looked up in Slack right now; try again',
+};
+
+function line(outcome: InviteOutcome): string {
+  const who = mention(outcome.user);
+  switch (outcome.kind) {
+    case 'sent':
+      return `:white_check_mark: ${who} — invited; registration link sent by DM${outcome.replaced ? ' (it replaces their earlier link)' : ''}, expires ${slackDate(outcome.expiresAt)}`;
+    case 'dm_failed':
+      return `:warning: ${who} — invited, but I could not DM them (${escapeMrkdwn(outcome.error)}). Send them this link yourself: ${link(outcome.url, 'registration link')} (expires ${slackDate(outcome.expiresAt)}; for them only)`;
+    case 'already_member':
+      return `:information_source: ${who} — already a member; nothing sent`;
+    case 'not_invitable':
+      return `:x: ${who} — not invited: ${WHY[outcome.why]}${outcome.detail ? ` (${escapeMrkdwn(outcome.detail)})` : ''}`;
+    case 'refused':
+      return `:x: ${who} — not invited: ${escapeMrkdwn(refusalText(outcome.reason))}`;
+  }
+}
+
+export function inviteResults(outcomes: InviteOutcome[]): Message {
+  const invited = outcomes.filter((o) => o.kind === 'sent' || o.kind === 'dm_failed').length;
+  const title = `*Invites:* ${invited} of ${outcomes.length} invited`;
+  return { text: [title, ...outcomes.map(line)].join('\n') };
+}

@@ -1,0 +1,154 @@
+// Ephemeral answers to /chatbees-users. Pure functions from service results to Block Kit.
+import type { KnownBlock } from '@slack/types';
+import { refusalText } from '../../refusal-text.js';
+import type { MemberPage } from '../../services/members.js';
+import type { Account, AuditEntry, Invite, Member, Refusal, Role } from '../../services/types.js';
+import { USAGE } from '../command/parse.js';
+import { escapeMrkdwn, mention, slackDate, slackDay } from './text.js';
+
+export interface Message {
+  text: string;
+  blocks?: KnownBlock[];
+}
+
+/** Section text must stay under Slack's 3,000 characters. */
+const SECTION_LIMIT = 2900;
+
+export function plain(text: string): Message {
+  return { text: escapeMrkdwn(text) };
+}
+
+export function refusal(reason: Refusal): Message {
+  return plain(refusalText(reason));
+}
+
+export function accountName(account: Account): string {
+  return escapeMrkdwn(account.name ?? account.slackTeamId ?? 'this account');
+}
+
+const ROLE_POWERS: Record<Role, string> = {
+  AccountAdmin: 'read, write and admin: you can invite people, change roles and remove members',
+  AccountUser: 'read-only: you can use ChatBees, and an AccountAdmin manages who is in the account',
+};
+
+export function roleNeeded(role: Role | null, what: string): Message {
+  if (role === null) return refusal('not_member');
+  return plain(`${what} needs the AccountAdmin role; you are an ${role}. Ask an AccountAdmin if you need it.`);
+}
+
+export function whoami(account: Account, member: Member | null, admins: string[]): Message {
+  if (member?.status !== 'active') {
+    const ask = admins.length
+      ? ` Ask an AccountAdmin (${admins.map(mention).join(', ')}) for an invite.`
+      : ' Ask an AccountAdmin for an invite.';
+    return { text: `You are not registered in *${accountName(account)}* on ChatBees.${ask}` };
+  }
+  return {
+    text: `You are an *${member.role}* of *${accountName(account)}* on ChatBees (${ROLE_POWERS[member.role]}). Registered ${slackDay(member.registeredAt)}.`,
+  };
+}
+
+export function help(role: Role | null): Message {
+  const everyone = ['`/chatbees-users whoami` — your role in this account', '`/chatbees-users help` — this list'];
+  if (role !== 'AccountAdmin') {
+    const lead =
+      role === 'AccountUser'
+        ? 'You are an AccountUser (read-only). AccountAdmins manage members with /chatbees-users.'
+        : 'You are not registered in this ChatBees account: ask an AccountAdmin for an invite.';
+    return { text: `${lead}\n${everyone.join('\n')}` };
+  }
+  const admin = [
+    '`/chatbees-users` — open the admin console',
+    `\`${USAGE.invite}\` — send personal registration links by DM (up to 50 people)`,
+    '`/chatbees-users invites` — pending invites',
+    `\`${USAGE.revoke}\` — stop a link from working`,
+    `\`${USAGE.list}\` — members and their roles`,
+    `\`${USAGE.role}\` — change a role (admin / user work too)`,
+    `\`${USAGE.remove}\` — remove someone from the account`,
+    `\`${USAGE.audit}\` — the latest changes`,
+  ];
+  return { text: ['*ChatBees user admin*', ...admin, ...everyone].join('\n') };
+}
+
+export function unknownCommand(word: string, role: Role | null): Message {
+  const short = role === 'AccountAdmin' ? 'invite, invites, revoke, list, role, remove, audit, whoami' : 'whoami, help';
+  return { text: `I don't know "${escapeMrkdwn(word)}". Try: ${short} — or \`/chatbees-users help\`.` };
+}
+
+export function memberLine(member: Member): string {
+  return `${mention(member.slackUserId)} · *${member.role}* · registered ${slackDay(member.registeredAt)}`;
+}
+
+export function memberList(account: Account, page: MemberPage, pageSize: number): Message {
+  const pages = Math.max(1, Math.ceil(page.total / pageSize));
+  const number = page.page ?? 1;
+  const title = `*Members of ${accountName(account)}* — ${page.total} in all · page ${number} of ${pages}`;
+  if (page.members.length === 0) return { text: `${title}\nNo members yet.` };
+  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: title } }];
+  let chunk = '';
+  for (const line of page.members.map(memberLine)) {
+    if (chunk.length + line.length + 1 > SECTION_LIMIT) {
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
+      chunk = '';
+    }
+    chunk = chunk ? `${chunk}\n${line}` : line;
+  }
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
+  if (number < pages) {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `Next: \`/chatbees-users list page ${number + 1}\`` }],
+    });
+  }
+  return { text: `${title}`, blocks };
+}
+
+export function inviteLine(invite: Invite): string {
+  const who = invite.forSlackUserId ? mention(invite.forSlackUserId) : 'anyone with the link';
+  const uses =
+    invite.forSlackUserId === null ? ` · used ${invite.uses}${invite.maxUses ? ` of ${invite.maxUses}` : ''}` : '';
+  return `${who} · invited by ${mention(invite.createdBy)} · expires ${slackDate(invite.expiresAt)}${uses} · \`${invite.id}\``;
+}
+
+export function pendingInvites(account: Account, invites: Invite[], limit: number): Message {
+  const title = `*Pending invites in ${accountName(account)}*`;
+  if (invites.length === 0) return { text: `${title}\nNone. Invite someone with \`${USAGE.invite}\`.` };
+  const lines = invites.slice(0, limit).map(inviteLine);
+  const more = invites.length > limit ? `\n…and more; revoke some or wait for them to expire.` : '';
+  return {
+    text: `${title} (${Math.min(invites.length, limit)}${invites.length > limit ? '+' : ''})\n${lines.join('\n')}${more}\nStop one with \`${USAGE.revoke}\`.`,
+  };
+}
+
+function auditSentence(entry: AuditEntry): string {
+  const who =
+    entry.actor === 'system' ? 'Start-up (INITIAL_ADMINS)' : entry.actor === 'slack' ? 'Slack' : mention(entry.actor);
+  const target = entry.targetSlackUserId ? mention(entry.targetSlackUserId) : '';
+  const after = entry.after ?? {};
+  const before = entry.before ?? {};
+  switch (entry.action) {
+    case 'member.bootstrapped':
+      return `${who} made ${target} an AccountAdmin`;
+    case 'member.registered':
+      return `${target} registered (invited by ${mention(String(after.invitedBy ?? ''))})`;
+    case 'member.role_changed':
+      return `${who} changed ${target}'s role ${escapeMrkdwn(String(before.role))} → ${escapeMrkdwn(String(after.role))}`;
+    case 'member.removed':
+      return `${who} removed ${target}`;
+    case 'invite.created':
+      return `${who} invited ${target || 'anyone with the link'} (\`${escapeMrkdwn(entry.targetInviteId ?? '')}\`)`;
+    case 'invite.revoked':
+      return `${who} revoked invite \`${escapeMrkdwn(entry.targetInviteId ?? '')}\`${target ? ` for ${target}` : ''}`;
+    case 'access.refused':
+      return `${who} was refused ${escapeMrkdwn(String(after.operation ?? 'an admin operation'))} (${escapeMrkdwn(String(after.reason ?? ''))})`;
+    default:
+      return `${who} ${escapeMrkdwn(String(entry.action))}`;
+  }
+}
+
+export function auditLog(account: Account, entries: AuditEntry[]): Message {
+  const title = `*Latest changes in ${accountName(account)}*`;
+  if (entries.length === 0) return { text: `${title}\nNothing yet.` };
+  const lines = entries.map((e) => `${slackDate(e.createdAt)} — ${auditSentence(e)}`);
+  return { text: `${title}\n${lines.join('\n')}` };
+}

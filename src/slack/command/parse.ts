@@ -1,0 +1,229 @@
+import { ROLES, type Role } from '../../services/types.js';
+
+// `/chatbees-users …` text → a command, or a one-line reason it is not one. Never throws.
+
+export const MAX_TEXT_LENGTH = 2500;
+export const MAX_INVITEES = 50;
+export const DEFAULT_AUDIT_ENTRIES = 10;
+export const MAX_AUDIT_ENTRIES = 50;
+
+export type Command =
+  | { kind: 'console' }
+  | { kind: 'help' }
+  | { kind: 'whoami' }
+  | { kind: 'list'; page: number }
+  | { kind: 'invite'; users: string[] }
+  | { kind: 'invite_link' }
+  | { kind: 'invites' }
+  | { kind: 'revoke'; inviteId: string }
+  | { kind: 'role'; user: string; role: Role }
+  | { kind: 'remove'; user: string }
+  | { kind: 'audit'; limit: number }
+  | { kind: 'unknown'; word: string }
+  /** A known subcommand with unusable arguments; `name` still decides who may use it. */
+  | { kind: 'invalid'; name: SubcommandName | null; message: string };
+
+export type SubcommandName = 'help' | 'whoami' | 'list' | 'invite' | 'invites' | 'revoke' | 'role' | 'remove' | 'audit';
+
+const ALIASES: Record<string, SubcommandName> = {
+  help: 'help',
+  '?': 'help',
+  whoami: 'whoami',
+  me: 'whoami',
+  list: 'list',
+  members: 'list',
+  invite: 'invite',
+  invites: 'invites',
+  pending: 'invites',
+  revoke: 'revoke',
+  role: 'role',
+  remove: 'remove',
+  audit: 'audit',
+};
+
+/** Subcommands that need the AccountAdmin role. */
+export const ADMIN_SUBCOMMANDS: ReadonlySet<SubcommandName> = new Set([
+  'list',
+  'invite',
+  'invites',
+  'revoke',
+  'role',
+  'remove',
+  'audit',
+]);
+
+export const USAGE: Record<SubcommandName, string> = {
+  help: '/chatbees-users help',
+  whoami: '/chatbees-users whoami',
+  list: '/chatbees-users list [page N]',
+  invite: '/chatbees-users invite @person [@person …]',
+  invites: '/chatbees-users invites',
+  revoke: '/chatbees-users revoke <invite id>',
+  role: '/chatbees-users role @person AccountAdmin|AccountUser',
+  remove: '/chatbees-users remove @person',
+  audit: `/chatbees-users audit [N up to ${MAX_AUDIT_ENTRIES}]`,
+};
+
+// Slack escapes a mention as <@U123|name> (should_escape: true); <@U123> arrives too.
+const MENTION = /<@([UW][A-Z0-9]{1,30})(?:\|[^<>]*)?>/g;
+const BARE_USER_ID = /^[UW][A-Z0-9]{6,30}$/;
+// C0 controls other than tab, newline and carriage return; DEL; C1 controls.
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+const INVITE_ID = /^[a-z0-9]{6,32}$/;
+
+type Token = { user: string } | { word: string };
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let last = 0;
+  for (const match of text.matchAll(MENTION)) {
+    for (const word of text.slice(last, match.index).split(/\s+/)) if (word) tokens.push({ word });
+    tokens.push({ user: match[1] as string });
+    last = (match.index ?? 0) + match[0].length;
+  }
+  for (const word of text.slice(last).split(/\s+/)) if (word) tokens.push({ word });
+  return tokens;
+}
+
+function userOf(token: Token | undefined): string | undefined {
+  if (!token) return undefined;
+  if ('user' in token) return token.user;
+  return BARE_USER_ID.test(token.word) ? token.word : undefined;
+}
+
+function describe(token: Token): string {
+  return 'user' in token ? `<@${token.user}>` : token.word;
+}
+
+function invalid(name: SubcommandName | null, message: string): Command {
+  return { kind: 'invalid', name, message };
+}
+
+function notAPerson(name: SubcommandName, token: Token): Command {
+  const shown = describe(token).slice(0, 40);
+  return invalid(
+    name,
+    `"${shown}" is not a Slack user I can recognise: pick the person from Slack's @-mention list. Usage: ${USAGE[name]}`,
+  );
+}
+
+export function parseRole(word: string): Role | undefined {
+  const lower = word.toLowerCase();
+  if (lower === 'admin' || lower === 'accountadmin') return 'AccountAdmin';
+  if (lower === 'user' || lower === 'accountuser') return 'AccountUser';
+  return ROLES.find((r) => r === word);
+}
+
+function wholeNumber(word: string | undefined, max: number): number | undefined {
+  if (word === undefined || !/^\d{1,7}$/.test(word)) return undefined;
+  const n = Number(word);
+  return n >= 1 && n <= max ? n : undefined;
+}
+
+export function parseCommand(rawText: unknown): Command {
+  const text = typeof rawText === 'string' ? rawText : '';
+  if (text.length > MAX_TEXT_LENGTH) {
+    return invalid(null, `That command is too long (${text.length} characters; at most ${MAX_TEXT_LENGTH}).`);
+  }
+  if (CONTROL.test(text))
+    return invalid(null, 'That command contains control characters; type it again as plain text.');
+
+  const tokens = tokenize(text.trim());
+  const [head, ...rest] = tokens;
+  if (!head) return { kind: 'console' };
+  if ('user' in head)
+    return invalid(null, 'Start with what to do, e.g. /chatbees-users invite @person. Try /chatbees-users help.');
+  const name = ALIASES[head.word.toLowerCase()];
+  if (!name) return { kind: 'unknown', word: head.word.slice(0, 40) };
+
+  switch (name) {
+    case 'help':
+    case 'whoami':
+    case 'invites':
+      return rest.length === 0
+        ? { kind: name }
+        : invalid(name, `${head.word} takes nothing more. Usage: ${USAGE[name]}`);
+
+    case 'list': {
+      const words = rest.map((t) => ('word' in t ? t.word.toLowerCase() : '@'));
+      if (words.length === 0) return { kind: 'list', page: 1 };
+      const number = words.length === 2 && words[0] === 'page' ? words[1] : words.length === 1 ? words[0] : undefined;
+      const page = wholeNumber(number, 1_000_000);
+      return page ? { kind: 'list', page } : invalid(name, `Give a page number from 1. Usage: ${USAGE.list}`);
+    }
+
+    case 'invite': {
+      if (rest.length === 0) return { kind: 'invite_link' };
+      const users: string[] = [];
+      for (const token of rest) {
+        const user = userOf(token);
+        if (!user) return notAPerson(name, token);
+        if (!users.includes(user)) users.push(user);
+      }
+      if (users.length > MAX_INVITEES) {
+        return invalid(
+          name,
+          `You can invite at most ${MAX_INVITEES} people at once (you named ${users.length}); nothing was sent.`,
+        );
+      }
+      return { kind: 'invite', users };
+    }
+
+    case 'revoke': {
+      const [token, extra] = rest;
+      const id = token && 'word' in token ? token.word.replace(/^`+|`+$/g, '').toLowerCase() : undefined;
+      if (!id || extra)
+        return invalid(name, `Name one invite id, as /chatbees-users invites shows it. Usage: ${USAGE.revoke}`);
+      if (!INVITE_ID.test(id))
+        return invalid(name, `"${id.slice(0, 40)}" is not an invite id. See /chatbees-users invites.`);
+      return { kind: 'revoke', inviteId: id };
+    }
+
+    case 'role': {
+      const [who, roleToken, extra] = rest;
+      if (!who || !roleToken || extra) return invalid(name, `Name one person and a role. Usage: ${USAGE.role}`);
+      const user = userOf(who);
+      if (!user) return notAPerson(name, who);
+      const role = 'word' in roleToken ? parseRole(roleToken.word) : undefined;
+      if (!role) {
+        return invalid(
+          name,
+          `"${describe(roleToken).slice(0, 40)}" is not a role: use AccountAdmin or AccountUser (admin or user).`,
+        );
+      }
+      return { kind: 'role', user, role };
+    }
+
+    case 'remove': {
+      const [who, extra] = rest;
+      if (!who || extra) return invalid(name, `Name one person. Usage: ${USAGE.remove}`);
+      const user = userOf(who);
+      return user ? { kind: 'remove', user } : notAPerson(name, who);
+    }
+
+    case 'audit': {
+      const [count, extra] = rest;
+      if (!count) return { kind: 'audit', limit: DEFAULT_AUDIT_ENTRIES };
+      const limit = 'word' in count ? wholeNumber(count.word, MAX_AUDIT_ENTRIES) : undefined;
+      if (!limit || extra) return invalid(name, `Give a number from 1 to ${MAX_AUDIT_ENTRIES}. Usage: ${USAGE.audit}`);
+      return { kind: 'audit', limit };
+    }
+  }
+}
+
+/** Whether a parsed command needs the AccountAdmin role. */
+export function needsAdmin(command: Command): boolean {
+  switch (command.kind) {
+    case 'console':
+    case 'help':
+    case 'whoami':
+    case 'unknown':
+      return false;
+    case 'invite_link':
+      return true;
+    case 'invalid':
+      return command.name !== null && ADMIN_SUBCOMMANDS.has(command.name);
+    default:
+      return ADMIN_SUBCOMMANDS.has(command.kind);
+  }
+}

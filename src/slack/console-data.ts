@@ -1,0 +1,24 @@
+import type { Services } from '../services/index.js';
+import { CONSOLE_INVITES_SHOWN, CONSOLE_PAGE_SIZE, type ConsoleData, type ConsolePage } from './blocks/console.js';
+import { type RequestActor, serviceActor } from './context.js';
+
+/** Everything the console shows, read for an admin; undefined when they are no longer one. */
+export async function loadConsole(
+  services: Services,
+  actor: RequestActor,
+  shown: ConsolePage,
+  notice?: string,
+): Promise<ConsoleData | undefined> {
+  const who = serviceActor(actor, 'console');
+  const request = shown.after
+    ? { limit: CONSOLE_PAGE_SIZE, after: shown.after }
+    : shown.before
+      ? { limit: CONSOLE_PAGE_SIZE, before: shown.before }
+      : { limit: CONSOLE_PAGE_SIZE };
+  const [page, invites] = await Promise.all([
+    services.members.list(who, request),
+    services.invites.listPending(who, { limit: CONSOLE_INVITES_SHOWN + 1 }),
+  ]);
+  if (!page.ok || !invites.ok || !actor.member) return undefined;
+  return { account: actor.account, viewer: actor.member, page, invites: invites.invites, shown, notice };
+}

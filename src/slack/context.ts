@@ -1,0 +1,62 @@
+import type { Logger } from '../logger.js';
+import type { Services } from '../services/index.js';
+import type { Account, Actor, AuditSource, Member, Role } from '../services/types.js';
+import type { Command } from './command/parse.js';
+
+/** Who sent a Slack request, as the permission middleware resolved it for this request. */
+export interface RequestActor {
+  account: Account;
+  slackUserId: string;
+  teamId: string;
+  /** Their member record, active or removed; null if they never registered. */
+  member: Member | null;
+  /** Their role while an active member, else null. */
+  role: Role | null;
+}
+
+/** What the middleware leaves in Bolt's context for the listeners. */
+export interface BotContext {
+  actor?: RequestActor;
+  command?: Command;
+}
+
+export interface SlackDeps {
+  services: Services;
+  logger: Logger;
+  /** The account a Slack team (or Enterprise Grid org) belongs to, if this app serves it. */
+  accountFor(teamId: string | undefined, enterpriseId: string | undefined): Promise<Account | undefined>;
+  /** How long database work before an ack may take before we answer "unavailable". */
+  ackDeadlineMs: number;
+}
+
+export const UNAVAILABLE = 'ChatBees user admin is temporarily unavailable; try again in a minute.';
+
+export function serviceActor(actor: RequestActor, source: AuditSource): Actor {
+  return { accountId: actor.account.id, slackUserId: actor.slackUserId, source };
+}
+
+export function actorFrom(context: Record<string, unknown>): RequestActor {
+  const actor = (context as BotContext).actor;
+  if (!actor) throw new Error('permission middleware did not run');
+  return actor;
+}
+
+export class DeadlineExceeded extends Error {
+  constructor() {
+    super('deadline exceeded');
+    this.name = 'DeadlineExceeded';
+  }
+}
+
+/** Rejects when `work` has not settled within `ms`; the work itself is not cancelled. */
+export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceeded()), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

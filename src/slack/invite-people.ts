@@ -1,0 +1,98 @@
+// Inviting named Slack users: look each one up in Slack, store a personal invite, DM the link.
+// Shared by `/chatbees-users invite @…` and the console's invite form.
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from '../logger.js';
+import type { Services } from '../services/index.js';
+import type { Account, Actor, Refusal } from '../services/types.js';
+import { invitation } from './blocks/dm.js';
+import { sendDm, slackError } from './notify.js';
+
+export type InviteOutcome =
+  | { user: string; kind: 'sent'; expiresAt: Date; replaced: boolean }
+  /** Stored, but the DM did not arrive: the admin gets the link to pass on. */
+  | { user: string; kind: 'dm_failed'; url: string; expiresAt: Date; error: string }
+  | { user: string; kind: 'already_member' }
+  | {
+      user: string;
+      kind: 'not_invitable';
+      why: 'bot' | 'deactivated' | 'unknown' | 'external' | 'lookup_failed';
+      detail?: string;
+    }
+  | { user: string; kind: 'refused'; reason: Refusal };
+
+export interface SlackProfile {
+  displayName: string | null;
+  email: string | null;
+}
+
+type SlackUser = {
+  id?: string;
+  name?: string;
+  real_name?: string;
+  deleted?: boolean;
+  is_bot?: boolean;
+  is_app_user?: boolean;
+  team_id?: string;
+  enterprise_user?: { enterprise_id?: string };
+  profile?: { display_name?: string; real_name?: string; email?: string };
+};
+
+export function profileOf(user: SlackUser): SlackProfile {
+  const name = user.profile?.display_name || user.profile?.real_name || user.real_name || user.name || null;
+  return { displayName: name, email: user.profile?.email ?? null };
+}
+
+function belongsTo(account: Account, user: SlackUser): boolean {
+  if (account.slackTeamId && user.team_id === account.slackTeamId) return true;
+  return Boolean(account.slackEnterpriseId && user.enterprise_user?.enterprise_id === account.slackEnterpriseId);
+}
+
+const CONCURRENCY = 4;
+
+async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export async function invitePeople(
+  deps: { client: WebClient; services: Services; logger: Logger; account: Account },
+  actor: Actor,
+  users: string[],
+): Promise<InviteOutcome[]> {
+  const { client, services, logger, account } = deps;
+  return mapLimited(users, CONCURRENCY, async (user): Promise<InviteOutcome> => {
+    let slackUser: SlackUser;
+    try {
+      slackUser = ((await client.users.info({ user })).user ?? {}) as SlackUser;
+    } catch (err) {
+      const error = slackError(err);
+      if (error === 'user_not_found' || error === 'user_not_visible')
+        return { user, kind: 'not_invitable', why: 'unknown' };
+      return { user, kind: 'not_invitable', why: 'lookup_failed', detail: error };
+    }
+    if (slackUser.is_bot || slackUser.is_app_user || user === 'USLACKBOT')
+      return { user, kind: 'not_invitable', why: 'bot' };
+    if (slackUser.deleted) return { user, kind: 'not_invitable', why: 'deactivated' };
+    if (!belongsTo(account, slackUser)) return { user, kind: 'not_invitable', why: 'external' };
+
+    const profile = profileOf(slackUser);
+    const created = await services.invites.create(actor, { forSlackUserId: user, forDisplayName: profile.displayName });
+    if (!created.ok) {
+      return created.reason === 'already_member'
+        ? { user, kind: 'already_member' }
+        : { user, kind: 'refused', reason: created.reason };
+    }
+    const dm = await sendDm(client, logger, user, invitation(account, created.invite, created.url));
+    if (!dm.ok)
+      return { user, kind: 'dm_failed', url: created.url, expiresAt: created.invite.expiresAt, error: dm.error };
+    return { user, kind: 'sent', expiresAt: created.invite.expiresAt, replaced: created.replaced !== null };
+  });
+}

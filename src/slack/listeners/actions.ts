@@ -1,0 +1,121 @@
+// Buttons in the admin console (paging, invite form, role, remove, revoke) and the
+// registration button in invitation DMs.
+import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { refusalText } from '../../refusal-text.js';
+import { ROLES, type Role } from '../../services/types.js';
+import { ACTIONS, type ConsolePage, consoleView, decodePage, inviteForm, notice } from '../blocks/console.js';
+import * as dm from '../blocks/dm.js';
+import { accountName } from '../blocks/messages.js';
+import { escapeMrkdwn, mention } from '../blocks/text.js';
+import { loadConsole } from '../console-data.js';
+import { actorFrom, type RequestActor, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
+import { sendDm } from '../notify.js';
+import { toldText } from './command.js';
+
+type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
+
+/** Re-renders the console the button was pressed in, in place. */
+async function refreshConsole(
+  args: Args,
+  deps: SlackDeps,
+  actor: RequestActor,
+  shown: ConsolePage,
+  noticeText?: string,
+) {
+  const viewId = args.body.view?.id;
+  if (!viewId) return;
+  const data = await loadConsole(deps.services, actor, shown, noticeText);
+  // After demoting or removing themselves, an admin sees the outcome and no console.
+  const noLonger = `You can no longer use the console: ${escapeMrkdwn(refusalText('not_admin'))}`;
+  const view = data
+    ? consoleView(data)
+    : notice('ChatBees users', noticeText ? `${noticeText}\n${noLonger}` : noLonger);
+  await args.client.views.update({ view_id: viewId, view });
+}
+
+/** A console button: acked at once, then handled; a failure shows in the console, never a trace. */
+function onButton(
+  app: App,
+  deps: SlackDeps,
+  actionId: string,
+  work: (args: Args, actor: RequestActor) => Promise<void>,
+) {
+  app.action<BlockAction<ButtonAction>>(actionId, async (args) => {
+    await args.ack();
+    try {
+      await work(args, actorFrom(args.context));
+    } catch (err) {
+      deps.logger.error({ err, action: actionId }, 'console action failed');
+      const viewId = args.body.view?.id;
+      if (viewId)
+        await args.client.views.update({ view_id: viewId, view: notice('Not done', UNAVAILABLE) }).catch(() => {});
+    }
+  });
+}
+
+/** A change from a console button, made once however often Slack delivers the click. */
+async function once(args: Args, deps: SlackDeps, actor: RequestActor): Promise<boolean> {
+  const key = `action:${actor.teamId}:${args.body.trigger_id}:${args.action.action_id}`;
+  return deps.services.requests.claim(key);
+}
+
+export function register(app: App, deps: SlackDeps): void {
+  const { services, logger } = deps;
+
+  app.action<BlockAction<ButtonAction>>(dm.OPEN_REGISTRATION_LINK, async ({ ack }) => {
+    // A link button: Slack opens the URL itself and tells us; nothing to do.
+    await ack();
+  });
+
+  onButton(app, deps, ACTIONS.nextPage, (args, actor) =>
+    refreshConsole(args, deps, actor, { after: args.action.value ?? '' }),
+  );
+  onButton(app, deps, ACTIONS.previousPage, (args, actor) =>
+    refreshConsole(args, deps, actor, { before: args.action.value ?? '' }),
+  );
+
+  onButton(app, deps, ACTIONS.openInviteForm, async (args, actor) => {
+    await args.client.views.push({ trigger_id: args.body.trigger_id, view: inviteForm(actor.account) });
+  });
+
+  onButton(app, deps, ACTIONS.setRole, async (args, actor) => {
+    if (!(await once(args, deps, actor))) return;
+    const [user = '', roleText = ''] = (args.action.value ?? '').split('|');
+    const role = ROLES.find((r) => r === roleText) as Role | undefined;
+    const shown = decodePage(args.body.view?.private_metadata);
+    if (!role) return refreshConsole(args, deps, actor, shown, 'That button is out of date; try again.');
+    const result = await services.members.changeRole(serviceActor(actor, 'console'), user, role);
+    let text: string;
+    if (!result.ok) text = `:x: ${escapeMrkdwn(refusalText(result.reason))}`;
+    else if (!result.changed) text = `${mention(user)} is already an ${role}.`;
+    else {
+      const told = await sendDm(args.client, logger, user, dm.roleChanged(actor.account, actor.slackUserId, role));
+      text = `:white_check_mark: ${mention(user)} is now an *${role}*. ${toldText(told)}`;
+    }
+    await refreshConsole(args, deps, actor, shown, text);
+  });
+
+  onButton(app, deps, ACTIONS.remove, async (args, actor) => {
+    if (!(await once(args, deps, actor))) return;
+    const user = args.action.value ?? '';
+    const shown = decodePage(args.body.view?.private_metadata);
+    const result = await services.members.remove(serviceActor(actor, 'console'), user);
+    let text: string;
+    if (!result.ok) text = `:x: ${escapeMrkdwn(refusalText(result.reason))}`;
+    else {
+      const told = await sendDm(args.client, logger, user, dm.removed(actor.account, actor.slackUserId));
+      text = `:white_check_mark: Removed ${mention(user)} from *${accountName(actor.account)}*. ${toldText(told)}`;
+    }
+    await refreshConsole(args, deps, actor, shown, text);
+  });
+
+  onButton(app, deps, ACTIONS.revokeInvite, async (args, actor) => {
+    if (!(await once(args, deps, actor))) return;
+    const shown = decodePage(args.body.view?.private_metadata);
+    const result = await services.invites.revoke(serviceActor(actor, 'console'), args.action.value ?? '');
+    const text = result.ok
+      ? `:white_check_mark: Revoked invite \`${result.invite.id}\`: the link no longer works.`
+      : `:x: ${escapeMrkdwn(refusalText(result.reason))}`;
+    await refreshConsole(args, deps, actor, shown, text);
+  });
+}

@@ -1,0 +1,65 @@
+// The console's invite form: the modal turns into a progress note at once, then into the
+// outcome per person (with the link for anyone the DM did not reach).
+import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import {
+  consoleView,
+  INVITE_FORM,
+  INVITEES_BLOCK,
+  INVITEES_INPUT,
+  inviteResultsView,
+  notice,
+} from '../blocks/console.js';
+import { inviteResults } from '../blocks/invite-results.js';
+import { MAX_INVITEES } from '../command/parse.js';
+import { loadConsole } from '../console-data.js';
+import { actorFrom, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
+import { invitePeople } from '../invite-people.js';
+import { sendDm } from '../notify.js';
+
+type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+
+export function register(app: App, deps: SlackDeps): void {
+  const { services, logger } = deps;
+  app.view<ViewSubmitAction>(INVITE_FORM, async (args: Args) => {
+    const { body, client } = args;
+    const selected = body.view.state.values[INVITEES_BLOCK]?.[INVITEES_INPUT]?.selected_users ?? [];
+    const users = [...new Set(selected)];
+    if (users.length === 0 || users.length > MAX_INVITEES) {
+      await args.ack({
+        response_action: 'errors',
+        errors: {
+          [INVITEES_BLOCK]:
+            users.length === 0 ? 'Pick at least one person.' : `Pick at most ${MAX_INVITEES} people at once.`,
+        },
+      });
+      return;
+    }
+    await args.ack({
+      response_action: 'update',
+      view: notice('Invite people', `Inviting ${users.length} ${users.length === 1 ? 'person' : 'people'}…`),
+    });
+    const actor = actorFrom(args.context);
+    try {
+      if (!(await services.requests.claim(`view:${actor.teamId}:${body.view.id}:${body.view.hash}`))) return;
+      const outcomes = await invitePeople(
+        { client, services, logger, account: actor.account },
+        serviceActor(actor, 'console'),
+        users,
+      );
+      try {
+        await client.views.update({ view_id: body.view.id, view: inviteResultsView(outcomes) });
+      } catch {
+        // The admin closed the modal: the outcome, links included, goes to them by DM instead.
+        await sendDm(client, logger, actor.slackUserId, inviteResults(outcomes));
+      }
+      const rootId = body.view.root_view_id;
+      if (rootId && rootId !== body.view.id) {
+        const data = await loadConsole(services, actor, {});
+        if (data) await client.views.update({ view_id: rootId, view: consoleView(data) }).catch(() => {});
+      }
+    } catch (err) {
+      logger.error({ err }, 'invite form failed');
+      await client.views.update({ view_id: body.view.id, view: notice('Invite people', UNAVAILABLE) }).catch(() => {});
+    }
+  });
+}

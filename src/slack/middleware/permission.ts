@@ -1,0 +1,153 @@
+// One global middleware for every command, button and view submission: resolve who is asking
+// (fresh from the database on each request) and refuse admin operations to anyone who is not
+// an active AccountAdmin right now. The services check again inside their transactions.
+import type { AnyMiddlewareArgs, Middleware, RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Role } from '../../services/types.js';
+import { ACTIONS, INVITE_FORM, notice } from '../blocks/console.js';
+import { OPEN_REGISTRATION_LINK } from '../blocks/dm.js';
+import { type Message, plain, roleNeeded } from '../blocks/messages.js';
+import { type Command, needsAdmin, parseCommand } from '../command/parse.js';
+import {
+  type BotContext,
+  DeadlineExceeded,
+  type RequestActor,
+  type SlackDeps,
+  UNAVAILABLE,
+  withDeadline,
+} from '../context.js';
+
+/** What each button may be pressed by. Anything not listed needs AccountAdmin. */
+const EVERYONE_ACTIONS = new Set<string>([OPEN_REGISTRATION_LINK]);
+
+const ACTION_NAMES: Record<string, string> = {
+  [ACTIONS.nextPage]: 'Paging the console',
+  [ACTIONS.previousPage]: 'Paging the console',
+  [ACTIONS.openInviteForm]: 'Inviting people',
+  [ACTIONS.setRole]: 'Changing roles',
+  [ACTIONS.remove]: 'Removing members',
+  [ACTIONS.revokeInvite]: 'Revoking invites',
+};
+
+const VIEW_NAMES: Record<string, string> = { [INVITE_FORM]: 'Inviting people' };
+
+type Body = {
+  type?: string;
+  command?: string;
+  text?: string;
+  team_id?: string;
+  enterprise_id?: string;
+  user_id?: string;
+  team?: { id?: string } | null;
+  enterprise?: { id?: string } | null;
+  user?: { id?: string; team_id?: string };
+  actions?: Array<{ action_id?: string }>;
+  view?: { id?: string; hash?: string; callback_id?: string; app_installed_team_id?: string };
+  container?: { type?: string };
+  response_url?: string;
+};
+
+interface Operation {
+  /** For the refusal message and the audit log. */
+  name: string;
+  admin: boolean;
+  command?: Command;
+}
+
+function operationOf(body: Body): Operation | undefined {
+  if (body.command) {
+    const command = parseCommand(body.text);
+    const word = command.kind === 'invalid' ? command.name : command.kind === 'invite_link' ? 'invite' : command.kind;
+    const name = word && word !== 'console' ? `\`/chatbees-users ${word}\`` : '`/chatbees-users`';
+    return { name, admin: needsAdmin(command), command };
+  }
+  if (body.type === 'block_actions') {
+    const actionId = body.actions?.[0]?.action_id ?? '';
+    return { name: ACTION_NAMES[actionId] ?? 'This', admin: !EVERYONE_ACTIONS.has(actionId) };
+  }
+  if (body.type === 'view_submission') {
+    const callbackId = body.view?.callback_id ?? '';
+    return { name: VIEW_NAMES[callbackId] ?? 'This', admin: true };
+  }
+  return undefined;
+}
+
+type Args = AnyMiddlewareArgs & {
+  context: Record<string, unknown>;
+  client: WebClient;
+  next: () => Promise<void>;
+  ack?: (response?: unknown) => Promise<void>;
+  respond?: RespondFn;
+};
+
+/** Answers a refused or failed request in the way its kind allows. */
+async function answer(args: Args, body: Body, message: Message): Promise<void> {
+  if (body.command) {
+    await args.ack?.({ response_type: 'ephemeral', ...message });
+    return;
+  }
+  if (body.type === 'view_submission') {
+    await args.ack?.({ response_action: 'update', view: notice('Not done', message.text) });
+    return;
+  }
+  await args.ack?.();
+  if (body.container?.type === 'view' && body.view?.id) {
+    await args.client.views.update({ view_id: body.view.id, view: notice('Not done', message.text) });
+  } else if (body.response_url && args.respond) {
+    await args.respond({ response_type: 'ephemeral', replace_original: false, text: message.text });
+  }
+}
+
+export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareArgs> {
+  const { services, logger } = deps;
+  return async (rawArgs) => {
+    const args = rawArgs as unknown as Args;
+    const body = args.body as Body;
+    const operation = operationOf(body);
+    if (!operation) {
+      await args.next();
+      return;
+    }
+    const context = args.context as Record<string, unknown> &
+      BotContext & { teamId?: string; enterpriseId?: string; userId?: string };
+    const teamId = context.teamId ?? body.team_id ?? body.team?.id ?? body.user?.team_id;
+    const enterpriseId = context.enterpriseId ?? body.enterprise_id ?? body.enterprise?.id ?? undefined;
+    const slackUserId = context.userId ?? body.user_id ?? body.user?.id;
+    try {
+      const account = await withDeadline(deps.accountFor(teamId, enterpriseId), deps.ackDeadlineMs);
+      if (!account || !slackUserId || !teamId) {
+        await answer(
+          args,
+          body,
+          plain('This ChatBees user admin app serves another Slack workspace; nothing was changed.'),
+        );
+        return;
+      }
+      const resolved = await withDeadline(services.accounts.resolveActor(account.id, slackUserId), deps.ackDeadlineMs);
+      const member = resolved?.member ?? null;
+      const role: Role | null = member?.status === 'active' ? member.role : null;
+      const actor: RequestActor = { account, slackUserId, teamId, member, role };
+      context.actor = actor;
+      context.command = operation.command;
+
+      if (operation.admin && role !== 'AccountAdmin') {
+        const reason = role === null ? 'not_member' : 'not_admin';
+        // The refusal is answered first; recording it must not hold up the answer.
+        await answer(args, body, roleNeeded(role, operation.name));
+        await services.audit
+          .recordRefusal(
+            { accountId: account.id, slackUserId, source: body.command ? 'slash_command' : 'console' },
+            { operation: operation.name.replace(/`/g, ''), reason },
+          )
+          .catch((err: unknown) => logger.warn({ err }, 'refusal not recorded'));
+        return;
+      }
+    } catch (err) {
+      if (!(err instanceof DeadlineExceeded)) logger.error({ err }, 'could not resolve the actor');
+      else logger.warn('database did not answer in time to resolve the actor');
+      await answer(args, body, plain(UNAVAILABLE)).catch(() => {});
+      return;
+    }
+    await args.next();
+  };
+}

@@ -1,0 +1,84 @@
+// Server-rendered registration pages: plain HTML and one inline stylesheet (allowed by its
+// hash in the Content-Security-Policy), readable on a phone, no JavaScript.
+import { createHash } from 'node:crypto';
+import type { InviteDetails } from '../services/invites.js';
+import type { Role } from '../services/types.js';
+import { escapeHtml } from './http.js';
+
+const STYLE = `
+body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f6f6f4;color:#1d1c1d;line-height:1.5}
+main{max-width:32rem;margin:0 auto;padding:2.5rem 1.25rem}
+.card{background:#fff;border-radius:12px;padding:1.5rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+h1{font-size:1.5rem;margin:0 0 1rem}
+p{margin:.75rem 0}
+.muted{color:#616061;font-size:.9rem}
+button{font:inherit;font-weight:600;color:#fff;background:#007a5a;border:0;border-radius:8px;padding:.8rem 1.2rem;width:100%;cursor:pointer;margin-top:1rem}
+button:focus{outline:3px solid #1264a3;outline-offset:2px}
+`.trim();
+
+export const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>${escapeHtml(title)} · ChatBees</title>
+<style>${STYLE}</style>
+</head>
+<body><main><div class="card">
+<h1>${escapeHtml(title)}</h1>
+${body}
+</div></main></body>
+</html>`;
+}
+
+export function formatDate(date: Date): string {
+  return `${date.toLocaleString('en-GB', {
+    timeZone: 'UTC',
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  })} UTC`;
+}
+
+function accountLabel(details: InviteDetails): string {
+  return details.account.name ?? 'this ChatBees account';
+}
+
+export function confirmPage(details: InviteDetails, formAction: string, csrf: string): string {
+  const { invite } = details;
+  const account = escapeHtml(accountLabel(details));
+  const inviter = escapeHtml(details.inviterName ?? 'An AccountAdmin');
+  const invitee = invite.forSlackUserId ? escapeHtml(invite.forDisplayName ?? 'you') : null;
+  return layout(
+    `Join ${accountLabel(details)}`,
+    `<p>${inviter} invited ${invitee ?? 'you'} to join <strong>${account}</strong> on ChatBees as an <strong>AccountUser</strong> (read-only access).</p>
+${invitee ? `<p>This link is for <strong>${invitee}</strong> only.</p>` : ''}
+<p class="muted">The link expires ${escapeHtml(formatDate(invite.expiresAt))}. Nothing happens until you confirm.</p>
+<form method="post" action="${escapeHtml(formAction)}">
+<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+<button type="submit">Confirm and join ${account}</button>
+</form>`,
+  );
+}
+
+export function joinedPage(accountName: string | null, role: Role, alreadyMember: boolean): string {
+  const account = escapeHtml(accountName ?? 'the account');
+  return layout(
+    alreadyMember ? 'You are already a member' : 'You are in',
+    alreadyMember
+      ? `<p>You are already a member of <strong>${account}</strong>, as an <strong>${role}</strong>. Nothing changed.</p>`
+      : `<p>You are now an <strong>${role}</strong> of <strong>${account}</strong> on ChatBees.</p>
+<p>Back in Slack, type <code>/chatbees-users whoami</code> to see your role. You can close this page.</p>`,
+  );
+}
+
+export function messagePage(title: string, text: string): string {
+  return layout(title, `<p>${escapeHtml(text)}</p>`);
+}

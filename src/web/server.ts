@@ -1,0 +1,66 @@
+// The one HTTP server of a process: health routes, registration pages, and Slack's requests
+// (handed to Bolt's receiver, which checks signatures and the replay window).
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../logger.js';
+import { pageHeaders, sendJson } from './http.js';
+import { messagePage, STYLE_HASH } from './pages.js';
+
+export interface WebRoutes {
+  /** Resolves while the database answers. */
+  ready(): Promise<boolean>;
+  registration: { handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> };
+  /** Bolt's HTTP receiver; absent in Socket Mode. */
+  slack?: RequestListener;
+}
+
+function notFound(res: ServerResponse): void {
+  const html = messagePage('Not found', 'There is nothing here.');
+  res.writeHead(404, pageHeaders(STYLE_HASH));
+  res.end(html);
+}
+
+export function createWebServer(routes: WebRoutes, logger: Logger): Server {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const handled = (async () => {
+      if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+        return sendJson(res, 200, { status: 'ok' });
+      }
+      if (path === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
+        const ready = await routes.ready();
+        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'database unavailable' });
+      }
+      if (path.startsWith('/register/')) {
+        let token: string;
+        try {
+          token = decodeURIComponent(path.slice('/register/'.length));
+        } catch {
+          return notFound(res);
+        }
+        return routes.registration.handle(req, res, token);
+      }
+      if (path === '/slack/events' && routes.slack) {
+        if (req.method !== 'POST') {
+          res.writeHead(405, { Allow: 'POST' });
+          return void res.end();
+        }
+        return routes.slack(req, res);
+      }
+      return notFound(res);
+    })();
+    handled.catch((err: unknown) => {
+      // Never a stack trace to a browser or to Slack; the path may hold a token, so it is not logged.
+      logger.error({ err, route: path.startsWith('/register/') ? '/register/:token' : path }, 'request failed');
+      if (!res.headersSent) {
+        res.writeHead(500, pageHeaders(STYLE_HASH));
+        res.end(messagePage('Something went wrong', 'Please try again in a minute.'));
+      } else {
+        res.end();
+      }
+    });
+  });
+  server.requestTimeout = 15_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  return server;
+}

@@ -1,0 +1,54 @@
+// The real bot (Bolt over HTTP, real services and database) on a free port, talking to a
+// Slack stand-in; its logs captured.
+import { type Bot, createBot } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import type { TestDatabase } from './databases.js';
+import { LINK_SECRET } from './fixtures.js';
+import { SIGNING_SECRET, SlackDriver } from './slack-requests.js';
+import { BOT_TOKEN, type SlackStandIn } from './slack-stand-in.js';
+
+export const PUBLIC_URL = 'https://bees.example.test';
+
+export interface RunningBot {
+  bot: Bot;
+  config: Config;
+  url: string;
+  slack: SlackDriver;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+export async function startTestBot(options: {
+  db: TestDatabase;
+  standIn: SlackStandIn;
+  env?: Record<string, string>;
+  now?: () => Date;
+}): Promise<RunningBot> {
+  const config = loadConfig({
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_API_URL: options.standIn.apiUrl,
+    PUBLIC_URL,
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'debug',
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: [LINK_SECRET, SIGNING_SECRET, BOT_TOKEN],
+    destination: { write: (line: string) => void logs.push(line) },
+  });
+  const bot = await createBot({ config, logger, db: options.db, linkSecret: LINK_SECRET, now: options.now });
+  const port = await bot.listen(0);
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    bot,
+    config,
+    url,
+    slack: new SlackDriver(url, () => options.standIn.responseUrl()),
+    logs,
+    stop: () => bot.stop(1_000),
+  };
+}
