@@ -59,7 +59,7 @@ function parseParams(contentType: string | undefined, raw: string): Record<strin
         // keep the text
       }
     }
-    params[key] = value;
+    params[key] = value === 'true' ? true : value === 'false' ? false : value;
   }
   return params;
 }
