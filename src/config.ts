@@ -39,6 +39,8 @@ export class ConfigError extends Error {
   }
 }
 
+const NODE_ENVS: ReadonlyArray<Config['nodeEnv']> = ['production', 'development', 'test'];
+
 const TTL_UNITS = { d: 86_400, h: 3_600, m: 60, s: 1 } as const;
 const MAX_TTL_SECONDS = 365 * 86_400;
 
@@ -58,7 +60,7 @@ const optionalText = z
   .optional()
   .transform((s) => (s ? s : undefined));
 
-const httpUrl = (name: string) =>
+const httpUrl = () =>
   z.string().refine(
     (s) => {
       try {
@@ -68,12 +70,15 @@ const httpUrl = (name: string) =>
         return false;
       }
     },
-    { message: `${name} must be an http(s) URL` },
+    { message: 'must be an http(s) URL' },
   );
 
 const schema = z
   .object({
-    NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+    // Refined rather than z.enum: an enum failure would stop zod before it names the others.
+    NODE_ENV: optionalText.refine((v) => v === undefined || NODE_ENVS.includes(v as Config['nodeEnv']), {
+      message: `must be one of ${NODE_ENVS.join(', ')}`,
+    }),
     SLACK_SIGNING_SECRET: optionalText,
     SLACK_BOT_TOKEN: optionalText.refine((t) => t === undefined || t.startsWith('xoxb-'), {
       message: 'must be a bot token (it starts with xoxb-)',
@@ -81,7 +86,7 @@ const schema = z
     SLACK_APP_TOKEN: optionalText.refine((t) => t === undefined || t.startsWith('xapp-'), {
       message: 'must be an app-level token (it starts with xapp-)',
     }),
-    SLACK_API_URL: optionalText.pipe(httpUrl('SLACK_API_URL').optional()),
+    SLACK_API_URL: optionalText.pipe(httpUrl().optional()),
     DATABASE_URL: optionalText.refine((u) => u === undefined || /^postgres(ql)?:\/\//.test(u), {
       message: 'must be a postgres:// URL',
     }),
@@ -89,7 +94,7 @@ const schema = z
     PORT: optionalText.refine((p) => p === undefined || (/^\d{1,5}$/.test(p) && Number(p) <= 65_535), {
       message: 'must be a whole number from 0 to 65535',
     }),
-    PUBLIC_URL: optionalText.pipe(httpUrl('PUBLIC_URL').optional()),
+    PUBLIC_URL: optionalText.pipe(httpUrl().optional()),
     REGISTRATION_LINK_SECRET: optionalText.refine((s) => s === undefined || s.length >= 32, {
       message: 'must be at least 32 characters long',
     }),
@@ -146,7 +151,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
   const port = e.PORT === undefined ? 3000 : Number(e.PORT);
   const apiUrl = e.SLACK_API_URL ?? 'https://slack.com/api/';
   return {
-    nodeEnv: e.NODE_ENV,
+    nodeEnv: (e.NODE_ENV as Config['nodeEnv'] | undefined) ?? 'development',
     slack: {
       signingSecret: e.SLACK_SIGNING_SECRET,
       botToken: e.SLACK_BOT_TOKEN,

@@ -51,7 +51,7 @@ const TEXT_PATTERNS: RegExp[] = [
   /xapp-[A-Za-z0-9-]+/g, // Slack app-level tokens
   /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, // JWTs (registration tokens)
   /(\/register\/)[^\s"'<>?#]+/g, // registration links and their paths
-  /(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, // passwords inside database URLs
+  /(postgres(?:ql)?:\/\/[^:/@\s"]+:)[^@\s/"]+@/g, // passwords inside database URLs
 ];
 
 /** Replaces every secret-looking substring, and every known secret, in a text. */
@@ -65,23 +65,6 @@ export function scrubText(text: string, secrets: readonly string[] = []): string
       typeof prefix === 'string' ? `${prefix}${prefix.endsWith(':') ? `${REDACTED}@` : REDACTED}` : REDACTED,
     );
   }
-  return out;
-}
-
-function scrubValue(value: unknown, secrets: readonly string[], depth: number): unknown {
-  if (typeof value === 'string') return scrubText(value, secrets);
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) {
-    return {
-      type: value.name,
-      message: scrubText(value.message, secrets),
-      stack: value.stack ? scrubText(value.stack, secrets) : undefined,
-      code: (value as { code?: unknown }).code,
-    };
-  }
-  if (Array.isArray(value)) return value.map((v) => scrubValue(v, secrets, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) out[key] = scrubValue(v, secrets, depth + 1);
   return out;
 }
 
@@ -111,17 +94,9 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { service: 'chatbees-users' },
       redact: { paths: REDACT_PATHS, censor: REDACTED },
-      formatters: {
-        log: (object) => scrubValue(object, secrets, 0) as Record<string, unknown>,
-      },
-      hooks: {
-        logMethod(args, method) {
-          // Messages are scrubbed too: a secret interpolated into one is not covered by redact.
-          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a, secrets) : a));
-          method.apply(this, scrubbed as Parameters<typeof method>);
-        },
-      },
-      serializers: { err: (err: unknown) => scrubValue(err, secrets, 0) },
+      // Redaction covers known fields; the finished line is scrubbed as well, so a secret in a
+      // message, an error, a child's bindings or an interpolated object never gets out.
+      hooks: { streamWrite: (line) => scrubText(line, secrets) },
       transport: pretty ? { target: 'pino-pretty', options: { colorize: true } } : undefined,
     },
     options.destination,
