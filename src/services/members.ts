@@ -173,9 +173,12 @@ export class MemberService {
         .where({ id: target.id })
         .update({ status: 'removed', removed_at: now, removed_by: actor.slackUserId, updated_at: now })
         .returning('*');
+      // Only links that could still be used: used-up and expired ones keep their own story.
       const revoked = await trx('invites')
         .where({ account_id: actor.accountId, created_by: target.slackUserId })
         .whereNull('revoked_at')
+        .where('expires_at', '>', now)
+        .where((q) => q.whereNull('max_uses').orWhereRaw('uses < max_uses'))
         .update({ revoked_at: now, revoked_by: actor.slackUserId, revoke_reason: 'inviter_removed' })
         .returning('id');
       await recordAudit(trx, {

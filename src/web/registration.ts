@@ -62,6 +62,8 @@ export function registrationRoutes(deps: RegistrationDeps) {
   }
 
   async function confirm(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
+    // Browsers send "Origin: null" for a form posted from a no-referrer page such as ours;
+    // the CSRF pair below still has to match.
     const origin = req.headers.origin;
     if (origin && origin !== deps.publicOrigin && origin !== 'null') {
       return send(res, 403, messagePage('Not allowed', 'This form can only be sent from its own page.'));

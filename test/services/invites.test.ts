@@ -292,10 +292,14 @@ describe.each(backends)('invites on $name', (backend) => {
       await services.invites.accept(carol.token);
       await services.members.changeRole(admin(), 'UCAROL', 'AccountAdmin');
       const fromCarol = await services.invites.create(actor(account, 'UCAROL'), { forSlackUserId: 'UDAN' });
-      if (!fromCarol.ok) throw new Error(fromCarol.reason);
+      const usedFromCarol = await services.invites.create(actor(account, 'UCAROL'), { forSlackUserId: 'UERIN' });
+      if (!fromCarol.ok || !usedFromCarol.ok) throw new Error('not created');
+      await services.invites.accept(usedFromCarol.token);
       const removed = await services.members.remove(admin(), 'UCAROL');
+      // Only the link that could still be used is revoked; the used one keeps its story.
       expect(removed.ok && removed.revokedInvites).toBe(1);
       expect(await services.invites.accept(fromCarol.token)).toEqual({ ok: false, reason: 'invite_revoked' });
+      expect(await services.invites.accept(usedFromCarol.token)).toEqual({ ok: false, reason: 'invite_used' });
     });
 
     it('lets exactly one of several simultaneous accepts use a single-use invite', async () => {
