@@ -26,6 +26,19 @@ export function refusalText(reason: Refusal): string {
   return TEXT[reason];
 }
 
+const FOR_ADMINS: Partial<Record<Refusal, string>> = {
+  invite_unknown: 'No invite of this account has that id; `/chatbees-users invites` lists the pending ones.',
+  invite_revoked: 'That invite was already revoked.',
+  invite_replaced: 'That invite was already replaced by a newer one.',
+  invite_used: 'That invite was already used.',
+  invite_expired: 'That invite has already expired.',
+};
+
+/** The same refusals as an admin managing invites should read them (not as the invitee). */
+export function adminRefusalText(reason: Refusal): string {
+  return FOR_ADMINS[reason] ?? TEXT[reason];
+}
+
 /** A short title for pages. */
 export const REFUSAL_TITLE: Partial<Record<Refusal, string>> = {
   invite_unknown: 'Link not valid',

@@ -86,7 +86,8 @@ function memberBlocks(member: Member, account: Account): KnownBlock[] {
       title: { type: 'plain_text', text: 'Remove member?' },
       text: {
         type: 'mrkdwn',
-        text: `Remove ${mention(member.slackUserId)} from ${accountName(account)}? Their access ends at once and the invites they sent stop working.`,
+        // Slack refuses confirm texts over 300 characters: keep the account's name short.
+        text: `Remove ${mention(member.slackUserId)} from ${truncate(accountName(account), 60)}? Their access ends at once and the invites they sent stop working.`,
       },
       confirm: { type: 'plain_text', text: 'Remove' },
       deny: { type: 'plain_text', text: 'Cancel' },

@@ -1,7 +1,7 @@
 // Buttons in the admin console (paging, invite form, role, remove, revoke) and the
 // registration button in invitation DMs.
 import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import { refusalText } from '../../refusal-text.js';
+import { adminRefusalText, refusalText } from '../../refusal-text.js';
 import { ROLES, type Role } from '../../services/types.js';
 import { ACTIONS, type ConsolePage, consoleView, decodePage, inviteForm, notice } from '../blocks/console.js';
 import * as dm from '../blocks/dm.js';
@@ -9,7 +9,7 @@ import { accountName } from '../blocks/messages.js';
 import { escapeMrkdwn, mention } from '../blocks/text.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, type RequestActor, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
-import { sendDm } from '../notify.js';
+import { sendDm, slackError } from '../notify.js';
 import { toldText } from './command.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
@@ -30,7 +30,13 @@ async function refreshConsole(
   const view = data
     ? consoleView(data)
     : notice('ChatBees users', noticeText ? `${noticeText}\n${noLonger}` : noLonger);
-  await args.client.views.update({ view_id: viewId, view });
+  try {
+    // With the hash Slack refuses an update based on an older state of the view.
+    await args.client.views.update({ view_id: viewId, hash: args.body.view?.hash, view });
+  } catch (err) {
+    // A newer update (a quicker second click) won; it shows fresher data than this one.
+    if (slackError(err) !== 'hash_conflict') throw err;
+  }
 }
 
 /** A console button: acked at once, then handled; a failure shows in the console, never a trace. */
@@ -86,7 +92,7 @@ export function register(app: App, deps: SlackDeps): void {
     if (!role) return refreshConsole(args, deps, actor, shown, 'That button is out of date; try again.');
     const result = await services.members.changeRole(serviceActor(actor, 'console'), user, role);
     let text: string;
-    if (!result.ok) text = `:x: ${escapeMrkdwn(refusalText(result.reason))}`;
+    if (!result.ok) text = `:x: ${escapeMrkdwn(adminRefusalText(result.reason))}`;
     else if (!result.changed) text = `${mention(user)} is already an ${role}.`;
     else {
       const told = await sendDm(args.client, logger, user, dm.roleChanged(actor.account, actor.slackUserId, role));
@@ -101,7 +107,7 @@ export function register(app: App, deps: SlackDeps): void {
     const shown = decodePage(args.body.view?.private_metadata);
     const result = await services.members.remove(serviceActor(actor, 'console'), user);
     let text: string;
-    if (!result.ok) text = `:x: ${escapeMrkdwn(refusalText(result.reason))}`;
+    if (!result.ok) text = `:x: ${escapeMrkdwn(adminRefusalText(result.reason))}`;
     else {
       const told = await sendDm(args.client, logger, user, dm.removed(actor.account, actor.slackUserId));
       text = `:white_check_mark: Removed ${mention(user)} from *${accountName(actor.account)}*. ${toldText(told)}`;
@@ -115,7 +121,7 @@ export function register(app: App, deps: SlackDeps): void {
     const result = await services.invites.revoke(serviceActor(actor, 'console'), args.action.value ?? '');
     const text = result.ok
       ? `:white_check_mark: Revoked invite \`${result.invite.id}\`: the link no longer works.`
-      : `:x: ${escapeMrkdwn(refusalText(result.reason))}`;
+      : `:x: ${escapeMrkdwn(adminRefusalText(result.reason))}`;
     await refreshConsole(args, deps, actor, shown, text);
   });
 }

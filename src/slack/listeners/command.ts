@@ -1,7 +1,7 @@
 // `/chatbees-users …`: reads are answered in the ack itself; changes are acked at once, done
 // after, and answered through response_url.
 import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { refusalText } from '../../refusal-text.js';
+import { adminRefusalText, refusalText } from '../../refusal-text.js';
 import { consoleView } from '../blocks/console.js';
 import * as dm from '../blocks/dm.js';
 import { inviteResults } from '../blocks/invite-results.js';
@@ -149,7 +149,7 @@ async function change(
     }
     case 'role': {
       const result = await services.members.changeRole(who, command.user, command.role);
-      if (!result.ok) return void (await respond(escapeMrkdwn(refusalText(result.reason))));
+      if (!result.ok) return void (await respond(escapeMrkdwn(adminRefusalText(result.reason))));
       if (!result.changed)
         return void (await respond(`${mention(command.user)} is already an ${command.role}; nothing changed.`));
       const told = await sendDm(
@@ -163,7 +163,7 @@ async function change(
     }
     case 'remove': {
       const result = await services.members.remove(who, command.user);
-      if (!result.ok) return void (await respond(escapeMrkdwn(refusalText(result.reason))));
+      if (!result.ok) return void (await respond(escapeMrkdwn(adminRefusalText(result.reason))));
       const told = await sendDm(args.client, logger, command.user, dm.removed(account, actor.slackUserId));
       const revoked = result.revokedInvites
         ? ` ${result.revokedInvites} invite${result.revokedInvites === 1 ? '' : 's'} they sent stopped working.`
@@ -175,7 +175,7 @@ async function change(
     }
     case 'revoke': {
       const result = await services.invites.revoke(who, command.inviteId);
-      if (!result.ok) return void (await respond(escapeMrkdwn(refusalText(result.reason))));
+      if (!result.ok) return void (await respond(escapeMrkdwn(adminRefusalText(result.reason))));
       const whose = result.invite.forSlackUserId ? ` for ${mention(result.invite.forSlackUserId)}` : '';
       await respond(`Revoked invite \`${result.invite.id}\`${whose}: the link no longer works.`);
       return;
