@@ -8,14 +8,21 @@ import * as actions from './listeners/actions.js';
 import * as command from './listeners/command.js';
 import * as views from './listeners/views.js';
 import { permissionMiddleware } from './middleware/permission.js';
+import { patientFetch } from './patient-fetch.js';
 
-/** Web API settings: Slack's URL (or GovSlack's, or a stand-in), short timeouts, few retries. */
+/**
+ * Web API settings: Slack's URL (or GovSlack's, or a stand-in); a short timeout and two
+ * retries with backoff for network errors and 5xx; short rate-limit waits only (see
+ * patient-fetch.ts). Every call happens after the ack, so none of this can make an ack late.
+ */
 export function webClientOptions(config: Config, deps: Pick<SlackDeps, 'logger'>): WebClientOptions {
   return {
     slackApiUrl: config.slack.apiUrl,
     logger: boltLogger(deps.logger),
-    timeout: 5_000,
-    retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_500, randomize: true },
+    timeout: 4_000,
+    retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000, randomize: true },
+    rejectRateLimitedCalls: true,
+    fetch: patientFetch(),
   };
 }
 

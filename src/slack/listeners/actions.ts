@@ -34,8 +34,19 @@ async function refreshConsole(
     // With the hash Slack refuses an update based on an older state of the view.
     await args.client.views.update({ view_id: viewId, hash: args.body.view?.hash, view });
   } catch (err) {
+    const error = slackError(err);
     // A newer update (a quicker second click) won; it shows fresher data than this one.
-    if (slackError(err) !== 'hash_conflict') throw err;
+    if (error !== 'hash_conflict') throw new ConsoleNotUpdated(error, noticeText);
+  }
+}
+
+/** The change is stored, but Slack did not take the console's new state. */
+class ConsoleNotUpdated extends Error {
+  constructor(
+    readonly error: string,
+    readonly noticeText: string | undefined,
+  ) {
+    super(`console not updated: ${error}`);
   }
 }
 
@@ -48,9 +59,19 @@ function onButton(
 ) {
   app.action<BlockAction<ButtonAction>>(actionId, async (args) => {
     await args.ack();
+    const actor = actorFrom(args.context);
     try {
-      await work(args, actorFrom(args.context));
+      await work(args, actor);
     } catch (err) {
+      if (err instanceof ConsoleNotUpdated) {
+        // Tell the admin what happened some other way: their change must not go unreported.
+        if (err.noticeText) {
+          await sendDm(args.client, deps.logger, actor.slackUserId, {
+            text: `${err.noticeText}\n(I could not update the console: ${escapeMrkdwn(err.error)}.)`,
+          });
+        }
+        return;
+      }
       deps.logger.error({ err, action: actionId }, 'console action failed');
       const viewId = args.body.view?.id;
       if (viewId)
