@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { WebClient } from '@slack/web-api';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
+import { InFlight } from './in-flight.js';
 import type { Logger } from './logger.js';
 import { createServices, type Services } from './services/index.js';
 import { RegistrationLinks } from './services/registration-links.js';
@@ -115,9 +116,12 @@ export async function createBot(options: BotOptions): Promise<Bot> {
   });
   await bootstrapInitialAdmins(client, services, account, config.initialAdmins, logger);
 
+  const inFlight = new InFlight();
+  let stopping = false;
   const deps: SlackDeps = {
     services,
     logger,
+    inFlight,
     ackDeadlineMs: ACK_DEADLINE_MS,
     accountFor: async (teamId) => (teamId === account.slackTeamId ? account : undefined),
   };
@@ -135,14 +139,18 @@ export async function createBot(options: BotOptions): Promise<Bot> {
       return user ? profileOf(user) : undefined;
     },
     async announce({ account: joined, member, invite }) {
-      await Promise.all([
-        sendDm(client, logger, invite.createdBy, dm.registeredToInviter(joined, member.slackUserId)),
-        sendDm(client, logger, member.slackUserId, dm.welcome(joined)),
-      ]);
+      await inFlight.track(
+        Promise.all([
+          sendDm(client, logger, invite.createdBy, dm.registeredToInviter(joined, member.slackUserId)),
+          sendDm(client, logger, member.slackUserId, dm.welcome(joined)),
+        ]),
+      );
     },
   });
   const server = createWebServer(
     {
+      inFlight,
+      stopping: () => stopping,
       registration,
       slack: slack.receiver?.requestListener,
       ready: () =>
@@ -176,13 +184,17 @@ export async function createBot(options: BotOptions): Promise<Bot> {
       return (server.address() as AddressInfo).port;
     },
     async stop(graceMs = 8_000) {
+      if (stopping) return;
+      stopping = true;
       clearInterval(pruning);
+      // No new connections; idle keep-alive ones close now, busy ones after their response.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), graceMs);
-      await closed;
-      clearTimeout(force);
       if (config.slack.mode === 'socket') await slack.app.stop().catch(() => {});
+      const drained = await inFlight.drain(graceMs);
+      if (!drained) logger.warn({ unfinished: inFlight.size }, 'stopping with work still in flight');
+      server.closeAllConnections();
+      await closed;
     },
   };
 }

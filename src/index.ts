@@ -34,6 +34,9 @@ async function main(): Promise<void> {
       config.databaseUrl,
     ].filter((s): s is string => Boolean(s)),
   });
+  // A failure nobody awaited (say, a lost database connection noticed in the background)
+  // is logged; the process keeps serving and recovers when the cause goes away.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   if (secret.source === 'generated') logger.info({ file: secret.file }, 'generated a registration link key');
 
   const db = await openDatabase(config);

@@ -40,13 +40,25 @@ function wrap(knex: Knex, backend: Backend, onClose: () => Promise<void>): Datab
   };
 }
 
-/** PostgreSQL through node-postgres, pooled. */
+/**
+ * PostgreSQL through node-postgres, pooled. Short timeouts everywhere: when the server stops
+ * answering, a request must fail within Slack's 3 seconds rather than wait for TCP to give up.
+ */
 export function openPostgres(connectionString: string, options: { poolMax?: number } = {}): Database {
   const knex = knexFactory({
     client: 'pg',
-    connection: { connectionString, application_name: 'chatbees-users' },
+    connection: {
+      connectionString,
+      application_name: 'chatbees-users',
+      connectionTimeoutMillis: 2_000,
+      keepAlive: true,
+      // Client side: a query on a connection that went silent fails instead of hanging.
+      query_timeout: 5_000,
+      statement_timeout: 5_000,
+      idle_in_transaction_session_timeout: 10_000,
+    },
     pool: { min: 0, max: options.poolMax ?? 10 },
-    acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
+    acquireConnectionTimeout: 2_500,
   });
   return wrap(knex, 'postgres', async () => {});
 }

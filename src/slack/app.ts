@@ -55,6 +55,10 @@ export function createSlackApp(config: Config, deps: SlackDeps, bot: { botId?: s
     slack = { app: new App({ ...common, receiver }), receiver };
   }
   const { app } = slack;
+  // Listener work continues after the ack; a graceful stop waits for it.
+  app.use(async ({ next }) => {
+    await deps.inFlight.track(next());
+  });
   app.use(permissionMiddleware(deps));
   command.register(app, deps);
   actions.register(app, deps);

@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable } from '../db/errors.js';
+import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
 import type { Account, Actor, AuditSource, Member, Role } from '../services/types.js';
@@ -18,11 +20,20 @@ export interface RequestActor {
 export interface BotContext {
   actor?: RequestActor;
   command?: Command;
+  /** When database work before the ack must be done by (epoch ms): one budget per request. */
+  ackBy?: number;
+}
+
+/** Time left of the request's budget for work before its ack (never less than 100 ms). */
+export function timeLeft(context: Record<string, unknown>, fallbackMs: number): number {
+  const ackBy = (context as BotContext).ackBy;
+  return ackBy === undefined ? fallbackMs : Math.max(100, ackBy - Date.now());
 }
 
 export interface SlackDeps {
   services: Services;
   logger: Logger;
+  inFlight: InFlight;
   /** The account a Slack team (or Enterprise Grid org) belongs to, if this app serves it. */
   accountFor(teamId: string | undefined, enterpriseId: string | undefined): Promise<Account | undefined>;
   /** How long database work before an ack may take before we answer "unavailable". */
@@ -59,4 +70,10 @@ export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A failed request, logged as what it is: an outage (a warning) or a bug (an error). */
+export function logFailure(logger: Logger, err: unknown, what: string, fields: Record<string, unknown> = {}): void {
+  if (isDatabaseUnavailable(err)) logger.warn({ ...fields, error: (err as Error).message }, 'database unavailable');
+  else logger.error({ ...fields, err }, what);
 }

@@ -1,11 +1,16 @@
 // The one HTTP server of a process: health routes, registration pages, and Slack's requests
 // (handed to Bolt's receiver, which checks signatures and the replay window).
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import { pageHeaders, sendJson } from './http.js';
 import { messagePage, STYLE_HASH } from './pages.js';
 
 export interface WebRoutes {
+  inFlight: InFlight;
+  /** True once a graceful stop began: requests on open connections get 503. */
+  stopping(): boolean;
   /** Resolves while the database answers. */
   ready(): Promise<boolean>;
   registration: { handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> };
@@ -23,6 +28,10 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const handled = (async () => {
+      if (routes.stopping()) {
+        res.writeHead(503, { 'Retry-After': '5', Connection: 'close', 'Content-Type': 'text/plain' });
+        return void res.end('shutting down');
+      }
       if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
         return sendJson(res, 200, { status: 'ok' });
       }
@@ -48,12 +57,25 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
       }
       return notFound(res);
     })();
-    handled.catch((err: unknown) => {
+    routes.inFlight.track(handled).catch((err: unknown) => {
       // Never a stack trace to a browser or to Slack; the path may hold a token, so it is not logged.
-      logger.error({ err, route: path.startsWith('/register/') ? '/register/:token' : path }, 'request failed');
+      const unavailable = isDatabaseUnavailable(err);
+      const route = path.startsWith('/register/') ? '/register/:token' : path;
+      if (unavailable) logger.warn({ route, error: (err as Error).message }, 'database unavailable');
+      else logger.error({ err, route }, 'request failed');
       if (!res.headersSent) {
-        res.writeHead(500, pageHeaders(STYLE_HASH));
-        res.end(messagePage('Something went wrong', 'Please try again in a minute.'));
+        res.writeHead(unavailable ? 503 : 500, {
+          ...pageHeaders(STYLE_HASH),
+          ...(unavailable ? { 'Retry-After': '60' } : {}),
+        });
+        res.end(
+          unavailable
+            ? messagePage(
+                'Temporarily unavailable',
+                'ChatBees user admin is temporarily unavailable. Try again in a minute.',
+              )
+            : messagePage('Something went wrong', 'Please try again in a minute.'),
+        );
       } else {
         res.end();
       }

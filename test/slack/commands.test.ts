@@ -141,8 +141,11 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
         const answer = await run(user, text);
         expect(answer.ackText, text).toMatch(/needs the AccountAdmin role; you are an AccountUser/);
       }
-      const refused = (await auditRows()).filter((r) => r.action === 'access.refused' && r.actor === user);
-      expect(refused).toHaveLength(adminOnly.length);
+      // The refusal is answered first and recorded right after.
+      const refused = await waitFor(async () => {
+        const rows = (await auditRows()).filter((r) => r.action === 'access.refused' && r.actor === user);
+        return rows.length === adminOnly.length && rows;
+      });
       expect(refused[0].after).toMatchObject({ reason: 'not_admin' });
       expect((await activeMember('UADMIN1')).role).toBe('AccountAdmin');
     });
@@ -156,7 +159,10 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
         );
       }
       expect(standIn.dmsTo('UADMIN1').filter((c) => String(c.params.text).includes(stranger))).toHaveLength(0);
-      const refused = (await auditRows()).filter((r) => r.action === 'access.refused' && r.actor === stranger);
+      const refused = await waitFor(async () => {
+        const rows = (await auditRows()).filter((r) => r.action === 'access.refused' && r.actor === stranger);
+        return rows.length === adminOnly.length && rows;
+      });
       expect(refused.every((r) => r.after.reason === 'not_member')).toBe(true);
     });
 

@@ -8,7 +8,7 @@ import * as dm from '../blocks/dm.js';
 import { accountName } from '../blocks/messages.js';
 import { escapeMrkdwn, mention } from '../blocks/text.js';
 import { loadConsole } from '../console-data.js';
-import { actorFrom, type RequestActor, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
+import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
 import { toldText } from './command.js';
 
@@ -72,7 +72,7 @@ function onButton(
         }
         return;
       }
-      deps.logger.error({ err, action: actionId }, 'console action failed');
+      logFailure(deps.logger, err, 'console action failed', { action: actionId });
       const viewId = args.body.view?.id;
       if (viewId)
         await args.client.views.update({ view_id: viewId, view: notice('Not done', UNAVAILABLE) }).catch(() => {});

@@ -12,9 +12,11 @@ import { loadConsole } from '../console-data.js';
 import {
   actorFrom,
   type BotContext,
+  logFailure,
   type RequestActor,
   type SlackDeps,
   serviceActor,
+  timeLeft,
   UNAVAILABLE,
   withDeadline,
 } from '../context.js';
@@ -34,7 +36,7 @@ export function register(app: App, deps: SlackDeps): void {
     try {
       await handle(args, deps, actor, command);
     } catch (err) {
-      deps.logger.error({ err, command: command.kind }, 'command failed');
+      logFailure(deps.logger, err, 'command failed', { command: command.kind });
       // Acked already for changes; for reads this is the answer. Never a stack trace.
       await args
         .ack({ response_type: 'ephemeral', text: UNAVAILABLE })
@@ -46,7 +48,7 @@ export function register(app: App, deps: SlackDeps): void {
 async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command: Command): Promise<void> {
   const { services } = deps;
   const who = serviceActor(actor, 'slash_command');
-  const read = <T>(work: Promise<T>) => withDeadline(work, deps.ackDeadlineMs);
+  const read = <T>(work: Promise<T>) => withDeadline(work, timeLeft(args.context, deps.ackDeadlineMs));
   const reply = (message: messages.Message) => args.ack({ response_type: 'ephemeral', ...message });
 
   switch (command.kind) {
@@ -91,7 +93,7 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
 /** Non-members are told whom to ask. */
 async function adminsToAsk(deps: SlackDeps, actor: RequestActor): Promise<string[]> {
   if (actor.role) return [];
-  return withDeadline(deps.services.members.activeAdmins(actor.account.id, ADMINS_SHOWN), deps.ackDeadlineMs);
+  return withDeadline(deps.services.members.activeAdmins(actor.account.id, ADMINS_SHOWN), deps.ackDeadlineMs / 2);
 }
 
 async function openConsole(args: Args, deps: SlackDeps, actor: RequestActor): Promise<void> {
@@ -101,7 +103,7 @@ async function openConsole(args: Args, deps: SlackDeps, actor: RequestActor): Pr
     await args.ack({ response_type: 'ephemeral', text: `${text}${hint}` });
     return;
   }
-  const data = await withDeadline(loadConsole(deps.services, actor, {}), deps.ackDeadlineMs);
+  const data = await withDeadline(loadConsole(deps.services, actor, {}), timeLeft(args.context, deps.ackDeadlineMs));
   if (!data) {
     await args.ack({ response_type: 'ephemeral', text: escapeMrkdwn(refusalText('not_admin')) });
     return;

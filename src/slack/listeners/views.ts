@@ -12,7 +12,7 @@ import {
 import { inviteResults } from '../blocks/invite-results.js';
 import { MAX_INVITEES } from '../command/parse.js';
 import { loadConsole } from '../console-data.js';
-import { actorFrom, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
+import { actorFrom, logFailure, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
 import { invitePeople } from '../invite-people.js';
 import { sendDm } from '../notify.js';
 
@@ -58,7 +58,7 @@ export function register(app: App, deps: SlackDeps): void {
         if (data) await client.views.update({ view_id: rootId, view: consoleView(data) }).catch(() => {});
       }
     } catch (err) {
-      logger.error({ err }, 'invite form failed');
+      logFailure(logger, err, 'invite form failed');
       await client.views.update({ view_id: body.view.id, view: notice('Invite people', UNAVAILABLE) }).catch(() => {});
     }
   });

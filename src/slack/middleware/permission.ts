@@ -8,14 +8,7 @@ import { ACTIONS, INVITE_FORM, notice } from '../blocks/console.js';
 import { OPEN_REGISTRATION_LINK } from '../blocks/dm.js';
 import { type Message, plain, roleNeeded } from '../blocks/messages.js';
 import { type Command, needsAdmin, parseCommand } from '../command/parse.js';
-import {
-  type BotContext,
-  DeadlineExceeded,
-  type RequestActor,
-  type SlackDeps,
-  UNAVAILABLE,
-  withDeadline,
-} from '../context.js';
+import { type BotContext, logFailure, type RequestActor, type SlackDeps, UNAVAILABLE, withDeadline } from '../context.js';
 
 /** What each button may be pressed by. Anything not listed needs AccountAdmin. */
 const EVERYONE_ACTIONS = new Set<string>([OPEN_REGISTRATION_LINK]);
@@ -113,8 +106,11 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
     const teamId = context.teamId ?? body.team_id ?? body.team?.id ?? body.user?.team_id;
     const enterpriseId = context.enterpriseId ?? body.enterprise_id ?? body.enterprise?.id ?? undefined;
     const slackUserId = context.userId ?? body.user_id ?? body.user?.id;
+    const ackBy = Date.now() + deps.ackDeadlineMs;
+    context.ackBy = ackBy;
+    const left = () => Math.max(100, ackBy - Date.now());
     try {
-      const account = await withDeadline(deps.accountFor(teamId, enterpriseId), deps.ackDeadlineMs);
+      const account = await withDeadline(deps.accountFor(teamId, enterpriseId), left());
       if (!account || !slackUserId || !teamId) {
         await answer(
           args,
@@ -123,7 +119,7 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
         );
         return;
       }
-      const resolved = await withDeadline(services.accounts.resolveActor(account.id, slackUserId), deps.ackDeadlineMs);
+      const resolved = await withDeadline(services.accounts.resolveActor(account.id, slackUserId), left());
       const member = resolved?.member ?? null;
       const role: Role | null = member?.status === 'active' ? member.role : null;
       const actor: RequestActor = { account, slackUserId, teamId, member, role };
@@ -143,8 +139,7 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
         return;
       }
     } catch (err) {
-      if (!(err instanceof DeadlineExceeded)) logger.error({ err }, 'could not resolve the actor');
-      else logger.warn('database did not answer in time to resolve the actor');
+      logFailure(logger, err, 'could not resolve the actor');
       await answer(args, body, plain(UNAVAILABLE)).catch(() => {});
       return;
     }
