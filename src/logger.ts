@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config.js';
+import { currentRequest } from './request-log.js';
 
 export type { Logger } from 'pino';
 
@@ -50,8 +51,9 @@ const TEXT_PATTERNS: RegExp[] = [
   /xox[a-z]-[A-Za-z0-9-]+/g, // Slack bot, user and config tokens
   /xapp-[A-Za-z0-9-]+/g, // Slack app-level tokens
   /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, // JWTs (registration tokens)
-  /(\/register\/)[^\s"'<>?#]+/g, // registration links and their paths
-  /(postgres(?:ql)?:\/\/[^:/@\s"]+:)[^@\s/"]+@/g, // passwords inside database URLs
+  // (no backslash: inside JSON-encoded text, eating one would unbalance the quotes of the line)
+  /(\/register\/)[^\s"'<>?#|\\]+/g, // registration links and their paths
+  /(postgres(?:ql)?:\/\/[^:/@\s"\\]+:)[^@\s/"\\]+@/g, // passwords inside database URLs
 ];
 
 /** Replaces every secret-looking substring, and every known secret, in a text. */
@@ -93,6 +95,11 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: { service: 'chatbees-users' },
+      // Every line written while a request is handled names that request.
+      mixin: () => {
+        const id = currentRequest()?.id;
+        return id ? { reqId: id } : {};
+      },
       redact: { paths: REDACT_PATHS, censor: REDACTED },
       // Redaction covers known fields; the finished line is scrubbed as well, so a secret in a
       // message, an error, a child's bindings or an interpolated object never gets out.

@@ -2,6 +2,7 @@
 import { App, HTTPReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { Config } from '../config.js';
+import { currentRequest, newRequestRecord, type RequestRecord, runWithRequest, setOutcome } from '../request-log.js';
 import { boltLogger } from './bolt-logger.js';
 import type { SlackDeps } from './context.js';
 import * as actions from './listeners/actions.js';
@@ -24,6 +25,33 @@ export function webClientOptions(config: Config, deps: Pick<SlackDeps, 'logger'>
     rejectRateLimitedCalls: true,
     fetch: patientFetch(),
   };
+}
+
+type SlackBody = {
+  command?: string;
+  text?: string;
+  type?: string;
+  team_id?: string;
+  user_id?: string;
+  team?: { id?: string } | null;
+  user?: { id?: string; team_id?: string } | string;
+  actions?: Array<{ action_id?: string }>;
+  view?: { callback_id?: string };
+  event?: { type?: string; user?: string };
+};
+
+/** What a Slack request is, for the log: never the command's arguments. */
+function describe(body: SlackBody): NonNullable<RequestRecord['slack']> {
+  const user = typeof body.user === 'object' ? body.user?.id : (body.user_id ?? body.event?.user);
+  const team =
+    body.team_id ?? (body.team ?? undefined)?.id ?? (typeof body.user === 'object' ? body.user?.team_id : undefined);
+  if (body.command) {
+    const word = (body.text ?? '').trim().split(/\s+/)[0]?.toLowerCase().slice(0, 20) || 'console';
+    return { team, user, kind: 'command', name: word };
+  }
+  if (body.type === 'block_actions') return { team, user, kind: 'action', name: body.actions?.[0]?.action_id ?? '' };
+  if (body.type === 'view_submission') return { team, user, kind: 'view', name: body.view?.callback_id ?? '' };
+  return { team, user, kind: body.type ?? 'event', name: body.event?.type ?? '' };
 }
 
 export interface SlackApp {
@@ -55,9 +83,27 @@ export function createSlackApp(config: Config, deps: SlackDeps, bot: { botId?: s
     slack = { app: new App({ ...common, receiver }), receiver };
   }
   const { app } = slack;
-  // Listener work continues after the ack; a graceful stop waits for it.
-  app.use(async ({ next }) => {
-    await deps.inFlight.track(next());
+  // One log line per Slack request once all its work (after the ack too) is done; a graceful
+  // stop waits for that work.
+  app.use(async ({ body, next }) => {
+    const record = currentRequest() ?? newRequestRecord(); // Socket Mode has no HTTP request
+    record.slack = describe(body as SlackBody);
+    const work = async () => {
+      try {
+        await next();
+        setOutcome('ok');
+      } catch (err) {
+        setOutcome('error');
+        throw err;
+      } finally {
+        const { team, user, kind, name } = record.slack ?? {};
+        deps.logger.info(
+          { reqId: record.id, team, user, kind, name, outcome: record.outcome, ms: Date.now() - record.started },
+          'slack request',
+        );
+      }
+    };
+    await deps.inFlight.track(currentRequest() ? work() : runWithRequest(record, work));
   });
   app.use(permissionMiddleware(deps));
   command.register(app, deps);

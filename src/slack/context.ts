@@ -1,6 +1,7 @@
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
+import { setOutcome } from '../request-log.js';
 import type { Services } from '../services/index.js';
 import type { Account, Actor, AuditSource, Member, Role } from '../services/types.js';
 import type { Command } from './command/parse.js';
@@ -74,6 +75,8 @@ export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> 
 
 /** A failed request, logged as what it is: an outage (a warning) or a bug (an error). */
 export function logFailure(logger: Logger, err: unknown, what: string, fields: Record<string, unknown> = {}): void {
-  if (isDatabaseUnavailable(err)) logger.warn({ ...fields, error: (err as Error).message }, 'database unavailable');
+  const unavailable = isDatabaseUnavailable(err);
+  setOutcome(unavailable ? 'unavailable' : 'failed');
+  if (unavailable) logger.warn({ ...fields, error: (err as Error).message }, 'database unavailable');
   else logger.error({ ...fields, err }, what);
 }

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { REFUSAL_TITLE, refusalText } from '../refusal-text.js';
+import { setOutcome } from '../request-log.js';
 import type { Services } from '../services/index.js';
 import type { InviteDetails } from '../services/invites.js';
 import type { Account, Invite, Member, Profile, Refusal } from '../services/types.js';
@@ -44,6 +45,7 @@ function send(res: ServerResponse, status: number, html: string, extra: Record<s
 }
 
 function sendRefusal(res: ServerResponse, reason: Refusal): void {
+  setOutcome(`refused:${reason}`);
   send(res, STATUS[reason] ?? 403, messagePage(REFUSAL_TITLE[reason] ?? 'Not possible', refusalText(reason)));
 }
 
@@ -76,6 +78,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
       return send(res, status, messagePage('Not possible', 'That request could not be read.'), { Connection: 'close' });
     }
     if (!csrf.verify(req.headers.cookie, form.get('csrf'), token)) {
+      setOutcome('refused:csrf');
       return send(
         res,
         403,
@@ -93,6 +96,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
       source: 'registration_page',
     });
     if (!accepted.ok) return sendRefusal(res, accepted.reason);
+    setOutcome(accepted.alreadyMember ? 'already_member' : 'registered');
     send(res, 200, joinedPage(accepted.account.name, accepted.member.role, accepted.alreadyMember));
     if (!accepted.alreadyMember) {
       deps.announce(accepted).catch((err: unknown) => logger.warn({ err }, 'registration not announced'));

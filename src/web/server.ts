@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
+import { newRequestRecord, runWithRequest, setOutcome } from '../request-log.js';
 import { pageHeaders, sendJson } from './http.js';
 import { messagePage, STYLE_HASH } from './pages.js';
 
@@ -18,6 +19,12 @@ export interface WebRoutes {
   slack?: RequestListener;
 }
 
+function routeOf(path: string): string {
+  if (path === '/healthz' || path === '/readyz' || path === '/slack/events') return path;
+  if (path.startsWith('/register/')) return 'registration page';
+  return 'other';
+}
+
 function notFound(res: ServerResponse): void {
   const html = messagePage('Not found', 'There is nothing here.');
   res.writeHead(404, pageHeaders(STYLE_HASH));
@@ -27,6 +34,26 @@ function notFound(res: ServerResponse): void {
 export function createWebServer(routes: WebRoutes, logger: Logger): Server {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const record = newRequestRecord({ route: routeOf(path) });
+    res.once('close', () => {
+      // Slack requests are logged by the Bolt middleware once their work is done.
+      if (record.slack) return;
+      const fields = {
+        reqId: record.id,
+        method: req.method,
+        route: record.route,
+        status: res.statusCode,
+        outcome: record.outcome,
+        ms: Date.now() - record.started,
+      };
+      const quiet = (record.route === '/healthz' || record.route === '/readyz') && res.statusCode === 200;
+      if (quiet) logger.debug(fields, 'request');
+      else logger.info(fields, 'request');
+    });
+    runWithRequest(record, () => handle(req, res, path));
+  });
+
+  function handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     const handled = (async () => {
       if (routes.stopping()) {
         res.writeHead(503, { 'Retry-After': '5', Connection: 'close', 'Content-Type': 'text/plain' });
@@ -60,7 +87,8 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
     routes.inFlight.track(handled).catch((err: unknown) => {
       // Never a stack trace to a browser or to Slack; the path may hold a token, so it is not logged.
       const unavailable = isDatabaseUnavailable(err);
-      const route = path.startsWith('/register/') ? '/register/:token' : path;
+      const route = routeOf(path);
+      setOutcome(unavailable ? 'unavailable' : 'error');
       if (unavailable) logger.warn({ route, error: (err as Error).message }, 'database unavailable');
       else logger.error({ err, route }, 'request failed');
       if (!res.headersSent) {
@@ -80,7 +108,7 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
         res.end();
       }
     });
-  });
+  }
   server.requestTimeout = 15_000;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 5_000;

@@ -2,6 +2,7 @@
 // registration button in invitation DMs.
 import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { adminRefusalText, refusalText } from '../../refusal-text.js';
+import { setOutcome } from '../../request-log.js';
 import { ROLES, type Role } from '../../services/types.js';
 import { ACTIONS, type ConsolePage, consoleView, decodePage, inviteForm, notice } from '../blocks/console.js';
 import * as dm from '../blocks/dm.js';
@@ -83,7 +84,9 @@ function onButton(
 /** A change from a console button, made once however often Slack delivers the click. */
 async function once(args: Args, deps: SlackDeps, actor: RequestActor): Promise<boolean> {
   const key = `action:${actor.teamId}:${args.body.trigger_id}:${args.action.action_id}`;
-  return deps.services.requests.claim(key);
+  const first = await deps.services.requests.claim(key);
+  if (!first) setOutcome('redelivery_ignored');
+  return first;
 }
 
 export function register(app: App, deps: SlackDeps): void {

@@ -2,6 +2,7 @@
 // after, and answered through response_url.
 import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { adminRefusalText, refusalText } from '../../refusal-text.js';
+import { setOutcome } from '../../request-log.js';
 import { consoleView } from '../blocks/console.js';
 import * as dm from '../blocks/dm.js';
 import { inviteResults } from '../blocks/invite-results.js';
@@ -136,6 +137,7 @@ async function change(
   }
   const key = `command:${actor.teamId}:${args.command.trigger_id}`;
   if (!(await services.requests.claim(key))) {
+    setOutcome('redelivery_ignored');
     logger.info({ command: command.kind }, 'redelivered command ignored');
     return;
   }

@@ -1,6 +1,7 @@
 // The console's invite form: the modal turns into a progress note at once, then into the
 // outcome per person (with the link for anyone the DM did not reach).
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { setOutcome } from '../../request-log.js';
 import {
   consoleView,
   INVITE_FORM,
@@ -40,7 +41,10 @@ export function register(app: App, deps: SlackDeps): void {
     });
     const actor = actorFrom(args.context);
     try {
-      if (!(await services.requests.claim(`view:${actor.teamId}:${body.view.id}:${body.view.hash}`))) return;
+      if (!(await services.requests.claim(`view:${actor.teamId}:${body.view.id}:${body.view.hash}`))) {
+        setOutcome('redelivery_ignored');
+        return;
+      }
       const outcomes = await invitePeople(
         { client, services, logger, account: actor.account },
         serviceActor(actor, 'console'),

@@ -3,12 +3,20 @@
 // an active AccountAdmin right now. The services check again inside their transactions.
 import type { AnyMiddlewareArgs, Middleware, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { setOutcome } from '../../request-log.js';
 import type { Role } from '../../services/types.js';
 import { ACTIONS, INVITE_FORM, notice } from '../blocks/console.js';
 import { OPEN_REGISTRATION_LINK } from '../blocks/dm.js';
 import { type Message, plain, roleNeeded } from '../blocks/messages.js';
 import { type Command, needsAdmin, parseCommand } from '../command/parse.js';
-import { type BotContext, logFailure, type RequestActor, type SlackDeps, UNAVAILABLE, withDeadline } from '../context.js';
+import {
+  type BotContext,
+  logFailure,
+  type RequestActor,
+  type SlackDeps,
+  UNAVAILABLE,
+  withDeadline,
+} from '../context.js';
 
 /** What each button may be pressed by. Anything not listed needs AccountAdmin. */
 const EVERYONE_ACTIONS = new Set<string>([OPEN_REGISTRATION_LINK]);
@@ -112,6 +120,7 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
     try {
       const account = await withDeadline(deps.accountFor(teamId, enterpriseId), left());
       if (!account || !slackUserId || !teamId) {
+        setOutcome('refused:other_workspace');
         await answer(
           args,
           body,
@@ -128,6 +137,7 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
 
       if (operation.admin && role !== 'AccountAdmin') {
         const reason = role === null ? 'not_member' : 'not_admin';
+        setOutcome(`refused:${reason}`);
         // The refusal is answered first; recording it must not hold up the answer.
         await answer(args, body, roleNeeded(role, operation.name));
         await services.audit

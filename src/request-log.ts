@@ -1,0 +1,34 @@
+// One log line per request: an id, what it was (route, or Slack team, user and command) and
+// how it ended. The record lives in AsyncLocalStorage, so every log line written while the
+// request is handled carries its id too (see the logger's mixin).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+
+export interface RequestRecord {
+  id: string;
+  started: number;
+  /** A route template (never the path: registration paths hold tokens). */
+  route?: string;
+  slack?: { team?: string; user?: string; kind: string; name: string };
+  outcome?: string;
+}
+
+const storage = new AsyncLocalStorage<RequestRecord>();
+
+export function newRequestRecord(fields: Partial<RequestRecord> = {}): RequestRecord {
+  return { id: randomBytes(6).toString('hex'), started: Date.now(), ...fields };
+}
+
+export function runWithRequest<T>(record: RequestRecord, work: () => T): T {
+  return storage.run(record, work);
+}
+
+export function currentRequest(): RequestRecord | undefined {
+  return storage.getStore();
+}
+
+/** Says how the current request ended (first word wins: a refusal is not overwritten by "ok"). */
+export function setOutcome(outcome: string): void {
+  const record = storage.getStore();
+  if (record && record.outcome === undefined) record.outcome = outcome;
+}
