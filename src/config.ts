@@ -28,6 +28,8 @@ export interface Config {
   };
   initialAdmins: string[];
   logLevel: LogLevel;
+  /** How many reverse proxies in front of the bot append to X-Forwarded-For (0: none). */
+  trustProxyHops: number;
 }
 
 export class ConfigError extends Error {
@@ -105,6 +107,9 @@ const schema = z
       (list) => list === undefined || splitList(list).every((id) => SLACK_USER_ID.test(id)),
       { message: 'must be Slack user ids separated by commas, such as U012AB3CD,U045EF6GH' },
     ),
+    TRUST_PROXY: optionalText.refine((v) => v === undefined || /^\d{1,2}$/.test(v), {
+      message: 'must be the number of proxies in front of the bot (0 when none)',
+    }),
     LOG_LEVEL: optionalText.refine((l) => l === undefined || (LOG_LEVELS as readonly string[]).includes(l), {
       message: `must be one of ${LOG_LEVELS.join(', ')}`,
     }),
@@ -169,5 +174,6 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     },
     initialAdmins: [...new Set(splitList(e.INITIAL_ADMINS ?? ''))],
     logLevel: (e.LOG_LEVEL as LogLevel | undefined) ?? 'info',
+    trustProxyHops: Number(e.TRUST_PROXY ?? 0),
   };
 }

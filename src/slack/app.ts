@@ -79,6 +79,8 @@ export function createSlackApp(config: Config, deps: SlackDeps, bot: { botId?: s
       signingSecret: config.slack.signingSecret ?? '',
       endpoints: '/slack/events',
       logger,
+      // Slack's own payloads are a few KB; anything near this is not from Slack.
+      bodyLimit: 512 * 1024,
     });
     slack = { app: new App({ ...common, receiver }), receiver };
   }

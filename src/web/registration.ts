@@ -1,5 +1,6 @@
 // GET /register/:token shows what the link is and asks to confirm; only the POST (with its
 // CSRF token) registers anyone. Link previews, mail scanners and double clicks are harmless.
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { REFUSAL_TITLE, refusalText } from '../refusal-text.js';
@@ -10,6 +11,7 @@ import type { Account, Invite, Member, Profile, Refusal } from '../services/type
 import type { Csrf } from './csrf.js';
 import { BodyError, pageHeaders, readForm } from './http.js';
 import { confirmPage, joinedPage, messagePage, STYLE_HASH } from './pages.js';
+import { clientAddress, RateLimiter } from './rate-limit.js';
 
 export const FORM_LIMIT_BYTES = 2048;
 
@@ -27,8 +29,19 @@ export interface Registered {
   invite: Invite;
 }
 
+export interface PageLimits {
+  /** Requests per client address per minute. */
+  perAddress: number;
+  /** Requests per registration link per minute. */
+  perLink: number;
+}
+
+export const DEFAULT_PAGE_LIMITS: PageLimits = { perAddress: 60, perLink: 20 };
+
 export interface RegistrationDeps {
   services: Services;
+  limits?: PageLimits;
+  trustProxyHops?: number;
   csrf: Csrf;
   logger: Logger;
   /** The origin of PUBLIC_URL: a POST from any other origin is refused. */
@@ -103,8 +116,32 @@ export function registrationRoutes(deps: RegistrationDeps) {
     }
   }
 
+  const limits = deps.limits ?? DEFAULT_PAGE_LIMITS;
+  const byAddress = new RateLimiter({ limit: limits.perAddress, windowMs: 60_000 });
+  const byLink = new RateLimiter({ limit: limits.perLink, windowMs: 60_000 });
+
+  /** Refuses floods from one address or on one link, before any database work. */
+  function admitted(req: IncomingMessage, res: ServerResponse, token: string): boolean {
+    const address = clientAddress(req.headers, req.socket.remoteAddress, deps.trustProxyHops ?? 0);
+    const link = createHash('sha256').update(token).digest('base64url');
+    const verdict = [byAddress.take(address), byLink.take(link)].find((a) => !a.ok);
+    if (!verdict || verdict.ok) return true;
+    setOutcome('refused:rate_limited');
+    const wait = verdict.retryAfterSeconds;
+    send(
+      res,
+      429,
+      messagePage('Too many requests', `Too many requests. Try again in ${wait} second${wait === 1 ? '' : 's'}.`),
+      {
+        'Retry-After': String(wait),
+      },
+    );
+    return false;
+  }
+
   return {
     async handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
+      if (!admitted(req, res, token)) return;
       if (req.method === 'GET' || req.method === 'HEAD') return show(req, res, token);
       if (req.method === 'POST') return confirm(req, res, token);
       send(res, 405, messagePage('Not possible', 'Open the link in a browser.'), { Allow: 'GET, POST' });

@@ -3,6 +3,7 @@
 import { type Bot, createBot } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import type { PageLimits } from '../../src/web/registration.js';
 import type { TestDatabase } from './databases.js';
 import { LINK_SECRET } from './fixtures.js';
 import { SIGNING_SECRET, SlackDriver } from './slack-requests.js';
@@ -24,6 +25,8 @@ export async function startTestBot(options: {
   standIn: SlackStandIn;
   env?: Record<string, string>;
   now?: () => Date;
+  /** The pages' rate limits; generous by default, since tests make many requests at once. */
+  pageLimits?: PageLimits;
 }): Promise<RunningBot> {
   const config = loadConfig({
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -40,7 +43,14 @@ export async function startTestBot(options: {
     secrets: [LINK_SECRET, SIGNING_SECRET, BOT_TOKEN],
     destination: { write: (line: string) => void logs.push(line) },
   });
-  const bot = await createBot({ config, logger, db: options.db, linkSecret: LINK_SECRET, now: options.now });
+  const bot = await createBot({
+    config,
+    logger,
+    db: options.db,
+    linkSecret: LINK_SECRET,
+    now: options.now,
+    pageLimits: options.pageLimits ?? { perAddress: 10_000, perLink: 10_000 },
+  });
   const port = await bot.listen(0);
   const url = `http://127.0.0.1:${port}`;
   return {

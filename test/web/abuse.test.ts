@@ -1,0 +1,111 @@
+// The public side under abuse: floods of the registration pages (per address and per link),
+// oversized and malformed Slack bodies. A clear 4xx, nothing stored, the process serving on.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PAGE_LIMITS } from '../../src/web/registration.js';
+import { type RunningBot, startTestBot } from '../support/bot.js';
+import { openPgliteTestDatabase, type TestDatabase } from '../support/databases.js';
+import { SIGNING_SECRET, sign } from '../support/slack-requests.js';
+import { SlackStandIn } from '../support/slack-stand-in.js';
+
+async function stored(db: TestDatabase) {
+  const [members, invites, audit, claims] = await Promise.all(
+    ['members', 'invites', 'audit_log', 'slack_request_claims'].map(async (t) =>
+      Number((await db.knex(t).count({ n: '*' }).first())?.n),
+    ),
+  );
+  return { members, invites, audit, claims };
+}
+
+describe('abuse of the public pages', () => {
+  let db: TestDatabase;
+  let standIn: SlackStandIn;
+  let running: RunningBot;
+
+  beforeAll(async () => {
+    db = await openPgliteTestDatabase();
+    standIn = await new SlackStandIn().start();
+    standIn.addUser({ id: 'UADMIN1' });
+    running = await startTestBot({
+      db,
+      standIn,
+      env: { INITIAL_ADMINS: 'UADMIN1', TRUST_PROXY: '1' },
+      pageLimits: { perAddress: 5, perLink: 3 },
+    });
+  });
+  afterAll(async () => {
+    await running?.stop();
+    await standIn?.stop();
+    await db?.close();
+  });
+
+  const get = (path: string, address: string) =>
+    fetch(`${running.url}${path}`, { headers: { 'X-Forwarded-For': address } });
+
+  it('limits requests per client address, with a page that says when to retry', async () => {
+    const before = await stored(db);
+    for (let i = 0; i < 5; i++) expect((await get(`/register/guess-${i}`, '203.0.113.7')).status).toBe(404);
+    const limited = await get('/register/guess-6', '203.0.113.7');
+    expect(limited.status).toBe(429);
+    const wait = Number(limited.headers.get('retry-after'));
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(60);
+    expect(await limited.text()).toContain(`Too many requests. Try again in ${wait} second`);
+    expect(limited.headers.get('cache-control')).toBe('no-store');
+    // Another address is not affected; the proxy's X-Forwarded-For decides who is who.
+    expect((await get('/register/guess-7', '198.51.100.9')).status).toBe(404);
+    expect(await stored(db)).toEqual(before);
+  });
+
+  it('limits requests per registration link, whatever the address', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await get('/register/the-same-link', `192.0.2.${i + 1}`)).status);
+    expect(statuses).toEqual([404, 404, 404, 429]);
+  });
+
+  it('limits by default to 20 requests a minute on one link', async () => {
+    const standInDefaults = await new SlackStandIn().start();
+    const other = await openPgliteTestDatabase();
+    const defaults = await startTestBot({ db: other, standIn: standInDefaults, pageLimits: DEFAULT_PAGE_LIMITS });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < DEFAULT_PAGE_LIMITS.perLink + 1; i++) {
+        statuses.push((await fetch(`${defaults.url}/register/one-link`)).status);
+      }
+      expect(statuses.filter((s) => s === 404)).toHaveLength(20);
+      expect(statuses.at(-1)).toBe(429);
+    } finally {
+      await defaults.stop();
+      await standInDefaults.stop();
+      await other.close();
+    }
+  });
+
+  describe('malformed Slack requests', () => {
+    async function post(body: string, contentType: string, signed = true) {
+      const res = await fetch(`${running.url}/slack/events`, {
+        method: 'POST',
+        headers: { 'Content-Type': contentType, ...(signed ? sign(SIGNING_SECRET, body) : {}) },
+        body,
+      });
+      return res.status;
+    }
+
+    it('answers each with a 4xx, stores nothing, and keeps serving', async () => {
+      const before = await stored(db);
+      const cases: Array<[string, string, boolean, number]> = [
+        ['payload=%7Bnot-json', 'application/x-www-form-urlencoded', true, 400],
+        ['{"type": "block_actions", ', 'application/json', true, 400],
+        ['command=/chatbees-users&text=list', 'text/plain', true, 400],
+        ['command=/chatbees-users&text=list&user_id=UADMIN1', 'application/x-www-form-urlencoded', false, 401],
+        [`payload=${'x'.repeat(600 * 1024)}`, 'application/x-www-form-urlencoded', true, 413],
+      ];
+      for (const [body, type, signed, expected] of cases) {
+        expect(await post(body, type, signed), `${type} ${body.slice(0, 30)}`).toBe(expected);
+      }
+      expect(await stored(db)).toEqual(before);
+      expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+      const still = await running.slack.command('UADMIN1', 'whoami');
+      expect(String(still.json?.text)).toMatch(/AccountAdmin/);
+    });
+  });
+});
