@@ -15,7 +15,7 @@ import { type SlackDeps, withDeadline } from './slack/context.js';
 import { profileOf } from './slack/invite-people.js';
 import { sendDm, slackError } from './slack/notify.js';
 import { Csrf } from './web/csrf.js';
-import { type PageLimits, registrationRoutes } from './web/registration.js';
+import { registrationRoutes } from './web/registration.js';
 import { createWebServer } from './web/server.js';
 
 export interface BotOptions {
@@ -25,8 +25,6 @@ export interface BotOptions {
   db: Database;
   linkSecret: string;
   now?: () => Date;
-  /** Rate limits of the registration pages (tests that make many requests raise them). */
-  pageLimits?: PageLimits;
 }
 
 export interface Bot {
@@ -133,7 +131,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
   const registration = registrationRoutes({
     services,
     logger,
-    limits: options.pageLimits,
+    limits: config.pageRateLimits,
     trustProxyHops: config.trustProxyHops,
     csrf: new Csrf({ secret: options.linkSecret, secure: publicUrl.protocol === 'https:' }),
     publicOrigin: publicUrl.origin,

@@ -30,6 +30,8 @@ export interface Config {
   logLevel: LogLevel;
   /** How many reverse proxies in front of the bot append to X-Forwarded-For (0: none). */
   trustProxyHops: number;
+  /** Registration page requests a minute, per client address and per link (0: no limit). */
+  pageRateLimits: { perAddress: number; perLink: number };
 }
 
 export class ConfigError extends Error {
@@ -110,6 +112,12 @@ const schema = z
     TRUST_PROXY: optionalText.refine((v) => v === undefined || /^\d{1,2}$/.test(v), {
       message: 'must be the number of proxies in front of the bot (0 when none)',
     }),
+    RATE_LIMIT_PER_ADDRESS: optionalText.refine((v) => v === undefined || /^\d{1,9}$/.test(v), {
+      message: 'must be a whole number of requests a minute (0: no limit)',
+    }),
+    RATE_LIMIT_PER_LINK: optionalText.refine((v) => v === undefined || /^\d{1,9}$/.test(v), {
+      message: 'must be a whole number of requests a minute (0: no limit)',
+    }),
     LOG_LEVEL: optionalText.refine((l) => l === undefined || (LOG_LEVELS as readonly string[]).includes(l), {
       message: `must be one of ${LOG_LEVELS.join(', ')}`,
     }),
@@ -175,5 +183,9 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     initialAdmins: [...new Set(splitList(e.INITIAL_ADMINS ?? ''))],
     logLevel: (e.LOG_LEVEL as LogLevel | undefined) ?? 'info',
     trustProxyHops: Number(e.TRUST_PROXY ?? 0),
+    pageRateLimits: {
+      perAddress: Number(e.RATE_LIMIT_PER_ADDRESS ?? 60),
+      perLink: Number(e.RATE_LIMIT_PER_LINK ?? 20),
+    },
   };
 }

@@ -29,18 +29,10 @@ export interface Registered {
   invite: Invite;
 }
 
-export interface PageLimits {
-  /** Requests per client address per minute. */
-  perAddress: number;
-  /** Requests per registration link per minute. */
-  perLink: number;
-}
-
-export const DEFAULT_PAGE_LIMITS: PageLimits = { perAddress: 60, perLink: 20 };
-
 export interface RegistrationDeps {
   services: Services;
-  limits?: PageLimits;
+  /** Requests a minute per client address and per link; 0 means no limit. */
+  limits: { perAddress: number; perLink: number };
   trustProxyHops?: number;
   csrf: Csrf;
   logger: Logger;
@@ -116,15 +108,15 @@ export function registrationRoutes(deps: RegistrationDeps) {
     }
   }
 
-  const limits = deps.limits ?? DEFAULT_PAGE_LIMITS;
-  const byAddress = new RateLimiter({ limit: limits.perAddress, windowMs: 60_000 });
-  const byLink = new RateLimiter({ limit: limits.perLink, windowMs: 60_000 });
+  const limiter = (limit: number) => (limit > 0 ? new RateLimiter({ limit, windowMs: 60_000 }) : undefined);
+  const byAddress = limiter(deps.limits.perAddress);
+  const byLink = limiter(deps.limits.perLink);
 
   /** Refuses floods from one address or on one link, before any database work. */
   function admitted(req: IncomingMessage, res: ServerResponse, token: string): boolean {
     const address = clientAddress(req.headers, req.socket.remoteAddress, deps.trustProxyHops ?? 0);
     const link = createHash('sha256').update(token).digest('base64url');
-    const verdict = [byAddress.take(address), byLink.take(link)].find((a) => !a.ok);
+    const verdict = [byAddress?.take(address), byLink?.take(link)].find((a) => a && !a.ok);
     if (!verdict || verdict.ok) return true;
     setOutcome('refused:rate_limited');
     const wait = verdict.retryAfterSeconds;

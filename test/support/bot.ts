@@ -3,7 +3,6 @@
 import { type Bot, createBot } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import type { PageLimits } from '../../src/web/registration.js';
 import type { TestDatabase } from './databases.js';
 import { LINK_SECRET } from './fixtures.js';
 import { SIGNING_SECRET, SlackDriver } from './slack-requests.js';
@@ -25,8 +24,6 @@ export async function startTestBot(options: {
   standIn: SlackStandIn;
   env?: Record<string, string>;
   now?: () => Date;
-  /** The pages' rate limits; generous by default, since tests make many requests at once. */
-  pageLimits?: PageLimits;
 }): Promise<RunningBot> {
   const config = loadConfig({
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -35,6 +32,9 @@ export async function startTestBot(options: {
     PUBLIC_URL,
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'debug',
+    // Tests make many page requests from one address at once.
+    RATE_LIMIT_PER_ADDRESS: '0',
+    RATE_LIMIT_PER_LINK: '0',
     ...options.env,
   });
   const logs: string[] = [];
@@ -49,7 +49,6 @@ export async function startTestBot(options: {
     db: options.db,
     linkSecret: LINK_SECRET,
     now: options.now,
-    pageLimits: options.pageLimits ?? { perAddress: 10_000, perLink: 10_000 },
   });
   const port = await bot.listen(0);
   const url = `http://127.0.0.1:${port}`;

@@ -1,7 +1,6 @@
 // The public side under abuse: floods of the registration pages (per address and per link),
 // oversized and malformed Slack bodies. A clear 4xx, nothing stored, the process serving on.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PAGE_LIMITS } from '../../src/web/registration.js';
 import { type RunningBot, startTestBot } from '../support/bot.js';
 import { openPgliteTestDatabase, type TestDatabase } from '../support/databases.js';
 import { SIGNING_SECRET, sign } from '../support/slack-requests.js';
@@ -28,8 +27,7 @@ describe('abuse of the public pages', () => {
     running = await startTestBot({
       db,
       standIn,
-      env: { INITIAL_ADMINS: 'UADMIN1', TRUST_PROXY: '1' },
-      pageLimits: { perAddress: 5, perLink: 3 },
+      env: { INITIAL_ADMINS: 'UADMIN1', TRUST_PROXY: '1', RATE_LIMIT_PER_ADDRESS: '5', RATE_LIMIT_PER_LINK: '3' },
     });
   });
   afterAll(async () => {
@@ -65,10 +63,15 @@ describe('abuse of the public pages', () => {
   it('limits by default to 20 requests a minute on one link', async () => {
     const standInDefaults = await new SlackStandIn().start();
     const other = await openPgliteTestDatabase();
-    const defaults = await startTestBot({ db: other, standIn: standInDefaults, pageLimits: DEFAULT_PAGE_LIMITS });
+    // Unset variables: the defaults apply.
+    const defaults = await startTestBot({
+      db: other,
+      standIn: standInDefaults,
+      env: { RATE_LIMIT_PER_ADDRESS: '', RATE_LIMIT_PER_LINK: '' },
+    });
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < DEFAULT_PAGE_LIMITS.perLink + 1; i++) {
+      for (let i = 0; i < 21; i++) {
         statuses.push((await fetch(`${defaults.url}/register/one-link`)).status);
       }
       expect(statuses.filter((s) => s === 404)).toHaveLength(20);
