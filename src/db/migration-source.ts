@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as initial from '../../migrations/20261128_001_initial.js';
 import * as requestClaims from '../../migrations/20261128_002_request_claims.js';
+import * as memberCounts from '../../migrations/20261128_003_member_counts_and_settings.js';
 
 interface Migration {
   name: string;
@@ -14,6 +15,7 @@ interface Migration {
 const migrations: Migration[] = [
   { name: '20261128_001_initial', ...initial },
   { name: '20261128_002_request_claims', ...requestClaims },
+  { name: '20261128_003_member_counts_and_settings', ...memberCounts },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { toAccount, toMember } from './store.js';
+import { prepared, toAccount, toMember } from './store.js';
 import type { Account, Member } from './types.js';
 
 export interface ActorContext {
@@ -7,6 +7,10 @@ export interface ActorContext {
   /** The person's member record (active or removed), or null if they never registered. */
   member: Member | null;
 }
+
+const RESOLVE_ACTOR = `SELECT row_to_json(a.*) AS account, row_to_json(m.*) AS member
+  FROM accounts a LEFT JOIN members m ON m.account_id = a.id AND m.slack_user_id = $2
+  WHERE a.id = $1`;
 
 export class AccountService {
   constructor(private readonly deps: { knex: Knex }) {}
@@ -42,25 +46,11 @@ export class AccountService {
 
   /** Who is asking, in one round trip: the account and the person's membership in it. */
   async resolveActor(accountId: number, slackUserId: string): Promise<ActorContext | undefined> {
-    const row = await this.deps
-      .knex('accounts as a')
-      .leftJoin('members as m', (join) => {
-        join.on('m.account_id', '=', 'a.id').andOn('m.slack_user_id', '=', this.deps.knex.raw('?', [slackUserId]));
-      })
-      .where('a.id', accountId)
-      .select(this.deps.knex.raw('row_to_json(a.*) as account, row_to_json(m.*) as member'))
-      .first();
+    const [row] = await prepared(this.deps.knex, 'resolve_actor', RESOLVE_ACTOR, [accountId, slackUserId]);
     if (!row) return undefined;
-    const member = row.member ? toMember(reviveDates(row.member)) : null;
-    return { account: toAccount(row.account), member };
+    return {
+      account: toAccount(row.account as Record<string, unknown>),
+      member: row.member ? toMember(row.member as Record<string, unknown>) : null,
+    };
   }
-}
-
-/** row_to_json gives timestamps as text; the mappers expect Dates. */
-function reviveDates(row: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...row };
-  for (const key of ['registered_at', 'removed_at', 'updated_at']) {
-    if (typeof out[key] === 'string') out[key] = new Date(out[key] as string);
-  }
-  return out;
 }

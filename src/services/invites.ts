@@ -6,11 +6,14 @@ import {
   findMember,
   inTransaction,
   lockAccount,
+  prepared,
+  readAsAdmin,
   recordAudit,
   sortNameOf,
   toAccount,
   toInvite,
   toMember,
+  usableInvite,
 } from './store.js';
 import {
   type Account,
@@ -81,6 +84,13 @@ export interface VerifiedIdentity {
   /** The Slack team (or Enterprise Grid org) the identity was verified in. */
   teamId: string;
 }
+
+// What a registration page shows: the invite, its account and the inviting admin's name.
+const INVITE_DETAILS = `SELECT i.*, row_to_json(a.*) AS account, inviter.display_name AS inviter_name
+  FROM invites i
+  JOIN accounts a ON a.id = i.account_id
+  LEFT JOIN members inviter ON inviter.account_id = i.account_id AND inviter.slack_user_id = i.created_by
+  WHERE i.id = $1`;
 
 export class InviteService {
   constructor(private readonly deps: { knex: Knex; links: RegistrationLinks; now: () => Date; ttlSeconds: number }) {}
@@ -159,21 +169,11 @@ export class InviteService {
   async inspect(token: string): Promise<Inspection> {
     const verified = await this.deps.links.verify(token);
     if (!verified.ok) return refuse('invite_unknown');
-    const { knex } = this.deps;
-    const row = await knex('invites')
-      .join('accounts', 'accounts.id', 'invites.account_id')
-      .leftJoin('members as inviter', (join) => {
-        join
-          .on('inviter.account_id', '=', 'invites.account_id')
-          .andOn('inviter.slack_user_id', '=', 'invites.created_by');
-      })
-      .where('invites.id', verified.inviteId)
-      .select('invites.*', knex.raw('row_to_json(accounts.*) as account'), 'inviter.display_name as inviter_name')
-      .first();
+    const [row] = await prepared(this.deps.knex, 'invite_details', INVITE_DETAILS, [verified.inviteId]);
     if (!row) return refuse('invite_unknown');
     const details = {
       invite: toInvite(row),
-      account: toAccount(row.account),
+      account: toAccount(row.account as Record<string, unknown>),
       inviterName: (row.inviter_name as string | null) ?? null,
     };
     const refusal = refusalFor(details.invite, this.deps.now());
@@ -227,9 +227,7 @@ export class InviteService {
       // One statement decides who gets the last use, however many try at once.
       const [used] = await trx('invites')
         .where({ id: invite.id })
-        .whereNull('revoked_at')
-        .where('expires_at', '>', now)
-        .where((q) => q.whereNull('max_uses').orWhereRaw('uses < max_uses'))
+        .whereRaw(usableInvite('invites', '?'), [now])
         .update({ uses: trx.raw('uses + 1'), last_used_at: now })
         .returning('*');
       if (!used) {
@@ -279,20 +277,18 @@ export class InviteService {
     actor: Actor,
     options: { limit?: number } = {},
   ): Promise<Result<{ invites: Invite[] }, 'not_member' | 'not_admin'>> {
-    const { knex } = this.deps;
-    const auth = await authorizeAdmin(knex, actor);
-    if (!auth.ok) return auth;
-    const rows = await knex('invites')
-      .where({ account_id: actor.accountId })
-      .whereNull('revoked_at')
-      .where('expires_at', '>', this.deps.now())
-      .where((q) => q.whereNull('max_uses').orWhereRaw('uses < max_uses'))
-      .orderBy([
-        { column: 'expires_at', order: 'asc' },
-        { column: 'id', order: 'asc' },
-      ])
-      .limit(Math.max(1, Math.min(options.limit ?? 100, 500)));
-    return { ok: true, invites: rows.map(toInvite) };
+    const limit = Math.max(1, Math.min(options.limit ?? 100, 500));
+    const read = await readAsAdmin(
+      this.deps.knex,
+      'invites_pending',
+      `SELECT i.* FROM invites i
+       WHERE i.account_id = $1 AND ${usableInvite('i', '$3')} AND EXISTS (SELECT 1 FROM me WHERE role = 'AccountAdmin')
+       ORDER BY i.expires_at, i.id LIMIT $4`,
+      'chunk.expires_at, chunk.id',
+      actor,
+      [this.deps.now(), limit],
+    );
+    return read.ok ? { ok: true, invites: read.rows.map(toInvite) } : read;
   }
 
   /** Stops a link from working at once. Revoking a dead invite is refused with its state. */

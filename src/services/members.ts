@@ -5,9 +5,11 @@ import {
   findMember,
   inTransaction,
   lockAccount,
+  prepared,
   recordAudit,
   sortNameOf,
   toMember,
+  usableInvite,
 } from './store.js';
 import { type Actor, type Member, type Profile, type Result, type Role, refuse } from './types.js';
 
@@ -28,6 +30,55 @@ export type PageRequest =
   | { limit: number; page?: number }
   | { limit: number; after: string }
   | { limit: number; before: string };
+
+type MemberRow = Record<string, unknown> & { sort_name: string; slack_user_id: string };
+
+// The actor's role and the account's total come with every page, in the same statement.
+// $1 account, $2 actor, $3 page size (+1 for keyset reads, to tell whether there are more).
+const ME = `me AS (SELECT role FROM members WHERE account_id = $1 AND slack_user_id = $2 AND status = 'active')`;
+const IS_ADMIN = `EXISTS (SELECT 1 FROM me WHERE role = 'AccountAdmin')`;
+const ACTIVE = `m.account_id = $1 AND m.status = 'active'`;
+const RESULT = (order: string) => `SELECT (SELECT role FROM me) AS actor_role,
+  (SELECT active_members FROM accounts WHERE id = $1) AS total,
+  (SELECT coalesce(json_agg(chunk ORDER BY ${order}), '[]'::json) FROM chunk) AS members`;
+const KEYS = "SELECT b.sort_name, b.slack_user_id FROM members b WHERE b.account_id = $1 AND b.status = 'active'";
+
+// Page $4: its first key is found by skipping, on the index alone, the members before it, or
+// the members after it when that is fewer; then the page is read by keyset from that key.
+const PAGE_BY_NUMBER = `WITH ${ME},
+  t AS (SELECT active_members AS total FROM accounts WHERE id = $1),
+  p AS (SELECT LEAST($4::int, GREATEST(1, CEIL(total::numeric / $3))::int) AS page, total FROM t),
+  s AS (SELECT page, (page - 1) * $3 AS skip, total - (page - 1) * $3 - 1 AS skip_back,
+               (page - 1) * $3 <= total / 2 AS forwards FROM p),
+  boundary AS (
+    (${KEYS} AND (SELECT forwards FROM s) ORDER BY b.sort_name, b.slack_user_id OFFSET (SELECT skip FROM s) LIMIT 1)
+    UNION ALL
+    (${KEYS} AND NOT (SELECT forwards FROM s) ORDER BY b.sort_name DESC, b.slack_user_id DESC
+      OFFSET (SELECT GREATEST(skip_back, 0) FROM s) LIMIT 1)),
+  chunk AS (
+    SELECT m.* FROM members m
+    WHERE ${ACTIVE} AND ${IS_ADMIN}
+      AND (m.sort_name, m.slack_user_id) >= (SELECT sort_name, slack_user_id FROM boundary)
+    ORDER BY m.sort_name, m.slack_user_id
+    LIMIT $3)
+  ${RESULT('chunk.sort_name, chunk.slack_user_id')}, (SELECT page FROM s) AS page`;
+
+// After or before the key ($4, $5).
+const PAGE_AFTER = `WITH ${ME},
+  chunk AS (
+    SELECT m.* FROM members m
+    WHERE ${ACTIVE} AND ${IS_ADMIN} AND (m.sort_name, m.slack_user_id) > ($4, $5)
+    ORDER BY m.sort_name, m.slack_user_id
+    LIMIT $3)
+  ${RESULT('chunk.sort_name, chunk.slack_user_id')}`;
+
+const PAGE_BEFORE = `WITH ${ME},
+  chunk AS (
+    SELECT m.* FROM members m
+    WHERE ${ACTIVE} AND ${IS_ADMIN} AND (m.sort_name, m.slack_user_id) < ($4, $5)
+    ORDER BY m.sort_name DESC, m.slack_user_id DESC
+    LIMIT $3)
+  ${RESULT('chunk.sort_name DESC, chunk.slack_user_id DESC')}`;
 
 interface Key {
   sortName: string;
@@ -53,65 +104,73 @@ function decodeCursor(cursor: string): Key | undefined {
 export class MemberService {
   constructor(private readonly deps: { knex: Knex; now: () => Date }) {}
 
-  /** The member record of a Slack user in an account, active or removed. */
-  async find(accountId: number, slackUserId: string): Promise<Member | undefined> {
-    return findMember(this.deps.knex, accountId, slackUserId);
-  }
-
   /**
-   * A page of the account's active members in a stable order (name, then Slack id), by
-   * keyset: after or before a cursor, or by page number.
+   * A page of the account's active members in a stable order (name, then Slack id): after or
+   * before a keyset cursor, or by page number. One statement does the service's own admin
+   * check, reads the total (kept by a trigger) and the page.
    */
   async list(actor: Actor, request: PageRequest): Promise<Result<MemberPage, 'not_member' | 'not_admin'>> {
-    const { knex } = this.deps;
-    const auth = await authorizeAdmin(knex, actor);
-    if (!auth.ok) return auth;
     const limit = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(request.limit)));
-    const active = () => knex('members').where({ account_id: actor.accountId, status: 'active' });
-    const totalRow = await active().count<{ n: number }>({ n: '*' }).first();
-    const total = Number(totalRow?.n ?? 0);
-
-    let rows: Array<Record<string, unknown> & { sort_name: string; slack_user_id: string }>;
-    let page: number | null = null;
-    let hasBefore: boolean;
-    let hasAfter: boolean;
-    if ('after' in request || 'before' in request) {
-      const backwards = 'before' in request;
-      const key = decodeCursor(backwards ? request.before : (request as { after: string }).after);
-      if (!key) return this.list(actor, { limit });
-      const op = backwards ? '<' : '>';
-      const dir = backwards ? 'desc' : 'asc';
-      rows = await active()
-        .whereRaw(`(sort_name, slack_user_id) ${op} (?, ?)`, [key.sortName, key.slackUserId])
-        .orderBy([
-          { column: 'sort_name', order: dir },
-          { column: 'slack_user_id', order: dir },
-        ])
-        .limit(limit + 1);
-      const more = rows.length > limit;
-      rows = rows.slice(0, limit);
-      if (backwards) rows.reverse();
-      hasBefore = backwards ? more : true;
-      hasAfter = backwards ? true : more;
-    } else {
+    if (!('after' in request) && !('before' in request)) {
+      const { role, total, rows, page } = await this.fetch('members_page_by_number', PAGE_BY_NUMBER, actor, [
+        limit,
+        Math.max(1, Math.min(1_000_000, Math.floor(request.page ?? 1))),
+      ]);
+      if (role !== 'AccountAdmin') return refuse(role ? 'not_admin' : 'not_member');
       const pages = Math.max(1, Math.ceil(total / limit));
-      page = Math.min(Math.max(1, Math.floor(request.page ?? 1)), pages);
-      rows = await active()
-        .orderBy(['sort_name', 'slack_user_id'])
-        .offset((page - 1) * limit)
-        .limit(limit);
-      hasBefore = page > 1;
-      hasAfter = page < pages;
+      const first = rows[0];
+      const last = rows[rows.length - 1];
+      return {
+        ok: true,
+        members: rows.map(toMember),
+        total,
+        page,
+        next: page < pages && last ? encodeCursor(last) : null,
+        previous: page > 1 && first ? encodeCursor(first) : null,
+      };
     }
-    const first = rows[0];
-    const last = rows[rows.length - 1];
+    const backwards = 'before' in request;
+    const key = decodeCursor(backwards ? request.before : (request as { after: string }).after);
+    if (!key) return this.list(actor, { limit });
+    const { role, total, rows } = await this.fetch(
+      backwards ? 'members_page_before' : 'members_page_after',
+      backwards ? PAGE_BEFORE : PAGE_AFTER,
+      actor,
+      [limit + 1, key.sortName, key.slackUserId],
+    );
+    if (role !== 'AccountAdmin') return refuse(role ? 'not_admin' : 'not_member');
+    if (rows.length === 0 && total > 0) {
+      // The members past the cursor left meanwhile: show the last page, or the first.
+      return this.list(actor, { limit, page: backwards ? 1 : Math.ceil(total / limit) });
+    }
+    const more = rows.length > limit;
+    const shown = rows.slice(0, limit);
+    if (backwards) shown.reverse();
+    const first = shown[0];
+    const last = shown[shown.length - 1];
     return {
       ok: true,
-      members: rows.map(toMember),
+      members: shown.map(toMember),
       total,
-      page,
-      next: hasAfter && last ? encodeCursor(last) : null,
-      previous: hasBefore && first ? encodeCursor(first) : null,
+      page: null,
+      next: (backwards || more) && last ? encodeCursor(last) : null,
+      previous: (!backwards || more) && first ? encodeCursor(first) : null,
+    };
+  }
+
+  private async fetch(
+    name: string,
+    sql: string,
+    actor: Actor,
+    values: Array<string | number>,
+  ): Promise<{ role: Role | null; total: number; page: number; rows: MemberRow[] }> {
+    const [row] = await prepared(this.deps.knex, name, sql, [actor.accountId, actor.slackUserId, ...values]);
+    const result = row as { actor_role: Role | null; total: number | null; page?: number; members: MemberRow[] };
+    return {
+      role: result.actor_role,
+      total: Number(result.total ?? 0),
+      page: Number(result.page ?? 1),
+      rows: result.members,
     };
   }
 
@@ -176,9 +235,7 @@ export class MemberService {
       // Only links that could still be used: used-up and expired ones keep their own story.
       const revoked = await trx('invites')
         .where({ account_id: actor.accountId, created_by: target.slackUserId })
-        .whereNull('revoked_at')
-        .where('expires_at', '>', now)
-        .where((q) => q.whereNull('max_uses').orWhereRaw('uses < max_uses'))
+        .whereRaw(usableInvite('invites', '?'), [now])
         .update({ revoked_at: now, revoked_by: actor.slackUserId, revoke_reason: 'inviter_removed' })
         .returning('id');
       await recordAudit(trx, {

@@ -52,6 +52,22 @@ describe.each(backends)('members on $name', (backend) => {
     });
   });
 
+  it('keeps the account member count exact through joins, removals and returns', async () => {
+    const counted = async () =>
+      Number((await db.knex('members').where({ account_id: account.id, status: 'active' }).count({ n: '*' }).first())?.n);
+    const stored = async () => (await db.knex('accounts').where({ id: account.id }).first()).active_members;
+    await insertMembers(db.knex, account, [{ slackUserId: 'UC1' }, { slackUserId: 'UC2' }]);
+    await services.members.remove(admin(), 'UC1');
+    await services.members.changeRole(admin(), 'UC2', 'AccountAdmin');
+    const again = await services.invites.create(admin(), { forSlackUserId: 'UC1' });
+    if (!again.ok) throw new Error(again.reason);
+    await services.invites.accept(again.token);
+    expect(await stored()).toBe(3);
+    expect(await stored()).toBe(await counted());
+    const page = await services.members.list(admin(), { limit: 10 });
+    expect(page.ok && page.total).toBe(3);
+  });
+
   describe('change role', () => {
     beforeEach(async () => {
       await insertMembers(db.knex, account, [{ slackUserId: 'UBOB', displayName: 'Bob' }]);
@@ -221,6 +237,18 @@ describe.each(backends)('members on $name', (backend) => {
       await insertMembers(db.knex, account, [{ slackUserId: 'UAAA', displayName: 'Aaron' }]);
       const second = await services.members.list(admin(), { limit: 3, after: first.next as string });
       expect(second.ok && second.members.map((m) => m.displayName)).toEqual(['Carl', 'dora', 'Eve']);
+    });
+
+    it('never strands the console on an empty page when the members after the cursor leave', async () => {
+      const first = await services.members.list(admin(), { limit: 7 });
+      if (!first.ok) throw new Error(first.reason);
+      // The second page holds only Zoe; she leaves.
+      await services.members.remove(admin(), 'U0ZOE');
+      const after = await services.members.list(admin(), { limit: 7, after: first.next as string });
+      if (!after.ok) throw new Error(after.reason);
+      expect(after.members.map((m) => m.displayName ?? m.slackUserId)).toEqual(['Ada', 'Ann', 'bob', 'Carl', 'dora', 'Eve', 'UNONAME']);
+      expect(after.total).toBe(7);
+      expect([after.previous, after.next]).toEqual([null, null]);
     });
 
     it('treats a damaged cursor as the first page and refuses non-admins', async () => {
