@@ -100,6 +100,13 @@ describe('parseCommand', () => {
     expect(parseCommand('<@U012AB3CD> invite')).toMatchObject({ kind: 'invalid', name: null });
   });
 
+  it('treats names of object internals as unknown words, not as subcommands', () => {
+    for (const word of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__']) {
+      expect(parseCommand(word)).toEqual({ kind: 'unknown', word });
+      expect(parseCommand(`${word} <@U012AB3CD>`)).toEqual({ kind: 'unknown', word });
+    }
+  });
+
   it('never throws, whatever the input', () => {
     for (const input of [
       undefined,

@@ -25,7 +25,8 @@ export type Command =
 
 export type SubcommandName = 'help' | 'whoami' | 'list' | 'invite' | 'invites' | 'revoke' | 'role' | 'remove' | 'audit';
 
-const ALIASES: Record<string, SubcommandName> = {
+// A Map, not an object literal: a word like "__proto__" or "constructor" must not find a prototype member.
+const ALIASES: ReadonlyMap<string, SubcommandName> = new Map(Object.entries({
   help: 'help',
   '?': 'help',
   whoami: 'whoami',
@@ -39,7 +40,7 @@ const ALIASES: Record<string, SubcommandName> = {
   role: 'role',
   remove: 'remove',
   audit: 'audit',
-};
+}) as [string, SubcommandName][]);
 
 /** Subcommands that need the AccountAdmin role. */
 export const ADMIN_SUBCOMMANDS: ReadonlySet<SubcommandName> = new Set([
@@ -133,7 +134,7 @@ export function parseCommand(rawText: unknown): Command {
   if (!head) return { kind: 'console' };
   if ('user' in head)
     return invalid(null, 'Start with what to do, e.g. /chatbees-users invite @person. Try /chatbees-users help.');
-  const name = ALIASES[head.word.toLowerCase()];
+  const name = ALIASES.get(head.word.toLowerCase());
   if (!name) return { kind: 'unknown', word: head.word.slice(0, 40) };
 
   switch (name) {
