@@ -26,21 +26,23 @@ export type Command =
 export type SubcommandName = 'help' | 'whoami' | 'list' | 'invite' | 'invites' | 'revoke' | 'role' | 'remove' | 'audit';
 
 // A Map, not an object literal: a word like "__proto__" or "constructor" must not find a prototype member.
-const ALIASES: ReadonlyMap<string, SubcommandName> = new Map(Object.entries({
-  help: 'help',
-  '?': 'help',
-  whoami: 'whoami',
-  me: 'whoami',
-  list: 'list',
-  members: 'list',
-  invite: 'invite',
-  invites: 'invites',
-  pending: 'invites',
-  revoke: 'revoke',
-  role: 'role',
-  remove: 'remove',
-  audit: 'audit',
-}) as [string, SubcommandName][]);
+const ALIASES: ReadonlyMap<string, SubcommandName> = new Map(
+  Object.entries({
+    help: 'help',
+    '?': 'help',
+    whoami: 'whoami',
+    me: 'whoami',
+    list: 'list',
+    members: 'list',
+    invite: 'invite',
+    invites: 'invites',
+    pending: 'invites',
+    revoke: 'revoke',
+    role: 'role',
+    remove: 'remove',
+    audit: 'audit',
+  }) as [string, SubcommandName][],
+);
 
 /** Subcommands that need the AccountAdmin role. */
 export const ADMIN_SUBCOMMANDS: ReadonlySet<SubcommandName> = new Set([

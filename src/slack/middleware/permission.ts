@@ -55,6 +55,11 @@ interface Operation {
   command?: Command;
 }
 
+/** Ids come from the payload: only the table's own keys count ("__proto__" is no name). */
+function nameIn(names: Record<string, string>, id: string): string {
+  return Object.hasOwn(names, id) ? (names[id] as string) : 'This';
+}
+
 function operationOf(body: Body): Operation | undefined {
   if (body.command) {
     const command = parseCommand(body.text);
@@ -64,11 +69,11 @@ function operationOf(body: Body): Operation | undefined {
   }
   if (body.type === 'block_actions') {
     const actionId = body.actions?.[0]?.action_id ?? '';
-    return { name: ACTION_NAMES[actionId] ?? 'This', admin: !EVERYONE_ACTIONS.has(actionId) };
+    return { name: nameIn(ACTION_NAMES, actionId), admin: !EVERYONE_ACTIONS.has(actionId) };
   }
   if (body.type === 'view_submission') {
     const callbackId = body.view?.callback_id ?? '';
-    return { name: VIEW_NAMES[callbackId] ?? 'This', admin: true };
+    return { name: nameIn(VIEW_NAMES, callbackId), admin: true };
   }
   return undefined;
 }
