@@ -106,30 +106,30 @@ describe('graceful stop', () => {
     expect(answer).toBeDefined();
   }, 90_000);
 
-  describe.runIf(postgresUrl)('on PostgreSQL', () => {
-    let db: TestDatabase;
-    beforeAll(async () => {
-      db = await openPostgresTestDatabase();
-    });
-    afterAll(async () => db?.close());
-
-    it('finishes the invite in flight, closes the pool, exits 0 within 10 s', async () => {
-      // Sessions on the database other than the one asking: the bot's pool.
-      const others = async () =>
-        Number(
-          (
-            await db.knex.raw(
-              'select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
-            )
-          ).rows[0].n,
-        );
-      bot = await spawnBot(env({ DATABASE_URL: db.url as string }));
-      expect(await others()).toBeGreaterThan(0);
-      const { invitee, exit, stoppedMs, answer } = await stopDuringInvite(bot, 'SIGTERM');
-      expect(exit).toEqual({ code: 0, signal: null });
-      expect(stoppedMs).toBeLessThan(10_000);
-      expect(String(answer?.body.text)).toContain(`<@${invitee}> — invited`);
-      await waitFor(async () => (await others()) === 0, 5_000, "the bot's connections to close");
-    });
-  });
+  it.runIf(postgresUrl)(
+    'on PostgreSQL: finishes the invite in flight, closes the pool, exits 0 within 10 s',
+    async () => {
+      const db: TestDatabase = await openPostgresTestDatabase();
+      try {
+        // Sessions on the database other than the one asking: the bot's pool.
+        const others = async () =>
+          Number(
+            (
+              await db.knex.raw(
+                'select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+              )
+            ).rows[0].n,
+          );
+        bot = await spawnBot(env({ DATABASE_URL: db.url as string }));
+        expect(await others()).toBeGreaterThan(0);
+        const { invitee, exit, stoppedMs, answer } = await stopDuringInvite(bot, 'SIGTERM');
+        expect(exit).toEqual({ code: 0, signal: null });
+        expect(stoppedMs).toBeLessThan(10_000);
+        expect(String(answer?.body.text)).toContain(`<@${invitee}> — invited`);
+        await waitFor(async () => (await others()) === 0, 5_000, "the bot's connections to close");
+      } finally {
+        await db.close();
+      }
+    },
+  );
 });
