@@ -15,8 +15,14 @@ export interface RequestRecord {
 
 const storage = new AsyncLocalStorage<RequestRecord>();
 
+// Ids unique across processes without a random draw per request: a random prefix for this
+// process, then a counter.
+const PROCESS_PREFIX = randomBytes(4).toString('hex');
+let counter = 0;
+
 export function newRequestRecord(fields: Partial<RequestRecord> = {}): RequestRecord {
-  return { id: randomBytes(6).toString('hex'), started: Date.now(), ...fields };
+  counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
+  return { id: `${PROCESS_PREFIX}-${counter.toString(36)}`, started: Date.now(), ...fields };
 }
 
 export function runWithRequest<T>(record: RequestRecord, work: () => T): T {

@@ -85,7 +85,7 @@ describe('request logs', () => {
     ]);
     for (const line of slack) {
       expect(line).toMatchObject({ level: 30, team: TEAM_ID, kind: 'command' });
-      expect(line.reqId).toMatch(/^[0-9a-f]{12}$/);
+      expect(line.reqId).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
       expect(typeof line.ms).toBe('number');
     }
     expect(new Set(slack.map((l) => l.reqId)).size).toBe(5);
