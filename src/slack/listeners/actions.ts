@@ -51,15 +51,20 @@ class ConsoleNotUpdated extends Error {
   }
 }
 
-/** A console button: acked at once, then handled; a failure shows in the console, never a trace. */
-function onButton(
-  app: App,
-  deps: SlackDeps,
-  actionId: string,
-  work: (args: Args, actor: RequestActor) => Promise<void>,
-) {
-  app.action<BlockAction<ButtonAction>>(actionId, async (args) => {
+type ButtonWork = (args: Args, actor: RequestActor) => Promise<void>;
+
+/**
+ * Every button goes through one Bolt listener that picks the handler by action_id: Bolt runs
+ * each registered listener's matchers for every request, so one listener instead of one per
+ * button keeps that cost flat. Ids nobody handles are acked and ignored.
+ */
+function buttonDispatcher(app: App, deps: SlackDeps): (actionId: string, work: ButtonWork) => void {
+  const handlers = new Map<string, ButtonWork>();
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions' }, async (args) => {
     await args.ack();
+    const actionId = args.action.action_id;
+    const work = handlers.get(actionId);
+    if (!work) return;
     const actor = actorFrom(args.context);
     try {
       await work(args, actor);
@@ -79,6 +84,26 @@ function onButton(
         await args.client.views.update({ view_id: viewId, view: notice('Not done', UNAVAILABLE) }).catch(() => {});
     }
   });
+  return (actionId, work) => {
+    handlers.set(actionId, work);
+  };
+}
+
+/** After a stored change: whatever stops the console from showing it, the admin still learns of it. */
+async function refreshAfterChange(
+  args: Args,
+  deps: SlackDeps,
+  actor: RequestActor,
+  shown: ConsolePage,
+  text: string,
+): Promise<void> {
+  try {
+    await refreshConsole(args, deps, actor, shown, text);
+  } catch (err) {
+    if (err instanceof ConsoleNotUpdated) throw err;
+    logFailure(deps.logger, err, 'console not reloaded after a change');
+    throw new ConsoleNotUpdated('the console could not be reloaded', text);
+  }
 }
 
 /** A change from a console button, made once however often Slack delivers the click. */
@@ -92,23 +117,20 @@ async function once(args: Args, deps: SlackDeps, actor: RequestActor): Promise<b
 export function register(app: App, deps: SlackDeps): void {
   const { services, logger } = deps;
 
-  app.action<BlockAction<ButtonAction>>(dm.OPEN_REGISTRATION_LINK, async ({ ack }) => {
-    // A link button: Slack opens the URL itself and tells us; nothing to do.
-    await ack();
-  });
+  const onButton = buttonDispatcher(app, deps);
+  // dm.OPEN_REGISTRATION_LINK, the link button in invitation DMs, needs no handler: Slack opens
+  // the URL itself and tells us, and the dispatcher acks it.
 
-  onButton(app, deps, ACTIONS.nextPage, (args, actor) =>
-    refreshConsole(args, deps, actor, { after: args.action.value ?? '' }),
-  );
-  onButton(app, deps, ACTIONS.previousPage, (args, actor) =>
+  onButton(ACTIONS.nextPage, (args, actor) => refreshConsole(args, deps, actor, { after: args.action.value ?? '' }));
+  onButton(ACTIONS.previousPage, (args, actor) =>
     refreshConsole(args, deps, actor, { before: args.action.value ?? '' }),
   );
 
-  onButton(app, deps, ACTIONS.openInviteForm, async (args, actor) => {
+  onButton(ACTIONS.openInviteForm, async (args, actor) => {
     await args.client.views.push({ trigger_id: args.body.trigger_id, view: inviteForm(actor.account) });
   });
 
-  onButton(app, deps, ACTIONS.setRole, async (args, actor) => {
+  onButton(ACTIONS.setRole, async (args, actor) => {
     if (!(await once(args, deps, actor))) return;
     const [user = '', roleText = ''] = (args.action.value ?? '').split('|');
     const role = ROLES.find((r) => r === roleText) as Role | undefined;
@@ -122,10 +144,10 @@ export function register(app: App, deps: SlackDeps): void {
       const told = await sendDm(args.client, logger, user, dm.roleChanged(actor.account, actor.slackUserId, role));
       text = `:white_check_mark: ${mention(user)} is now an *${role}*. ${toldText(told)}`;
     }
-    await refreshConsole(args, deps, actor, shown, text);
+    await refreshAfterChange(args, deps, actor, shown, text);
   });
 
-  onButton(app, deps, ACTIONS.remove, async (args, actor) => {
+  onButton(ACTIONS.remove, async (args, actor) => {
     if (!(await once(args, deps, actor))) return;
     const user = args.action.value ?? '';
     const shown = decodePage(args.body.view?.private_metadata);
@@ -136,16 +158,16 @@ export function register(app: App, deps: SlackDeps): void {
       const told = await sendDm(args.client, logger, user, dm.removed(actor.account, actor.slackUserId));
       text = `:white_check_mark: Removed ${mention(user)} from *${accountName(actor.account)}*. ${toldText(told)}`;
     }
-    await refreshConsole(args, deps, actor, shown, text);
+    await refreshAfterChange(args, deps, actor, shown, text);
   });
 
-  onButton(app, deps, ACTIONS.revokeInvite, async (args, actor) => {
+  onButton(ACTIONS.revokeInvite, async (args, actor) => {
     if (!(await once(args, deps, actor))) return;
     const shown = decodePage(args.body.view?.private_metadata);
     const result = await services.invites.revoke(serviceActor(actor, 'console'), args.action.value ?? '');
     const text = result.ok
       ? `:white_check_mark: Revoked invite \`${result.invite.id}\`: the link no longer works.`
       : `:x: ${escapeMrkdwn(adminRefusalText(result.reason))}`;
-    await refreshConsole(args, deps, actor, shown, text);
+    await refreshAfterChange(args, deps, actor, shown, text);
   });
 }
