@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
 import type { Account, Actor, Refusal } from '../services/types.js';
 import { invitation } from './blocks/dm.js';
+import { logFailure } from './context.js';
 import { sendDm, slackError } from './notify.js';
 
 export type InviteOutcome =
@@ -18,7 +19,9 @@ export type InviteOutcome =
       why: 'bot' | 'deactivated' | 'unknown' | 'external' | 'lookup_failed';
       detail?: string;
     }
-  | { user: string; kind: 'refused'; reason: Refusal };
+  | { user: string; kind: 'refused'; reason: Refusal }
+  /** Storing this person's invite failed (the database, most likely); the others still count. */
+  | { user: string; kind: 'failed' };
 
 export interface SlackProfile {
   displayName: string | null;
@@ -62,37 +65,46 @@ async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Pr
   return results;
 }
 
-export async function invitePeople(
-  deps: { client: WebClient; services: Services; logger: Logger; account: Account },
-  actor: Actor,
-  users: string[],
-): Promise<InviteOutcome[]> {
-  const { client, services, logger, account } = deps;
-  return mapLimited(users, CONCURRENCY, async (user): Promise<InviteOutcome> => {
-    let slackUser: SlackUser;
-    try {
-      slackUser = ((await client.users.info({ user })).user ?? {}) as SlackUser;
-    } catch (err) {
-      const error = slackError(err);
-      if (error === 'user_not_found' || error === 'user_not_visible')
-        return { user, kind: 'not_invitable', why: 'unknown' };
-      return { user, kind: 'not_invitable', why: 'lookup_failed', detail: error };
-    }
-    if (slackUser.is_bot || slackUser.is_app_user || user === 'USLACKBOT')
-      return { user, kind: 'not_invitable', why: 'bot' };
-    if (slackUser.deleted) return { user, kind: 'not_invitable', why: 'deactivated' };
-    if (!belongsTo(account, slackUser)) return { user, kind: 'not_invitable', why: 'external' };
+type InviteDeps = { client: WebClient; services: Services; logger: Logger; account: Account };
 
-    const profile = profileOf(slackUser);
-    const created = await services.invites.create(actor, { forSlackUserId: user, forDisplayName: profile.displayName });
-    if (!created.ok) {
-      return created.reason === 'already_member'
-        ? { user, kind: 'already_member' }
-        : { user, kind: 'refused', reason: created.reason };
+export async function invitePeople(deps: InviteDeps, actor: Actor, users: string[]): Promise<InviteOutcome[]> {
+  const { logger } = deps;
+  return mapLimited(users, CONCURRENCY, async (user): Promise<InviteOutcome> => {
+    try {
+      return await invitePerson(deps, actor, user);
+    } catch (err) {
+      // One person's failure must not cost the admin the links already made for the others.
+      logFailure(logger, err, 'invite failed', { invitee: user });
+      return { user, kind: 'failed' };
     }
-    const dm = await sendDm(client, logger, user, invitation(account, created.invite, created.url));
-    if (!dm.ok)
-      return { user, kind: 'dm_failed', url: created.url, expiresAt: created.invite.expiresAt, error: dm.error };
-    return { user, kind: 'sent', expiresAt: created.invite.expiresAt, replaced: created.replaced !== null };
   });
+}
+
+async function invitePerson(deps: InviteDeps, actor: Actor, user: string): Promise<InviteOutcome> {
+  const { client, services, logger, account } = deps;
+  let slackUser: SlackUser;
+  try {
+    slackUser = ((await client.users.info({ user })).user ?? {}) as SlackUser;
+  } catch (err) {
+    const error = slackError(err);
+    if (error === 'user_not_found' || error === 'user_not_visible')
+      return { user, kind: 'not_invitable', why: 'unknown' };
+    return { user, kind: 'not_invitable', why: 'lookup_failed', detail: error };
+  }
+  if (slackUser.is_bot || slackUser.is_app_user || user === 'USLACKBOT')
+    return { user, kind: 'not_invitable', why: 'bot' };
+  if (slackUser.deleted) return { user, kind: 'not_invitable', why: 'deactivated' };
+  if (!belongsTo(account, slackUser)) return { user, kind: 'not_invitable', why: 'external' };
+
+  const profile = profileOf(slackUser);
+  const created = await services.invites.create(actor, { forSlackUserId: user, forDisplayName: profile.displayName });
+  if (!created.ok) {
+    return created.reason === 'already_member'
+      ? { user, kind: 'already_member' }
+      : { user, kind: 'refused', reason: created.reason };
+  }
+  const dm = await sendDm(client, logger, user, invitation(account, created.invite, created.url));
+  if (!dm.ok)
+    return { user, kind: 'dm_failed', url: created.url, expiresAt: created.invite.expiresAt, error: dm.error };
+  return { user, kind: 'sent', expiresAt: created.invite.expiresAt, replaced: created.replaced !== null };
 }

@@ -24,6 +24,8 @@ function line(outcome: InviteOutcome): string {
       return `:x: ${who} — not invited: ${WHY[outcome.why]}${outcome.detail ? ` (${escapeMrkdwn(outcome.detail)})` : ''}`;
     case 'refused':
       return `:x: ${who} — not invited: ${escapeMrkdwn(refusalText(outcome.reason))}`;
+    case 'failed':
+      return `:x: ${who} — not invited: it could not be stored just now; try again in a minute`;
   }
 }
 
