@@ -56,7 +56,7 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
     case 'help':
       return reply(messages.help(actor.role));
     case 'whoami':
-      return reply(messages.whoami(actor.account, actor.member, await adminsToAsk(deps, actor)));
+      return reply(messages.whoami(actor.account, actor.member, await adminsToAsk(args, deps, actor)));
     case 'unknown':
       return reply(messages.unknownCommand(command.word, actor.role));
     case 'invalid':
@@ -92,14 +92,15 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
 }
 
 /** Non-members are told whom to ask. */
-async function adminsToAsk(deps: SlackDeps, actor: RequestActor): Promise<string[]> {
+async function adminsToAsk(args: Args, deps: SlackDeps, actor: RequestActor): Promise<string[]> {
   if (actor.role) return [];
-  return withDeadline(deps.services.members.activeAdmins(actor.account.id, ADMINS_SHOWN), deps.ackDeadlineMs / 2);
+  const left = timeLeft(args.context, deps.ackDeadlineMs);
+  return withDeadline(deps.services.members.activeAdmins(actor.account.id, ADMINS_SHOWN), left);
 }
 
 async function openConsole(args: Args, deps: SlackDeps, actor: RequestActor): Promise<void> {
   if (actor.role !== 'AccountAdmin') {
-    const text = messages.whoami(actor.account, actor.member, await adminsToAsk(deps, actor)).text;
+    const text = messages.whoami(actor.account, actor.member, await adminsToAsk(args, deps, actor)).text;
     const hint = actor.role ? '\nAccountAdmins manage members here; `/chatbees-users help` shows what you can do.' : '';
     await args.ack({ response_type: 'ephemeral', text: `${text}${hint}` });
     return;
