@@ -54,7 +54,9 @@ describe.each(backends)('members on $name', (backend) => {
 
   it('keeps the account member count exact through joins, removals and returns', async () => {
     const counted = async () =>
-      Number((await db.knex('members').where({ account_id: account.id, status: 'active' }).count({ n: '*' }).first())?.n);
+      Number(
+        (await db.knex('members').where({ account_id: account.id, status: 'active' }).count({ n: '*' }).first())?.n,
+      );
     const stored = async () => (await db.knex('accounts').where({ id: account.id }).first()).active_members;
     await insertMembers(db.knex, account, [{ slackUserId: 'UC1' }, { slackUserId: 'UC2' }]);
     await services.members.remove(admin(), 'UC1');
@@ -246,7 +248,15 @@ describe.each(backends)('members on $name', (backend) => {
       await services.members.remove(admin(), 'U0ZOE');
       const after = await services.members.list(admin(), { limit: 7, after: first.next as string });
       if (!after.ok) throw new Error(after.reason);
-      expect(after.members.map((m) => m.displayName ?? m.slackUserId)).toEqual(['Ada', 'Ann', 'bob', 'Carl', 'dora', 'Eve', 'UNONAME']);
+      expect(after.members.map((m) => m.displayName ?? m.slackUserId)).toEqual([
+        'Ada',
+        'Ann',
+        'bob',
+        'Carl',
+        'dora',
+        'Eve',
+        'UNONAME',
+      ]);
       expect(after.total).toBe(7);
       expect([after.previous, after.next]).toEqual([null, null]);
     });
