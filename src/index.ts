@@ -4,7 +4,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
 import { DataDirLockedError } from './db/pglite-lock.js';
 import { createLogger, scrubText } from './logger.js';
-import { resolveRegistrationLinkSecret } from './registration-link-secret.js';
+import { resolveRegistrationLinkSecret, sharedRegistrationLinkSecret } from './registration-link-secret.js';
 
 const STOP_GRACE_MS = 8_000;
 
@@ -19,32 +19,44 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const secret = resolveRegistrationLinkSecret({
-    configured: config.registrationLink.secret,
-    pgliteDataDir: config.pgliteDataDir,
-  });
+  // With PostgreSQL and no configured key, the key is shared through the database (read once it is open).
+  const fileSecret =
+    config.registrationLink.secret || !config.databaseUrl
+      ? resolveRegistrationLinkSecret({
+          configured: config.registrationLink.secret,
+          pgliteDataDir: config.pgliteDataDir,
+        })
+      : undefined;
+  const secrets = [
+    fileSecret?.secret,
+    config.slack.signingSecret,
+    config.slack.botToken,
+    config.slack.appToken,
+    config.databaseUrl,
+  ].filter((s): s is string => Boolean(s));
   const logger = createLogger({
     level: config.logLevel,
     pretty: config.nodeEnv === 'development' && process.stdout.isTTY,
-    secrets: [
-      secret.secret,
-      config.slack.signingSecret,
-      config.slack.botToken,
-      config.slack.appToken,
-      config.databaseUrl,
-    ].filter((s): s is string => Boolean(s)),
+    secrets,
   });
   // A failure nobody awaited (say, a lost database connection noticed in the background)
   // is logged; the process keeps serving and recovers when the cause goes away.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
-  if (secret.source === 'generated') logger.info({ file: secret.file }, 'generated a registration link key');
+  if (fileSecret?.source === 'generated') logger.info({ file: fileSecret.file }, 'generated a registration link key');
 
   const db = await openDatabase(config);
   logger.info({ backend: db.backend, dataDir: config.databaseUrl ? undefined : config.pgliteDataDir }, 'database open');
   let stopping = false;
   try {
     await migrateToLatest(db.knex);
-    const bot = await createBot({ config, logger, db, linkSecret: secret.secret });
+    let linkSecret = fileSecret?.secret;
+    if (!linkSecret) {
+      const shared = await sharedRegistrationLinkSecret(db.knex);
+      secrets.push(shared.secret);
+      if (shared.source === 'generated') logger.info('generated a registration link key, kept in the database');
+      linkSecret = shared.secret;
+    }
+    const bot = await createBot({ config, logger, db, linkSecret });
     const port = await bot.listen();
     logger.info(
       { port, mode: config.slack.mode, account: bot.account.name, publicUrl: config.publicUrl },

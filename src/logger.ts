@@ -60,7 +60,7 @@ const TEXT_PATTERNS: RegExp[] = [
 export function scrubText(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const secret of secrets) {
-    if (secret && out.includes(secret)) out = out.split(secret).join(REDACTED);
+    if (secret.length >= 8 && out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   for (const pattern of TEXT_PATTERNS) {
     out = out.replace(pattern, (_match, prefix?: unknown) =>
@@ -72,7 +72,11 @@ export function scrubText(text: string, secrets: readonly string[] = []): string
 
 export interface LoggerOptions {
   level: LogLevel;
-  /** Exact secret values (signing secret, tokens, link key) to blank wherever they appear. */
+  /**
+   * Exact secret values (signing secret, tokens, link key) to blank wherever they appear. The
+   * array is read at each line, so a secret learnt later (a key read from the database) can be
+   * pushed onto it.
+   */
   secrets?: readonly string[];
   /** Human-readable output; used only in development on a terminal. */
   pretty?: boolean;
@@ -89,7 +93,7 @@ function prettyTransportAvailable(): boolean {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const secrets = (options.secrets ?? []).filter((s) => s.length >= 8);
+  const secrets = options.secrets ?? [];
   const pretty = options.pretty === true && !options.destination && prettyTransportAvailable();
   return pino(
     {

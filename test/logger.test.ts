@@ -145,6 +145,16 @@ describe('createLogger', () => {
     log.logger.info('account id 7');
     expect(log.records()[0]?.msg).toBe('account id 7');
   });
+
+  it('scrubs a secret learnt after it was made (the link key read from the database)', () => {
+    const secrets = [SECRET];
+    const log = capture('info', secrets);
+    const later = 'key-from-the-database-0123456789-abcdefghij';
+    secrets.push(later);
+    log.logger.info({ settingValue: later }, `loaded ${later}`);
+    expect(log.lines).toHaveLength(1);
+    expectClean(log.text(), [later]);
+  });
 });
 
 describe('scrubText', () => {

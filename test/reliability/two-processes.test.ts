@@ -1,6 +1,9 @@
 // Two real bot processes on one PostgreSQL database behave as one: admins demoting each other
 // through both never leave the account without an AccountAdmin, and a Slack redelivery that
 // reaches both creates one invite and sends one DM.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BotProcess, spawnBot } from '../support/bot-process.js';
 import { openPostgresTestDatabase, postgresUrl, type TestDatabase } from '../support/databases.js';
@@ -16,22 +19,28 @@ describe.runIf(postgresUrl)('two processes on one PostgreSQL', () => {
   let two: BotProcess;
   let slackOne: SlackDriver;
   let slackTwo: SlackDriver;
+  let folders: string[];
 
   beforeAll(async () => {
     db = await openPostgresTestDatabase();
     standIn = await new SlackStandIn().start();
     for (const id of ['UADMINA', 'UADMINB', 'UCAROL1']) standIn.addUser({ id });
+    // Each in a folder of its own, as on two machines; no REGISTRATION_LINK_SECRET (outside
+    // production), so the link key must come from the database they share.
+    folders = [0, 1].map(() => mkdtempSync(path.join(tmpdir(), 'chatbees-users-two-')));
     const env = {
+      NODE_ENV: 'development',
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_API_URL: standIn.apiUrl,
       DATABASE_URL: db.url as string,
       PUBLIC_URL: 'https://bees.example.test',
-      REGISTRATION_LINK_SECRET: 'two-process-test-link-secret-0123456789abcdef',
       INITIAL_ADMINS: 'UADMINA,UADMINB',
     };
-    // Started together, as a deployment would: migrations and the bootstrap must not collide.
-    [one, two] = await Promise.all([spawnBot(env), spawnBot(env)]);
+    // Started together, as a deployment would: migrations, the bootstrap and the key must not collide.
+    [one, two] = await Promise.all(
+      folders.map((folder) => spawnBot({ ...env, PGLITE_DATA_DIR: path.join(folder, 'pglite') })),
+    );
     slackOne = new SlackDriver(one.url, () => standIn.responseUrl());
     slackTwo = new SlackDriver(two.url, () => standIn.responseUrl());
   });
@@ -39,6 +48,7 @@ describe.runIf(postgresUrl)('two processes on one PostgreSQL', () => {
     await Promise.all([one?.stop(), two?.stop()]);
     await standIn?.stop();
     await db?.close();
+    for (const folder of folders ?? []) rmSync(folder, { recursive: true, force: true });
   });
 
   const admins = async () =>
@@ -89,5 +99,18 @@ describe.runIf(postgresUrl)('two processes on one PostgreSQL', () => {
     );
     expect(await db.knex('invites').where({ for_slack_user_id: 'UCAROL1' })).toHaveLength(1);
     expect(standIn.dmsTo('UCAROL1')).toHaveLength(1);
+
+    // One key for both, kept in the database, none in their folders: the link opens on either.
+    const link = /https:\/\/bees\.example\.test(\/register\/[^\s"<>|]+)/.exec(
+      JSON.stringify(standIn.dmsTo('UCAROL1')[0]?.params),
+    )?.[1];
+    expect(link).toBeDefined();
+    for (const bot of [one, two]) {
+      const page = await fetch(`${bot.url}${link}`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('Confirm');
+    }
+    expect(await db.knex('app_settings').where({ key: 'registration_link_secret' })).toHaveLength(1);
+    for (const folder of folders) expect(existsSync(path.join(folder, 'registration-link-secret'))).toBe(false);
   });
 });
