@@ -38,9 +38,8 @@ describe.runIf(postgresUrl)('two processes on one PostgreSQL', () => {
       INITIAL_ADMINS: 'UADMINA,UADMINB',
     };
     // Started together, as a deployment would: migrations, the bootstrap and the key must not collide.
-    [one, two] = await Promise.all(
-      folders.map((folder) => spawnBot({ ...env, PGLITE_DATA_DIR: path.join(folder, 'pglite') })),
-    );
+    const inFolder = (folder: string) => spawnBot({ ...env, PGLITE_DATA_DIR: path.join(folder, 'pglite') });
+    [one, two] = await Promise.all([inFolder(folders[0] as string), inFolder(folders[1] as string)]);
     slackOne = new SlackDriver(one.url, () => standIn.responseUrl());
     slackTwo = new SlackDriver(two.url, () => standIn.responseUrl());
   });
