@@ -34,16 +34,6 @@ export class AccountService {
     return toAccount(rows[0]);
   }
 
-  async findWorkspace(teamId: string): Promise<Account | undefined> {
-    const row = await this.deps.knex('accounts').where({ slack_team_id: teamId, is_enterprise_install: false }).first();
-    return row ? toAccount(row) : undefined;
-  }
-
-  async get(accountId: number): Promise<Account | undefined> {
-    const row = await this.deps.knex('accounts').where({ id: accountId }).first();
-    return row ? toAccount(row) : undefined;
-  }
-
   /** Who is asking, in one round trip: the account and the person's membership in it. */
   async resolveActor(accountId: number, slackUserId: string): Promise<ActorContext | undefined> {
     const [row] = await prepared(this.deps.knex, 'resolve_actor', RESOLVE_ACTOR, [accountId, slackUserId]);

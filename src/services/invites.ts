@@ -159,12 +159,6 @@ export class InviteService {
     return { ok: true, invite: result.invite, replaced: result.replaced, token, url: this.deps.links.url(token) };
   }
 
-  /** A fresh link for a pending invite (the token is never stored, only re-signed). */
-  async linkFor(invite: Invite): Promise<{ token: string; url: string }> {
-    const token = await this.deps.links.sign(invite);
-    return { token, url: this.deps.links.url(token) };
-  }
-
   /** What a registration link points at, for the page a GET shows. Changes nothing. */
   async inspect(token: string): Promise<Inspection> {
     const verified = await this.deps.links.verify(token);

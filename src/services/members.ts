@@ -305,16 +305,4 @@ export class MemberService {
       .limit(limit)
       .pluck('slack_user_id');
   }
-
-  /** Keeps the stored name and email in step with Slack; touches nothing else. */
-  async updateProfile(accountId: number, slackUserId: string, profile: Profile): Promise<void> {
-    const changes: Record<string, unknown> = {};
-    if (profile.displayName !== undefined) {
-      changes.display_name = profile.displayName;
-      changes.sort_name = sortNameOf(profile.displayName, slackUserId);
-    }
-    if (profile.email !== undefined) changes.email = profile.email;
-    if (Object.keys(changes).length === 0) return;
-    await this.deps.knex('members').where({ account_id: accountId, slack_user_id: slackUserId }).update(changes);
-  }
 }
