@@ -104,7 +104,12 @@ async function bootstrapInitialAdmins(
 export async function createBot(options: BotOptions): Promise<Bot> {
   const { config, logger, db } = options;
   const now = options.now ?? (() => new Date());
-  const links = new RegistrationLinks({ publicUrl: config.publicUrl, secret: options.linkSecret, now });
+  const links = new RegistrationLinks({
+    publicUrl: config.publicUrl,
+    secret: options.linkSecret,
+    previousSecrets: config.registrationLink.previousSecrets,
+    now,
+  });
   const services = createServices({ knex: db.knex, links, inviteTtlSeconds: config.registrationLink.ttlSeconds, now });
   const client = new WebClient(config.slack.botToken, webClientOptions(config, { logger }));
 

@@ -24,6 +24,8 @@ export interface Config {
   registrationLink: {
     /** Unset outside production: generated once and kept beside the embedded database. */
     secret: string | undefined;
+    /** Keys of a rotation: links they signed still open; only `secret` signs. */
+    previousSecrets: string[];
     ttlSeconds: number;
   };
   initialAdmins: string[];
@@ -102,6 +104,10 @@ const schema = z
     REGISTRATION_LINK_SECRET: optionalText.refine((s) => s === undefined || s.length >= 32, {
       message: 'must be at least 32 characters long',
     }),
+    REGISTRATION_LINK_PREVIOUS_SECRETS: optionalText.refine(
+      (list) => list === undefined || splitList(list).every((key) => key.length >= 32),
+      { message: 'must be keys of at least 32 characters each, separated by commas' },
+    ),
     REGISTRATION_LINK_TTL: optionalText.refine((t) => t === undefined || parseDuration(t) !== undefined, {
       message: 'must be a duration such as 7d, 12h, 30m or 45s (at most 365d)',
     }),
@@ -178,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     registrationLink: {
       secret: e.REGISTRATION_LINK_SECRET,
+      previousSecrets: splitList(e.REGISTRATION_LINK_PREVIOUS_SECRETS ?? ''),
       ttlSeconds: parseDuration(e.REGISTRATION_LINK_TTL ?? '7d') as number,
     },
     initialAdmins: [...new Set(splitList(e.INITIAL_ADMINS ?? ''))],

@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       : undefined;
   const secrets = [
     fileSecret?.secret,
+    ...config.registrationLink.previousSecrets,
     config.slack.signingSecret,
     config.slack.botToken,
     config.slack.appToken,

@@ -139,6 +139,7 @@ describe('loadConfig errors', () => {
     ['PUBLIC_URL', 'ftp://bees.example'],
     ['SLACK_API_URL', 'not a url'],
     ['REGISTRATION_LINK_SECRET', 'x'.repeat(31)],
+    ['REGISTRATION_LINK_PREVIOUS_SECRETS', `${'x'.repeat(40)},short`],
     ['NODE_ENV', 'staging'],
   ])('names %s when it is %j', (name, value) => {
     const err = configError({ ...MINIMAL, [name]: value });
@@ -170,6 +171,14 @@ describe('loadConfig errors', () => {
     // Every bad variable in one go: fixing NODE_ENV should not reveal a second round of errors.
     const err = configError({ NODE_ENV: 'staging' });
     expect(named(err).sort()).toEqual(['NODE_ENV', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
+  });
+
+  it('reads previous link keys as a comma-separated list, none by default', () => {
+    expect(loadConfig(MINIMAL).registrationLink.previousSecrets).toEqual([]);
+    const a = 'a'.repeat(32);
+    const b = 'b'.repeat(40);
+    const config = loadConfig({ ...MINIMAL, REGISTRATION_LINK_PREVIOUS_SECRETS: ` ${a}, ${b} ,` });
+    expect(config.registrationLink.previousSecrets).toEqual([a, b]);
   });
 
   it('refuses production without REGISTRATION_LINK_SECRET', () => {

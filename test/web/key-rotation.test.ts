@@ -1,0 +1,65 @@
+// Rotating the key that signs registration links: with the old key in
+// REGISTRATION_LINK_PREVIOUS_SECRETS, links it signed still open and confirm; new links are
+// signed with the new key only.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistrationLinks } from '../../src/services/registration-links.js';
+import { type RunningBot, startTestBot } from '../support/bot.js';
+import { openPgliteTestDatabase, type TestDatabase } from '../support/databases.js';
+import { LINK_SECRET, PUBLIC_URL } from '../support/fixtures.js';
+import { SlackStandIn } from '../support/slack-stand-in.js';
+
+const OLD_KEY = 'the-registration-link-key-before-rotation-0123456789';
+const OTHER_KEY = 'a-registration-link-key-nobody-configured-0123456789';
+
+describe('registration link key rotation', () => {
+  let db: TestDatabase;
+  let standIn: SlackStandIn;
+  let running: RunningBot;
+
+  beforeAll(async () => {
+    db = await openPgliteTestDatabase();
+    standIn = await new SlackStandIn().start();
+    for (const id of ['UADMIN1', 'UNEW001']) standIn.addUser({ id });
+    running = await startTestBot({
+      db,
+      standIn,
+      env: { INITIAL_ADMINS: 'UADMIN1', REGISTRATION_LINK_PREVIOUS_SECRETS: `${OLD_KEY}, ` },
+    });
+  });
+  afterAll(async () => {
+    await running?.stop();
+    await standIn?.stop();
+    await db?.close();
+  });
+
+  async function pendingInvite() {
+    const created = await running.bot.services.invites.create(
+      { accountId: running.bot.account.id, slackUserId: 'UADMIN1', source: 'slash_command' },
+      { forSlackUserId: 'UNEW001', forDisplayName: 'New' },
+    );
+    if (!created.ok) throw new Error(created.reason);
+    return created;
+  }
+
+  const signedWith = (secret: string, invite: { id: string; expiresAt: Date }) =>
+    new RegistrationLinks({ publicUrl: PUBLIC_URL, secret }).sign(invite);
+
+  it('opens a link signed with a previous key, and not one signed with a key never configured', async () => {
+    const created = await pendingInvite();
+    const old = await fetch(`${running.url}/register/${await signedWith(OLD_KEY, created.invite)}`);
+    expect(old.status).toBe(200);
+    expect(await old.text()).toContain('Confirm');
+    const foreign = await fetch(`${running.url}/register/${await signedWith(OTHER_KEY, created.invite)}`);
+    expect(foreign.status).toBe(404);
+  });
+
+  it('signs new links with the current key only', async () => {
+    const created = await pendingInvite();
+    const [header] = created.token.split('.') as [string];
+    const { kid } = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+    const current = await signedWith(LINK_SECRET, created.invite);
+    const currentKid = JSON.parse(Buffer.from(current.split('.')[0] as string, 'base64url').toString('utf8')).kid;
+    expect(kid).toBe(currentKid);
+    expect(created.token).not.toBe(await signedWith(OLD_KEY, created.invite));
+  });
+});
