@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from '../../migrations/20261128_001_initial.js';
 import * as requestClaims from '../../migrations/20261128_002_request_claims.js';
 import * as memberCounts from '../../migrations/20261128_003_member_counts_and_settings.js';
+import * as refusalIndex from '../../migrations/20261128_004_refusal_index.js';
 
 interface Migration {
   name: string;
@@ -16,6 +17,7 @@ const migrations: Migration[] = [
   { name: '20261128_001_initial', ...initial },
   { name: '20261128_002_request_claims', ...requestClaims },
   { name: '20261128_003_member_counts_and_settings', ...memberCounts },
+  { name: '20261128_004_refusal_index', ...refusalIndex },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

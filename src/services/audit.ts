@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
-import { readAsAdmin, recordAudit, toAuditEntry } from './store.js';
+import { readAsAdmin, toAuditEntry } from './store.js';
 import type { Actor, AuditEntry, Result } from './types.js';
 
 export const MAX_AUDIT_ENTRIES = 50;
+/** A refusal repeated within this time is not recorded again. */
+export const REFUSAL_QUIET_MS = 60_000;
 
 export class AuditService {
   constructor(private readonly deps: { knex: Knex; now: () => Date }) {}
@@ -23,15 +25,28 @@ export class AuditService {
     return read.ok ? { ok: true, entries: read.rows.map(toAuditEntry) } : read;
   }
 
-  /** An admin operation someone was not allowed to make. */
+  /**
+   * An admin operation someone was not allowed to make. Recorded once a minute at most per
+   * person and operation, so repeating a refused command does not flood the log.
+   */
   async recordRefusal(actor: Actor, attempt: { operation: string; reason: string }): Promise<void> {
-    await recordAudit(this.deps.knex, {
-      accountId: actor.accountId,
-      actor: actor.slackUserId,
-      action: 'access.refused',
-      source: actor.source,
-      after: { operation: attempt.operation, reason: attempt.reason },
-      at: this.deps.now(),
-    });
+    const at = this.deps.now();
+    await this.deps.knex.raw(
+      `INSERT INTO audit_log (account_id, actor, action, source, after, created_at)
+       SELECT :account, :actor, 'access.refused', :source, CAST(:after AS jsonb), :at
+       WHERE NOT EXISTS (
+         SELECT 1 FROM audit_log
+         WHERE account_id = :account AND actor = :actor AND action = 'access.refused'
+           AND created_at > :since AND after->>'operation' = :operation)`,
+      {
+        account: actor.accountId,
+        actor: actor.slackUserId,
+        source: actor.source,
+        after: JSON.stringify({ operation: attempt.operation, reason: attempt.reason }),
+        at,
+        since: new Date(at.getTime() - REFUSAL_QUIET_MS),
+        operation: attempt.operation,
+      },
+    );
   }
 }

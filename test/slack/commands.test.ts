@@ -134,6 +134,8 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       'audit',
       'role',
     ];
+    // A refusal repeated within a minute is recorded once: one row per distinct subcommand.
+    const distinctOperations = new Set(adminOnly.map((text) => text.split(' ')[0])).size;
 
     it('refuses every admin command to an AccountUser, naming the role, and audits it', async () => {
       const user = await member();
@@ -144,7 +146,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       // The refusal is answered first and recorded right after.
       const refused = await waitFor(async () => {
         const rows = (await auditRows()).filter((r) => r.action === 'access.refused' && r.actor === user);
-        return rows.length === adminOnly.length && rows;
+        return rows.length === distinctOperations && rows;
       });
       expect(refused[0].after).toMatchObject({ reason: 'not_admin' });
       expect((await activeMember('UADMIN1')).role).toBe('AccountAdmin');
@@ -161,7 +163,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       expect(standIn.dmsTo('UADMIN1').filter((c) => String(c.params.text).includes(stranger))).toHaveLength(0);
       const refused = await waitFor(async () => {
         const rows = (await auditRows()).filter((r) => r.action === 'access.refused' && r.actor === stranger);
-        return rows.length === adminOnly.length && rows;
+        return rows.length === distinctOperations && rows;
       });
       expect(refused.every((r) => r.after.reason === 'not_member')).toBe(true);
     });
