@@ -87,7 +87,7 @@ function memberBlocks(member: Member, account: Account): KnownBlock[] {
       text: {
         type: 'mrkdwn',
         // Slack refuses confirm texts over 300 characters: keep the account's name short.
-        text: `Remove ${mention(member.slackUserId)} from ${truncate(accountName(account), 60)}? Their access ends at once and the invites they sent stop working.`,
+        text: `Remove ${mention(member.slackUserId)} from ${accountName(account, 60)}? Their access ends at once and the invites they sent stop working.`,
       },
       confirm: { type: 'plain_text', text: 'Remove' },
       deny: { type: 'plain_text', text: 'Cancel' },

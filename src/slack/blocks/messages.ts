@@ -4,7 +4,7 @@ import { refusalText } from '../../refusal-text.js';
 import type { MemberPage } from '../../services/members.js';
 import type { Account, AuditEntry, Invite, Member, Refusal, Role } from '../../services/types.js';
 import { USAGE } from '../command/parse.js';
-import { escapeMrkdwn, mention, slackDate, slackDay } from './text.js';
+import { escapeMrkdwn, mention, slackDate, slackDay, truncate } from './text.js';
 
 export interface Message {
   text: string;
@@ -22,8 +22,19 @@ export function refusal(reason: Refusal): Message {
   return plain(refusalText(reason));
 }
 
-export function accountName(account: Account): string {
-  return escapeMrkdwn(account.name ?? account.slackTeamId ?? 'this account');
+/**
+ * The account's name for mrkdwn, at most `max` characters once escaped: shortened before
+ * escaping, so no escape (&amp; &lt; &gt;) is cut in half.
+ */
+export function accountName(account: Account, max = Number.POSITIVE_INFINITY): string {
+  const raw = account.name ?? account.slackTeamId ?? 'this account';
+  let keep = Math.min(raw.length, max);
+  for (;;) {
+    const shown = escapeMrkdwn(truncate(raw, keep));
+    if (shown.length <= max || keep <= 1) return shown;
+    // An escape is at most 5 characters for 1: shorten by at least what is over.
+    keep -= Math.max(1, Math.floor((shown.length - max) / 5));
+  }
 }
 
 const ROLE_POWERS: Record<Role, string> = {
