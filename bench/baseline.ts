@@ -1,11 +1,30 @@
 // The floor: a bare Bolt app of the same version whose only listener acks the command.
+// With BASELINE_DATABASE_URL it first reads the caller's member row (one prepared query on the
+// same pg driver): the floor for a command that needs one database round trip.
 import { App, HTTPReceiver } from '@slack/bolt';
+import pg from 'pg';
 
+const url = process.env.BASELINE_DATABASE_URL;
+const pool = url ? new pg.Pool({ connectionString: url, max: 10 }) : undefined;
 const receiver = new HTTPReceiver({ signingSecret: process.env.SLACK_SIGNING_SECRET ?? '' });
 // botId and botUserId given: Bolt makes no auth.test call.
 const app = new App({ receiver, token: 'xoxb-baseline', botId: 'B0', botUserId: 'U0', convoStore: false });
-app.command('/chatbees-users', async ({ ack }) => {
-  await ack();
+const accounts = new Map<string, number>();
+app.command('/chatbees-users', async ({ ack, body }) => {
+  if (!pool) return ack();
+  let account = accounts.get(body.team_id);
+  if (account === undefined) {
+    const found = await pool.query('SELECT id FROM accounts WHERE slack_team_id = $1', [body.team_id]);
+    account = Number(found.rows[0]?.id);
+    accounts.set(body.team_id, account);
+  }
+  // The same index the bot uses: a member by account and Slack user.
+  const { rows } = await pool.query({
+    name: 'member',
+    text: `SELECT role FROM members WHERE account_id = $1 AND slack_user_id = $2 AND status = 'active'`,
+    values: [account, body.user_id],
+  });
+  await ack(`You are ${rows[0]?.role ?? 'not registered'}`);
 });
 await app.start(Number(process.env.PORT));
 console.log('baseline ready');

@@ -137,7 +137,11 @@ function slackRequest(text: string): Request {
   };
 }
 
-async function load(url: string, requests: Request[], seconds: number): Promise<Figures & { non2xx: number; errors: number }> {
+async function load(
+  url: string,
+  requests: Request[],
+  seconds: number,
+): Promise<Figures & { non2xx: number; errors: number }> {
   const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests });
   return {
     rps: Math.round(result.requests.average),
@@ -149,11 +153,17 @@ async function load(url: string, requests: Request[], seconds: number): Promise<
 }
 
 /** Warm up, then measure; refuse figures made of error answers. */
-async function measure(name: string, url: string, requests: Request[], check: (body: string) => boolean): Promise<Figures> {
+async function measure(
+  name: string,
+  url: string,
+  requests: Request[],
+  check: (body: string) => boolean,
+): Promise<Figures> {
   const first = requests[0] as Request;
   const sample = await fetch(`${url}${first.path}`, { method: first.method, headers: first.headers, body: first.body });
   const text = await sample.text();
-  if (sample.status !== 200 || !check(text)) throw new Error(`${name}: unexpected answer ${sample.status} ${text.slice(0, 200)}`);
+  if (sample.status !== 200 || !check(text))
+    throw new Error(`${name}: unexpected answer ${sample.status} ${text.slice(0, 200)}`);
   await load(url, requests, WARMUP_S);
   const figures = await load(url, requests, DURATION_S);
   if (figures.non2xx > 0 || figures.errors > 0) {
@@ -244,18 +254,30 @@ async function main(): Promise<void> {
     const start_ms = { postgres: median(pgStarts), pglite: pgliteFirst, pglite_restart: pgliteRestart };
     log('start', start_ms);
 
+    /** Bare Bolt, alone or with one database read per command. */
+    const bareBolt = async (name: string, extra: Record<string, string>): Promise<Figures> => {
+      const basePort = await freePort();
+      const baseline = spawn(process.execPath, ['--import', 'tsx', 'bench/baseline.ts'], {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH,
+          NODE_ENV: 'production',
+          PORT: String(basePort),
+          SLACK_SIGNING_SECRET: SIGNING_SECRET,
+          ...extra,
+        },
+        stdio: 'ignore',
+      });
+      children.push(baseline);
+      const baseUrl = `http://127.0.0.1:${basePort}`;
+      await waitHealthy(`${baseUrl}/`, baseline, true); // Bolt answers 404 there: it listens
+      const figures = await measure(name, baseUrl, [slackRequest('help')], () => true);
+      await stop(baseline);
+      return figures;
+    };
     log('baseline: bare Bolt');
-    const basePort = await freePort();
-    const baseline = spawn(process.execPath, ['--import', 'tsx', 'bench/baseline.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(basePort), SLACK_SIGNING_SECRET: SIGNING_SECRET },
-      stdio: 'ignore',
-    });
-    children.push(baseline);
-    const baseUrl = `http://127.0.0.1:${basePort}`;
-    await waitHealthy(`${baseUrl}/`, baseline, true); // Bolt answers 404 there: it listens
-    const baselineFigures = await measure('baseline', baseUrl, [slackRequest('help')], () => true);
-    await stop(baseline);
+    const baselineFigures = await bareBolt('baseline', {});
+    const withQuery = await bareBolt('bare Bolt + one query', { BASELINE_DATABASE_URL: url });
 
     log('the bot, on PostgreSQL');
     const botPort = await freePort();
@@ -273,13 +295,21 @@ async function main(): Promise<void> {
     const scenarios: Array<{ name: string; requests: Request[]; check: (body: string) => boolean }> = [
       { name: 'help', requests: [slackRequest('help')], check: (b) => b.includes('ChatBees user admin') },
       { name: 'whoami', requests: [slackRequest('whoami')], check: (b) => b.includes('AccountAdmin') },
-      { name: 'list', requests: [slackRequest('list')], check: (b) => b.includes(`${MEMBERS} in all`) && b.includes('page 1 of') },
+      {
+        name: 'list',
+        requests: [slackRequest('list')],
+        check: (b) => b.includes(`${MEMBERS} in all`) && b.includes('page 1 of'),
+      },
       {
         name: 'list-deep',
         requests: [slackRequest(`list page ${deepPage}`)],
         check: (b) => b.includes(`page ${deepPage} of ${MEMBERS / PAGE_SIZE}`),
       },
-      { name: 'invites', requests: [slackRequest('invites')], check: (b) => b.includes('Pending invites') && b.includes('bench') },
+      {
+        name: 'invites',
+        requests: [slackRequest('invites')],
+        check: (b) => b.includes('Pending invites') && b.includes('bench'),
+      },
       {
         name: 'register-page',
         requests: tokens.map((token) => ({ method: 'GET' as const, path: `/register/${token}` })),
@@ -302,6 +332,9 @@ async function main(): Promise<void> {
       connections: CONNECTIONS,
       duration_s: DURATION_S,
       baseline: baselineFigures,
+      // Not a target: bare Bolt reading one row per command, to tell Bolt's and the database's
+      // share of a command's cost from the bot's own.
+      baseline_with_query: { ...withQuery, ratio: Number((withQuery.rps / baselineFigures.rps).toFixed(2)) },
       scenarios: results,
       start_ms,
       rss_mb,
@@ -324,6 +357,7 @@ function printTable(o: {
   date: string;
   machine: string;
   baseline: Figures;
+  baseline_with_query: Figures & { ratio: number };
   scenarios: Array<Figures & { name: string; ratio: number }>;
   start_ms: Record<string, number>;
   rss_mb: number;
@@ -332,6 +366,13 @@ function printTable(o: {
   const rows = [
     ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'vs bare Bolt'],
     ['bare Bolt (baseline)', String(o.baseline.rps), String(o.baseline.p50_ms), String(o.baseline.p99_ms), '1.00'],
+    [
+      'bare Bolt + one query',
+      String(o.baseline_with_query.rps),
+      String(o.baseline_with_query.p50_ms),
+      String(o.baseline_with_query.p99_ms),
+      o.baseline_with_query.ratio.toFixed(2),
+    ],
     ...o.scenarios.map((s) => [s.name, String(s.rps), String(s.p50_ms), String(s.p99_ms), s.ratio.toFixed(2)]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
