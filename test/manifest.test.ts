@@ -1,7 +1,7 @@
 // manifest.yml is valid for Slack (its published JSON schema, copied into test/fixtures) and
 // asks for what the app needs: the slash command, interactivity over HTTP, the bot scopes the
 // code uses and no more.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,11 +16,12 @@ type Manifest = {
   display_information: { name: string; background_color?: string };
   features?: {
     slash_commands?: Array<{ command: string; url?: string; should_escape?: boolean }>;
+    app_home?: { home_tab_enabled?: boolean };
   };
   oauth_config?: { scopes?: { bot?: string[]; user?: string[] } };
   settings?: {
     interactivity?: { is_enabled?: boolean; request_url?: string };
-    event_subscriptions?: { request_url?: string };
+    event_subscriptions?: { request_url?: string; bot_events?: string[] };
     socket_mode_enabled?: boolean;
   };
 };
@@ -86,6 +87,23 @@ describe('manifest.yml', () => {
     for (const url of urls) {
       expect(url).toMatch(/^https:\/\/[^/]+\/slack\/events$/);
     }
+  });
+
+  it('enables the Home tab and subscribes to exactly the events the code listens to', () => {
+    const manifest = readManifest();
+    expect(manifest.features?.app_home?.home_tab_enabled).toBe(true);
+    const subscribed = [...(manifest.settings?.event_subscriptions?.bot_events ?? [])].sort();
+    const listeners = fileURLToPath(new URL('../src/slack/listeners/', import.meta.url));
+    const listened = [
+      ...readdirSync(listeners)
+        .map((file) => readFileSync(`${listeners}${file}`, 'utf8'))
+        .join('\n')
+        .matchAll(/app\.event\('([a-z_]+)'/g),
+    ]
+      .map((m) => m[1])
+      .sort();
+    expect(subscribed).toEqual(listened);
+    expect(subscribed).toContain('app_home_opened');
   });
 
   it('asks for exactly the bot scopes the code uses', () => {

@@ -6,6 +6,7 @@ import {
   inTransaction,
   lockAccount,
   prepared,
+  readAsAdmin,
   recordAudit,
   sortNameOf,
   toMember,
@@ -294,6 +295,25 @@ export class MemberService {
       }
       return { promoted: people.map((p) => p.slackUserId) };
     });
+  }
+
+  /** For admins: how many active members and usable invites the account has (the App Home). */
+  async summary(
+    actor: Actor,
+  ): Promise<Result<{ members: number; pendingInvites: number }, 'not_member' | 'not_admin'>> {
+    const read = await readAsAdmin(
+      this.deps.knex,
+      'account_summary',
+      `SELECT a.active_members AS members,
+         (SELECT count(*)::int FROM invites i WHERE i.account_id = $1 AND ${usableInvite('i', '$3')}) AS pending_invites
+       FROM accounts a WHERE a.id = $1 AND EXISTS (SELECT 1 FROM me WHERE role = 'AccountAdmin')`,
+      'chunk.members',
+      actor,
+      [this.deps.now()],
+    );
+    if (!read.ok) return read;
+    const [row] = read.rows;
+    return { ok: true, members: Number(row?.members ?? 0), pendingInvites: Number(row?.pending_invites ?? 0) };
   }
 
   /** Some of the account's active AccountAdmins, for telling people whom to ask. */

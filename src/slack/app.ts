@@ -7,6 +7,7 @@ import { boltLogger } from './bolt-logger.js';
 import type { SlackDeps } from './context.js';
 import * as actions from './listeners/actions.js';
 import * as command from './listeners/command.js';
+import * as home from './listeners/home.js';
 import * as views from './listeners/views.js';
 import { permissionMiddleware } from './middleware/permission.js';
 import { patientFetch } from './patient-fetch.js';
@@ -111,6 +112,7 @@ export function createSlackApp(config: Config, deps: SlackDeps, bot: { botId?: s
   command.register(app, deps);
   actions.register(app, deps);
   views.register(app, deps);
+  home.register(app, deps);
   app.error(async (error) => {
     deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
   });

@@ -30,12 +30,12 @@ export class SlackDriver {
   async post(
     body: string,
     extraHeaders: Record<string, string> = {},
-    options: { timestamp?: number; secret?: string } = {},
+    options: { timestamp?: number; secret?: string; json?: boolean } = {},
   ): Promise<SlackResponse> {
     const res = await fetch(`${this.baseUrl}/slack/events`, {
       method: 'POST',
       headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
+        'Content-Type': options.json ? 'application/json' : 'application/x-www-form-urlencoded',
         ...sign(options.secret ?? this.secret, body, options.timestamp),
         ...extraHeaders,
       },
@@ -73,6 +73,22 @@ export class SlackDriver {
   /** `/chatbees-users <text>` as `user`. */
   command(user: string, text: string, overrides: Record<string, string> = {}, headers: Record<string, string> = {}) {
     return this.post(this.commandBody(user, text, overrides).toString(), headers);
+  }
+
+  /** An Events API delivery (JSON), as Slack sends it. */
+  event(event: Record<string, unknown>, overrides: Record<string, unknown> = {}) {
+    const body = {
+      token: 'deprecated-verification-token',
+      team_id: TEAM_ID,
+      api_app_id: 'A0APP',
+      type: 'event_callback',
+      event_id: `Ev${triggerId().replace(/\D/g, '').slice(0, 10)}`,
+      event_time: Math.floor(Date.now() / 1000),
+      authorizations: [{ team_id: TEAM_ID, user_id: 'UBOT', is_bot: true }],
+      event,
+      ...overrides,
+    };
+    return this.post(JSON.stringify(body), {}, { json: true });
   }
 
   interaction(payload: Record<string, unknown>, headers: Record<string, string> = {}) {

@@ -6,6 +6,7 @@ import { setOutcome } from '../../request-log.js';
 import { ROLES, type Role } from '../../services/types.js';
 import { ACTIONS, type ConsolePage, consoleView, decodePage, inviteForm, notice } from '../blocks/console.js';
 import * as dm from '../blocks/dm.js';
+import { OPEN_CONSOLE_FROM_HOME } from '../blocks/home.js';
 import { accountName } from '../blocks/messages.js';
 import { escapeMrkdwn, mention } from '../blocks/text.js';
 import { loadConsole } from '../console-data.js';
@@ -125,6 +126,13 @@ export function register(app: App, deps: SlackDeps): void {
   onButton(ACTIONS.previousPage, (args, actor) =>
     refreshConsole(args, deps, actor, { before: args.action.value ?? '' }),
   );
+
+  // From the App Home: the console, as `/chatbees-users` opens it.
+  onButton(OPEN_CONSOLE_FROM_HOME, async (args, actor) => {
+    const data = await loadConsole(deps.services, actor, {});
+    const view = data ? consoleView(data) : notice('ChatBees users', escapeMrkdwn(refusalText('not_admin')));
+    await args.client.views.open({ trigger_id: args.body.trigger_id, view });
+  });
 
   onButton(ACTIONS.openInviteForm, async (args, actor) => {
     await args.client.views.push({ trigger_id: args.body.trigger_id, view: inviteForm(actor.account) });

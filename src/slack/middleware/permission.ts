@@ -7,6 +7,7 @@ import { setOutcome } from '../../request-log.js';
 import type { Role } from '../../services/types.js';
 import { ACTIONS, INVITE_FORM, notice } from '../blocks/console.js';
 import { OPEN_REGISTRATION_LINK } from '../blocks/dm.js';
+import { OPEN_CONSOLE_FROM_HOME } from '../blocks/home.js';
 import { type Message, plain, roleNeeded } from '../blocks/messages.js';
 import { type Command, needsAdmin, parseCommand } from '../command/parse.js';
 import {
@@ -28,6 +29,7 @@ const ACTION_NAMES: Record<string, string> = {
   [ACTIONS.setRole]: 'Changing roles',
   [ACTIONS.remove]: 'Removing members',
   [ACTIONS.revokeInvite]: 'Revoking invites',
+  [OPEN_CONSOLE_FROM_HOME]: 'Opening the admin console',
 };
 
 const VIEW_NAMES: Record<string, string> = { [INVITE_FORM]: 'Inviting people' };
@@ -46,6 +48,7 @@ type Body = {
   view?: { id?: string; hash?: string; callback_id?: string; app_installed_team_id?: string };
   container?: { type?: string };
   response_url?: string;
+  event?: { type?: string; user?: string };
 };
 
 interface Operation {
@@ -71,6 +74,9 @@ function operationOf(body: Body): Operation | undefined {
     const actionId = body.actions?.[0]?.action_id ?? '';
     return { name: nameIn(ACTION_NAMES, actionId), admin: !EVERYONE_ACTIONS.has(actionId) };
   }
+  // Opening the App Home: everyone may, and the listener needs to know who they are.
+  if (body.type === 'event_callback' && body.event?.type === 'app_home_opened')
+    return { name: 'The Home tab', admin: false };
   if (body.type === 'view_submission') {
     const callbackId = body.view?.callback_id ?? '';
     return { name: nameIn(VIEW_NAMES, callbackId), admin: true };
@@ -92,6 +98,8 @@ async function answer(args: Args, body: Body, message: Message): Promise<void> {
     await args.ack?.({ response_type: 'ephemeral', ...message });
     return;
   }
+  // Events were acked on arrival and have nobody to answer.
+  if (body.type === 'event_callback') return;
   if (body.type === 'view_submission') {
     await args.ack?.({ response_action: 'update', view: notice('Not done', message.text) });
     return;
@@ -118,7 +126,7 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
       BotContext & { teamId?: string; enterpriseId?: string; userId?: string };
     const teamId = context.teamId ?? body.team_id ?? body.team?.id ?? body.user?.team_id;
     const enterpriseId = context.enterpriseId ?? body.enterprise_id ?? body.enterprise?.id ?? undefined;
-    const slackUserId = context.userId ?? body.user_id ?? body.user?.id;
+    const slackUserId = context.userId ?? body.user_id ?? body.user?.id ?? body.event?.user;
     const ackBy = Date.now() + deps.ackDeadlineMs;
     context.ackBy = ackBy;
     const left = () => Math.max(100, ackBy - Date.now());

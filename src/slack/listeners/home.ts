@@ -1,0 +1,29 @@
+// The App Home tab, published each time someone opens it: the role is read afresh each time.
+import type { App } from '@slack/bolt';
+import { homeView } from '../blocks/home.js';
+import { actorFrom, logFailure, type SlackDeps, serviceActor } from '../context.js';
+
+const ADMINS_SHOWN = 3;
+
+export function register(app: App, deps: SlackDeps): void {
+  const { services, logger } = deps;
+  app.event('app_home_opened', async ({ event, client, context }) => {
+    if (event.tab !== 'home') return;
+    const actor = actorFrom(context);
+    try {
+      let summary: { members: number; pendingInvites: number } | undefined;
+      if (actor.role === 'AccountAdmin') {
+        const read = await services.members.summary(serviceActor(actor, 'app_home'));
+        if (read.ok) summary = { members: read.members, pendingInvites: read.pendingInvites };
+      }
+      const admins = actor.role ? [] : await services.members.activeAdmins(actor.account.id, ADMINS_SHOWN);
+      // The admin part shows only when the service agreed the person is an AccountAdmin.
+      await client.views.publish({
+        user_id: event.user,
+        view: homeView({ account: actor.account, member: actor.member, admins, summary }),
+      });
+    } catch (err) {
+      logFailure(logger, err, 'home tab not published');
+    }
+  });
+}

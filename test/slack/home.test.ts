@@ -1,0 +1,114 @@
+// The App Home tab: published when opened, with the role read afresh; AccountAdmins also see
+// the member count, the pending invites and a button that opens the console (admins only).
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { OPEN_CONSOLE_FROM_HOME } from '../../src/slack/blocks/home.js';
+import { type RunningBot, startTestBot } from '../support/bot.js';
+import { backends, type TestDatabase } from '../support/databases.js';
+import { insertMembers } from '../support/fixtures.js';
+import { SlackStandIn, waitFor } from '../support/slack-stand-in.js';
+
+describe.each(backends)('App Home on $name', (backend) => {
+  let db: TestDatabase;
+  let standIn: SlackStandIn;
+  let running: RunningBot;
+
+  beforeAll(async () => {
+    db = await backend.open();
+    standIn = await new SlackStandIn().start();
+    for (const id of ['UADMIN1', 'UBOB', 'UCAROL', 'USTRANGER']) standIn.addUser({ id });
+    running = await startTestBot({ db, standIn });
+  });
+  afterAll(async () => {
+    await running?.stop();
+    await standIn?.stop();
+    await db?.close();
+  });
+  beforeEach(async () => {
+    for (const table of ['slack_request_claims', 'audit_log', 'invites', 'members']) await db.knex(table).del();
+    await insertMembers(db.knex, running.bot.account, [
+      { slackUserId: 'UADMIN1', role: 'AccountAdmin', displayName: 'Ada' },
+      { slackUserId: 'UBOB', displayName: 'Bob' },
+    ]);
+    standIn.reset();
+  });
+
+  /** Opens the Home tab as `user`; returns the text of the view published for them. */
+  async function openHome(user: string, tab = 'home') {
+    const res = await running.slack.event({ type: 'app_home_opened', user, channel: 'D0HOME', tab });
+    expect(res.status).toBe(200);
+    const call = await waitFor(
+      () => standIn.callsTo('views.publish').find((c) => c.params.user_id === user),
+      5_000,
+      `views.publish for ${user}`,
+    );
+    const view = (typeof call.params.view === 'string' ? JSON.parse(call.params.view) : call.params.view) as {
+      type: string;
+      blocks: unknown[];
+    };
+    return { view, text: JSON.stringify(view.blocks) };
+  }
+
+  it('shows an AccountAdmin their role, the member count, the pending invites and the console button', async () => {
+    await running.slack.command('UADMIN1', 'invite <@UCAROL>');
+    await waitFor(() => standIn.dmsTo('UCAROL').length === 1, 5_000, 'the invitation');
+    const { view, text } = await openHome('UADMIN1');
+    expect(view.type).toBe('home');
+    expect(text).toContain('You are an *AccountAdmin*');
+    expect(text).toContain('2 active members');
+    expect(text).toContain('1 link not used yet');
+    expect(text).toContain(OPEN_CONSOLE_FROM_HOME);
+  });
+
+  it('shows an AccountUser their role only, and a non-member whom to ask', async () => {
+    const bob = await openHome('UBOB');
+    expect(bob.text).toContain('You are an *AccountUser*');
+    expect(bob.text).not.toContain('active member');
+    expect(bob.text).not.toContain(OPEN_CONSOLE_FROM_HOME);
+
+    const stranger = await openHome('USTRANGER');
+    expect(stranger.text).toContain('You are not registered');
+    expect(stranger.text).toContain('<@UADMIN1>');
+    expect(stranger.text).not.toContain(OPEN_CONSOLE_FROM_HOME);
+  });
+
+  it('reads the role afresh each time the tab opens', async () => {
+    expect((await openHome('UADMIN1')).text).toContain(OPEN_CONSOLE_FROM_HOME);
+    await insertMembers(db.knex, running.bot.account, [{ slackUserId: 'UCAROL', role: 'AccountAdmin' }]);
+    await db.knex('members').where({ slack_user_id: 'UADMIN1' }).update({ role: 'AccountUser' });
+    standIn.reset();
+    const again = await openHome('UADMIN1');
+    expect(again.text).toContain('You are an *AccountUser*');
+    expect(again.text).not.toContain(OPEN_CONSOLE_FROM_HOME);
+  });
+
+  it('publishes nothing for the Messages tab', async () => {
+    const res = await running.slack.event({
+      type: 'app_home_opened',
+      user: 'UADMIN1',
+      channel: 'D0HOME',
+      tab: 'messages',
+    });
+    expect(res.status).toBe(200);
+    await openHome('UBOB'); // a later event is handled, so the earlier one has been too
+    expect(standIn.callsTo('views.publish').filter((c) => c.params.user_id === 'UADMIN1')).toHaveLength(0);
+  });
+
+  it('opens the console from the button for an AccountAdmin, and refuses anyone else', async () => {
+    await running.slack.blockAction('UADMIN1', { action_id: OPEN_CONSOLE_FROM_HOME });
+    const opened = await waitFor(() => standIn.callsTo('views.open')[0], 5_000, 'views.open');
+    expect(JSON.stringify(opened.params.view)).toContain('<@UBOB>');
+    expect(JSON.stringify(opened.params.view)).toContain('"type":"modal"');
+
+    standIn.reset();
+    await running.slack.blockAction('UBOB', { action_id: OPEN_CONSOLE_FROM_HOME });
+    await waitFor(
+      async () =>
+        (await db.knex('audit_log').where({ action: 'access.refused', actor: 'UBOB' })).find(
+          (r) => r.after.operation === 'Opening the admin console',
+        ),
+      5_000,
+      'the refusal recorded',
+    );
+    expect(standIn.callsTo('views.open')).toHaveLength(0);
+  });
+});
