@@ -3,6 +3,7 @@ import * as initial from '../../migrations/20261128_001_initial.js';
 import * as requestClaims from '../../migrations/20261128_002_request_claims.js';
 import * as memberCounts from '../../migrations/20261128_003_member_counts_and_settings.js';
 import * as refusalIndex from '../../migrations/20261128_004_refusal_index.js';
+import * as slackDeactivation from '../../migrations/20261128_005_slack_deactivation.js';
 
 interface Migration {
   name: string;
@@ -18,6 +19,7 @@ const migrations: Migration[] = [
   { name: '20261128_002_request_claims', ...requestClaims },
   { name: '20261128_003_member_counts_and_settings', ...memberCounts },
   { name: '20261128_004_refusal_index', ...refusalIndex },
+  { name: '20261128_005_slack_deactivation', ...slackDeactivation },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -6,9 +6,15 @@ export interface ActorContext {
   account: Account;
   /** The person's member record (active or removed), or null if they never registered. */
   member: Member | null;
+  /** True while the account has AccountAdmins but none who can act (all deactivated in Slack). */
+  noUsableAdmin: boolean;
 }
 
-const RESOLVE_ACTOR = `SELECT row_to_json(a.*) AS account, row_to_json(m.*) AS member
+const RESOLVE_ACTOR = `SELECT row_to_json(a.*) AS account, row_to_json(m.*) AS member,
+    (NOT EXISTS (SELECT 1 FROM members x WHERE x.account_id = a.id AND x.role = 'AccountAdmin'
+                 AND x.status = 'active' AND x.slack_deactivated_at IS NULL)
+     AND EXISTS (SELECT 1 FROM members y WHERE y.account_id = a.id AND y.role = 'AccountAdmin'
+                 AND y.status = 'active' AND y.slack_deactivated_at IS NOT NULL)) AS no_usable_admin
   FROM accounts a LEFT JOIN members m ON m.account_id = a.id AND m.slack_user_id = $2
   WHERE a.id = $1`;
 
@@ -41,6 +47,7 @@ export class AccountService {
     return {
       account: toAccount(row.account as Record<string, unknown>),
       member: row.member ? toMember(row.member as Record<string, unknown>) : null,
+      noUsableAdmin: row.no_usable_admin === true,
     };
   }
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import {
   authorizeAdmin,
-  countActiveAdmins,
+  countUsableAdmins,
   findMember,
   inTransaction,
   lockAccount,
@@ -102,6 +102,9 @@ function decodeCursor(cursor: string): Key | undefined {
   return undefined;
 }
 
+/** The actor named in the audit log for what Slack itself did (a deactivation). */
+export const SLACK_ACTOR = 'Slack';
+
 export class MemberService {
   constructor(private readonly deps: { knex: Knex; now: () => Date }) {}
 
@@ -190,7 +193,7 @@ export class MemberService {
       const target = await findMember(trx, actor.accountId, targetSlackUserId);
       if (target?.status !== 'active') return refuse('unknown_member');
       if (target.role === role) return { ok: true, member: target, changed: false };
-      if (target.role === 'AccountAdmin' && (await countActiveAdmins(trx, actor.accountId)) <= 1) {
+      if (target.role === 'AccountAdmin' && (await countUsableAdmins(trx, actor.accountId, target.slackUserId)) === 0) {
         return refuse('last_admin');
       }
       const now = this.deps.now();
@@ -225,7 +228,7 @@ export class MemberService {
       if (!auth.ok) return auth;
       const target = await findMember(trx, actor.accountId, targetSlackUserId);
       if (target?.status !== 'active') return refuse('unknown_member');
-      if (target.role === 'AccountAdmin' && (await countActiveAdmins(trx, actor.accountId)) <= 1) {
+      if (target.role === 'AccountAdmin' && (await countUsableAdmins(trx, actor.accountId, target.slackUserId)) === 0) {
         return refuse('last_admin');
       }
       const now = this.deps.now();
@@ -264,7 +267,8 @@ export class MemberService {
     if (people.length === 0) return { promoted: [] };
     return inTransaction(this.deps.knex, async (trx) => {
       if (!(await lockAccount(trx, accountId))) throw new Error(`account ${accountId} does not exist`);
-      if ((await countActiveAdmins(trx, accountId)) > 0) return { promoted: [] };
+      // Admins deactivated in Slack cannot act: with only those left, the operator's list applies.
+      if ((await countUsableAdmins(trx, accountId)) > 0) return { promoted: [] };
       const now = this.deps.now();
       for (const person of people) {
         const before = await findMember(trx, accountId, person.slackUserId);
@@ -281,7 +285,14 @@ export class MemberService {
             updated_at: now,
           })
           .onConflict(['account_id', 'slack_user_id'])
-          .merge({ role: 'AccountAdmin', status: 'active', removed_at: null, removed_by: null, updated_at: now });
+          .merge({
+            role: 'AccountAdmin',
+            status: 'active',
+            removed_at: null,
+            removed_by: null,
+            slack_deactivated_at: null,
+            updated_at: now,
+          });
         await recordAudit(trx, {
           accountId,
           actor: 'system',
@@ -295,6 +306,73 @@ export class MemberService {
       }
       return { promoted: people.map((p) => p.slackUserId) };
     });
+  }
+
+  /**
+   * Slack deactivated this person: they leave the account (audited, actor "Slack"), unless they
+   * are its last AccountAdmin able to act, who stays, marked, so the account keeps an admin.
+   * Safe to repeat (Slack may deliver the event again).
+   */
+  async deactivatedInSlack(
+    accountId: number,
+    slackUserId: string,
+  ): Promise<{ outcome: 'removed' | 'kept_last_admin' | 'already_kept' | 'not_member' }> {
+    return inTransaction(this.deps.knex, async (trx) => {
+      await lockAccount(trx, accountId);
+      const member = await findMember(trx, accountId, slackUserId);
+      if (member?.status !== 'active') return { outcome: 'not_member' };
+      if (member.slackDeactivatedAt) return { outcome: 'already_kept' };
+      const now = this.deps.now();
+      const audit = {
+        accountId,
+        actor: SLACK_ACTOR,
+        source: 'slack_event' as const,
+        targetSlackUserId: slackUserId,
+        at: now,
+      };
+      if (member.role === 'AccountAdmin' && (await countUsableAdmins(trx, accountId, slackUserId)) === 0) {
+        await trx('members').where({ id: member.id }).update({ slack_deactivated_at: now, updated_at: now });
+        await recordAudit(trx, {
+          ...audit,
+          action: 'member.kept_deactivated',
+          before: { status: 'active', role: member.role },
+          after: { status: 'active', role: member.role, deactivatedInSlack: true },
+        });
+        return { outcome: 'kept_last_admin' };
+      }
+      await trx('members')
+        .where({ id: member.id })
+        .update({ status: 'removed', removed_at: now, removed_by: SLACK_ACTOR, updated_at: now });
+      const revoked = await trx('invites')
+        .where({ account_id: accountId, created_by: slackUserId })
+        .whereRaw(usableInvite('invites', '?'), [now])
+        .update({ revoked_at: now, revoked_by: SLACK_ACTOR, revoke_reason: 'inviter_removed' })
+        .returning('id');
+      await recordAudit(trx, {
+        ...audit,
+        action: 'member.removed',
+        before: { status: 'active', role: member.role },
+        after: {
+          status: 'removed',
+          revokedInvites: revoked.map((r: { id: string }) => r.id),
+          deactivatedInSlack: true,
+        },
+      });
+      return { outcome: 'removed' };
+    });
+  }
+
+  /**
+   * Slack reactivated this person. A kept admin is no longer marked; someone removed stays
+   * removed: coming back to Slack does not register anyone.
+   */
+  async reactivatedInSlack(accountId: number, slackUserId: string): Promise<{ unmarked: boolean }> {
+    const cleared = await this.deps
+      .knex('members')
+      .where({ account_id: accountId, slack_user_id: slackUserId, status: 'active' })
+      .whereNotNull('slack_deactivated_at')
+      .update({ slack_deactivated_at: null, updated_at: this.deps.now() });
+    return { unmarked: Number(cleared) > 0 };
   }
 
   /** For admins: how many active members and usable invites the account has (the App Home). */

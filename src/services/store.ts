@@ -50,6 +50,7 @@ export function toMember(row: Row): Member {
     inviteId: (row.invite_id as string | null) ?? null,
     removedAt: dateOrNull(row.removed_at),
     removedBy: (row.removed_by as string | null) ?? null,
+    slackDeactivatedAt: row.slack_deactivated_at ? new Date(row.slack_deactivated_at as string) : null,
   };
 }
 
@@ -172,11 +173,16 @@ export async function findMember(db: Db, accountId: number, slackUserId: string)
   return row ? toMember(row) : undefined;
 }
 
-export async function countActiveAdmins(db: Db, accountId: number): Promise<number> {
-  const row = await db('members')
+/**
+ * Active AccountAdmins who can act (not deactivated in Slack), other than `except`: the
+ * last-admin rule asks whether any would be left after a change to `except`.
+ */
+export async function countUsableAdmins(db: Db, accountId: number, except?: string): Promise<number> {
+  const query = db('members')
     .where({ account_id: accountId, status: 'active', role: 'AccountAdmin' })
-    .count<{ n: number }>({ n: '*' })
-    .first();
+    .whereNull('slack_deactivated_at');
+  if (except !== undefined) query.whereNot({ slack_user_id: except });
+  const row = await query.count<{ n: number }>({ n: '*' }).first();
   return Number(row?.n ?? 0);
 }
 

@@ -29,6 +29,8 @@ export interface Member {
   inviteId: string | null;
   removedAt: Date | null;
   removedBy: string | null;
+  /** Deactivated in Slack but kept, as the account's last AccountAdmin able to act. */
+  slackDeactivatedAt: Date | null;
 }
 
 export type InviteState = 'pending' | 'expired' | 'revoked' | 'used';
@@ -71,6 +73,7 @@ export type AuditAction =
   | 'member.registered'
   | 'member.role_changed'
   | 'member.removed'
+  | 'member.kept_deactivated'
   | 'invite.created'
   | 'invite.revoked'
   | 'access.refused';

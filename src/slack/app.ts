@@ -8,6 +8,7 @@ import type { SlackDeps } from './context.js';
 import * as actions from './listeners/actions.js';
 import * as command from './listeners/command.js';
 import * as home from './listeners/home.js';
+import * as slackUsers from './listeners/slack-users.js';
 import * as views from './listeners/views.js';
 import { permissionMiddleware } from './middleware/permission.js';
 import { patientFetch } from './patient-fetch.js';
@@ -38,12 +39,16 @@ type SlackBody = {
   user?: { id?: string; team_id?: string } | string;
   actions?: Array<{ action_id?: string }>;
   view?: { callback_id?: string };
-  event?: { type?: string; user?: string };
+  event?: { type?: string; user?: string | { id?: string } };
 };
 
 /** What a Slack request is, for the log: never the command's arguments. */
 function describe(body: SlackBody): NonNullable<RequestRecord['slack']> {
-  const user = typeof body.user === 'object' ? body.user?.id : (body.user_id ?? body.event?.user);
+  const eventUser = body.event?.user;
+  const user =
+    typeof body.user === 'object'
+      ? body.user?.id
+      : (body.user_id ?? (typeof eventUser === 'object' ? eventUser?.id : eventUser));
   const team =
     body.team_id ?? (body.team ?? undefined)?.id ?? (typeof body.user === 'object' ? body.user?.team_id : undefined);
   if (body.command) {
@@ -113,6 +118,7 @@ export function createSlackApp(config: Config, deps: SlackDeps, bot: { botId?: s
   actions.register(app, deps);
   views.register(app, deps);
   home.register(app, deps);
+  slackUsers.register(app, deps);
   app.error(async (error) => {
     deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
   });

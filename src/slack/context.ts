@@ -15,6 +15,8 @@ export interface RequestActor {
   member: Member | null;
   /** Their role while an active member, else null. */
   role: Role | null;
+  /** The account's AccountAdmins are all deactivated in Slack. */
+  noUsableAdmin?: boolean;
 }
 
 /** What the middleware leaves in Bolt's context for the listeners. */

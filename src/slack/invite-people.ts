@@ -28,7 +28,7 @@ export interface SlackProfile {
   email: string | null;
 }
 
-type SlackUser = {
+export type SlackUser = {
   id?: string;
   name?: string;
   real_name?: string;
@@ -45,7 +45,8 @@ export function profileOf(user: SlackUser): SlackProfile {
   return { displayName: name, email: user.profile?.email ?? null };
 }
 
-function belongsTo(account: Account, user: SlackUser): boolean {
+/** Whether a Slack user (as users.info or an event shows them) is a person of the account's workspace or org. */
+export function belongsTo(account: Account, user: SlackUser): boolean {
   if (account.slackTeamId && user.team_id === account.slackTeamId) return true;
   return Boolean(account.slackEnterpriseId && user.enterprise_user?.enterprise_id === account.slackEnterpriseId);
 }

@@ -27,6 +27,7 @@ function member(slackUserId: string, role: Member['role']): Member {
     inviteId: null,
     removedAt: null,
     removedBy: null,
+    slackDeactivatedAt: null,
   };
 }
 

@@ -70,3 +70,18 @@ export function welcome(account: Account): Message {
     text: `Welcome to *${accountName(account)}* on ChatBees! You are an *AccountUser* (read-only). Type \`/chatbees-users whoami\` any time to see your role.`,
   };
 }
+
+/** To someone who just joined the Slack workspace: how to get into the ChatBees account. */
+export function joinedWorkspace(account: Account, admins: string[]): Message {
+  const ask = admins.length ? `an AccountAdmin (${admins.map(mention).join(', ')})` : 'an AccountAdmin';
+  return {
+    text: `Welcome! This workspace uses ChatBees, and *${accountName(account)}* is its account there. To get access, ask ${ask} for an invite; \`/chatbees-users whoami\` shows where you stand.`,
+  };
+}
+
+/** To the account's admins when Slack deactivated its last AccountAdmin able to act. */
+export function lastAdminDeactivated(account: Account, admin: string): Message {
+  return {
+    text: `${mention(admin)} was deactivated in Slack but stays an AccountAdmin of *${accountName(account)}*: the account has no other AccountAdmin who can act. Whoever runs the ChatBees Users app can name a new AccountAdmin with INITIAL_ADMINS and a restart; that admin can then remove ${mention(admin)}.`,
+  };
+}

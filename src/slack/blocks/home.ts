@@ -11,6 +11,8 @@ export interface HomeData {
   member: Member | null;
   /** Admins to ask, for someone who is not a member. */
   admins: string[];
+  /** The account's AccountAdmins are all deactivated in Slack. */
+  noUsableAdmin?: boolean;
   /** For AccountAdmins only. */
   summary?: { members: number; pendingInvites: number };
 }
@@ -20,7 +22,10 @@ const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en
 export function homeView(data: HomeData): HomeView {
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: 'ChatBees users' } },
-    { type: 'section', text: { type: 'mrkdwn', text: whoami(data.account, data.member, data.admins).text } },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: whoami(data.account, data.member, data.admins, data.noUsableAdmin).text },
+    },
   ];
   if (data.summary && data.member?.role === 'AccountAdmin') {
     blocks.push(

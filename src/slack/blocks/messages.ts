@@ -1,7 +1,7 @@
 // Ephemeral answers to /chatbees-users. Pure functions from service results to Block Kit.
 import type { KnownBlock } from '@slack/types';
 import { refusalText } from '../../refusal-text.js';
-import type { MemberPage } from '../../services/members.js';
+import { type MemberPage, SLACK_ACTOR } from '../../services/members.js';
 import type { Account, AuditEntry, Invite, Member, Refusal, Role } from '../../services/types.js';
 import { USAGE } from '../command/parse.js';
 import { escapeMrkdwn, mention, slackDate, slackDay, truncate } from './text.js';
@@ -47,7 +47,16 @@ export function roleNeeded(role: Role | null, what: string): Message {
   return plain(`${what} needs the AccountAdmin role; you are an ${role}. Ask an AccountAdmin if you need it.`);
 }
 
-export function whoami(account: Account, member: Member | null, admins: string[]): Message {
+/** Said wherever the account's state shows, while no AccountAdmin can act. */
+export const NO_USABLE_ADMIN =
+  ':warning: Every AccountAdmin of this account is deactivated in Slack, so nobody can invite people or change roles. Whoever runs this app can name a new AccountAdmin with INITIAL_ADMINS and a restart.';
+
+export function whoami(account: Account, member: Member | null, admins: string[], noUsableAdmin = false): Message {
+  const said = whoamiText(account, member, admins);
+  return { text: noUsableAdmin ? `${said.text}\n${NO_USABLE_ADMIN}` : said.text };
+}
+
+function whoamiText(account: Account, member: Member | null, admins: string[]): Message {
   if (member?.status !== 'active') {
     const ask = admins.length
       ? ` Ask an AccountAdmin (${admins.map(mention).join(', ')}) for an invite.`
@@ -87,7 +96,8 @@ export function unknownCommand(word: string, role: Role | null): Message {
 }
 
 export function memberLine(member: Member): string {
-  return `${mention(member.slackUserId)} · *${member.role}* · registered ${slackDay(member.registeredAt)}`;
+  const mark = member.slackDeactivatedAt ? ' · :warning: deactivated in Slack' : '';
+  return `${mention(member.slackUserId)} · *${member.role}* · registered ${slackDay(member.registeredAt)}${mark}`;
 }
 
 export function memberList(account: Account, page: MemberPage, pageSize: number): Message {
@@ -133,7 +143,11 @@ export function pendingInvites(account: Account, invites: Invite[], limit: numbe
 
 function auditSentence(entry: AuditEntry): string {
   const who =
-    entry.actor === 'system' ? 'Start-up (INITIAL_ADMINS)' : entry.actor === 'slack' ? 'Slack' : mention(entry.actor);
+    entry.actor === 'system'
+      ? 'Start-up (INITIAL_ADMINS)'
+      : entry.actor === SLACK_ACTOR
+        ? 'Slack (a deactivation)'
+        : mention(entry.actor);
   const target = entry.targetSlackUserId ? mention(entry.targetSlackUserId) : '';
   const after = entry.after ?? {};
   const before = entry.before ?? {};
@@ -146,6 +160,8 @@ function auditSentence(entry: AuditEntry): string {
       return `${who} changed ${target}'s role ${escapeMrkdwn(String(before.role))} → ${escapeMrkdwn(String(after.role))}`;
     case 'member.removed':
       return `${who} removed ${target}`;
+    case 'member.kept_deactivated':
+      return `${target} was deactivated in Slack but stays an AccountAdmin: the account has no other`;
     case 'invite.created':
       return `${who} invited ${target || 'anyone with the link'} (\`${escapeMrkdwn(entry.targetInviteId ?? '')}\`)`;
     case 'invite.revoked':

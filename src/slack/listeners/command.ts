@@ -56,7 +56,9 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
     case 'help':
       return reply(messages.help(actor.role));
     case 'whoami':
-      return reply(messages.whoami(actor.account, actor.member, await adminsToAsk(args, deps, actor)));
+      return reply(
+        messages.whoami(actor.account, actor.member, await adminsToAsk(args, deps, actor), actor.noUsableAdmin),
+      );
     case 'unknown':
       return reply(messages.unknownCommand(command.word, actor.role));
     case 'invalid':
@@ -100,7 +102,12 @@ async function adminsToAsk(args: Args, deps: SlackDeps, actor: RequestActor): Pr
 
 async function openConsole(args: Args, deps: SlackDeps, actor: RequestActor): Promise<void> {
   if (actor.role !== 'AccountAdmin') {
-    const text = messages.whoami(actor.account, actor.member, await adminsToAsk(args, deps, actor)).text;
+    const text = messages.whoami(
+      actor.account,
+      actor.member,
+      await adminsToAsk(args, deps, actor),
+      actor.noUsableAdmin,
+    ).text;
     const hint = actor.role ? '\nAccountAdmins manage members here; `/chatbees-users help` shows what you can do.' : '';
     await args.ack({ response_type: 'ephemeral', text: `${text}${hint}` });
     return;

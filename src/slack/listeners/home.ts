@@ -20,7 +20,13 @@ export function register(app: App, deps: SlackDeps): void {
       // The admin part shows only when the service agreed the person is an AccountAdmin.
       await client.views.publish({
         user_id: event.user,
-        view: homeView({ account: actor.account, member: actor.member, admins, summary }),
+        view: homeView({
+          account: actor.account,
+          member: actor.member,
+          admins,
+          summary,
+          noUsableAdmin: actor.noUsableAdmin,
+        }),
       });
     } catch (err) {
       logFailure(logger, err, 'home tab not published');

@@ -144,7 +144,14 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
       const resolved = await withDeadline(services.accounts.resolveActor(account.id, slackUserId), left());
       const member = resolved?.member ?? null;
       const role: Role | null = member?.status === 'active' ? member.role : null;
-      const actor: RequestActor = { account, slackUserId, teamId, member, role };
+      const actor: RequestActor = {
+        account,
+        slackUserId,
+        teamId,
+        member,
+        role,
+        noUsableAdmin: resolved?.noUsableAdmin === true,
+      };
       context.actor = actor;
       context.command = operation.command;
 

@@ -1,0 +1,62 @@
+// Slack's own changes to people: a deactivation removes the member (the last AccountAdmin able
+// to act excepted); someone joining the workspace is told how to ask for access.
+import type { App } from '@slack/bolt';
+import type { Account } from '../../services/types.js';
+import * as dm from '../blocks/dm.js';
+import { logFailure, type SlackDeps } from '../context.js';
+import { belongsTo, type SlackUser } from '../invite-people.js';
+import { sendDm } from '../notify.js';
+
+const ADMINS_TOLD = 20;
+const ADMINS_NAMED = 3;
+
+export function register(app: App, deps: SlackDeps): void {
+  const { services, logger } = deps;
+
+  /** The account the event's person belongs to, if this app serves it. */
+  const accountOf = async (context: Record<string, unknown>, user: SlackUser): Promise<Account | undefined> => {
+    const account = await deps.accountFor(
+      (context.teamId as string | undefined) ?? user.team_id,
+      context.enterpriseId as string | undefined,
+    );
+    return account && belongsTo(account, user) ? account : undefined;
+  };
+
+  app.event('user_change', async ({ event, context, client }) => {
+    const user = event.user as SlackUser;
+    if (!user.id) return;
+    try {
+      const account = await accountOf(context, user);
+      if (!account) return;
+      if (!user.deleted) {
+        // Back in Slack: a kept admin is no longer marked; nobody removed is registered again.
+        const { unmarked } = await services.members.reactivatedInSlack(account.id, user.id);
+        if (unmarked) logger.info({ member: user.id }, 'AccountAdmin reactivated in Slack');
+        return;
+      }
+      const { outcome } = await services.members.deactivatedInSlack(account.id, user.id);
+      if (outcome === 'removed') logger.info({ member: user.id }, 'member removed: deactivated in Slack');
+      if (outcome !== 'kept_last_admin') return;
+      logger.warn({ member: user.id }, 'last AccountAdmin deactivated in Slack: kept');
+      const admins = await services.members.activeAdmins(account.id, ADMINS_TOLD);
+      for (const admin of admins) await sendDm(client, logger, admin, dm.lastAdminDeactivated(account, user.id));
+    } catch (err) {
+      logFailure(logger, err, 'Slack deactivation not applied', { member: user.id });
+    }
+  });
+
+  app.event('team_join', async ({ event, context, client, body }) => {
+    const user = event.user as SlackUser;
+    if (!user.id || user.deleted || user.is_bot || user.is_app_user) return;
+    try {
+      const account = await accountOf(context, user);
+      if (!account) return;
+      // Slack may deliver an event more than once: welcome once.
+      if (!(await services.requests.claim(`event:${account.id}:${(body as { event_id?: string }).event_id}`))) return;
+      const admins = await services.members.activeAdmins(account.id, ADMINS_NAMED);
+      await sendDm(client, logger, user.id, dm.joinedWorkspace(account, admins));
+    } catch (err) {
+      logFailure(logger, err, 'welcome to a new workspace member not sent', { member: user.id });
+    }
+  });
+}

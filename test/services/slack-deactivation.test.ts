@@ -1,0 +1,75 @@
+// The last-admin rule counts only AccountAdmins who can act: one deactivated in Slack (kept
+// because they were the last) does not count, and INITIAL_ADMINS applies while only such
+// admins are left.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Services } from '../../src/services/index.js';
+import type { Account } from '../../src/services/types.js';
+import { backends, type TestDatabase } from '../support/databases.js';
+import { actor, insertMembers, makeServices, newAccount } from '../support/fixtures.js';
+
+describe.each(backends)('Slack deactivations on $name', (backend) => {
+  let db: TestDatabase;
+  let services: Services;
+  let account: Account;
+
+  beforeAll(async () => {
+    db = await backend.open();
+  });
+  afterAll(async () => db?.close());
+  beforeEach(async () => {
+    services = makeServices(db.knex);
+    account = await newAccount(services);
+    await insertMembers(db.knex, account, [
+      { slackUserId: 'UADA', role: 'AccountAdmin' },
+      { slackUserId: 'UBEN', role: 'AccountAdmin' },
+      { slackUserId: 'UCAT' },
+    ]);
+  });
+
+  const status = async (user: string) =>
+    db
+      .knex('members')
+      .where({ account_id: account.id, slack_user_id: user })
+      .first('status', 'role', 'slack_deactivated_at');
+
+  it('removes an admin while another can act, and keeps the last one, marked', async () => {
+    expect(await services.members.deactivatedInSlack(account.id, 'UADA')).toEqual({ outcome: 'removed' });
+    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({ outcome: 'kept_last_admin' });
+    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({ outcome: 'already_kept' });
+    expect(await services.members.deactivatedInSlack(account.id, 'UADA')).toEqual({ outcome: 'not_member' });
+    expect(await status('UBEN')).toMatchObject({ status: 'active', role: 'AccountAdmin' });
+    expect((await status('UBEN'))?.slack_deactivated_at).not.toBeNull();
+  });
+
+  it('does not count a kept, deactivated admin: the only admin who can act cannot step down', async () => {
+    await db
+      .knex('members')
+      .where({ account_id: account.id, slack_user_id: 'UADA' })
+      .update({ slack_deactivated_at: new Date() });
+    const demoted = await services.members.changeRole(actor(account, 'UBEN'), 'UBEN', 'AccountUser');
+    expect(demoted).toEqual({ ok: false, reason: 'last_admin' });
+    const removed = await services.members.remove(actor(account, 'UBEN'), 'UBEN');
+    expect(removed).toEqual({ ok: false, reason: 'last_admin' });
+    // Removing the deactivated one is fine: UBEN still acts.
+    const cleanUp = await services.members.remove(actor(account, 'UBEN'), 'UADA');
+    expect(cleanUp.ok).toBe(true);
+  });
+
+  it('applies INITIAL_ADMINS while every admin is deactivated in Slack, and not otherwise', async () => {
+    expect((await services.members.bootstrapAdmins(account.id, [{ slackUserId: 'UCAT' }])).promoted).toEqual([]);
+    await services.members.deactivatedInSlack(account.id, 'UADA');
+    await services.members.deactivatedInSlack(account.id, 'UBEN');
+    expect((await services.members.bootstrapAdmins(account.id, [{ slackUserId: 'UCAT' }])).promoted).toEqual(['UCAT']);
+    expect(await status('UCAT')).toMatchObject({ status: 'active', role: 'AccountAdmin' });
+  });
+
+  it('registers nobody on reactivation, and unmarks a kept admin', async () => {
+    await services.members.deactivatedInSlack(account.id, 'UCAT');
+    expect(await services.members.reactivatedInSlack(account.id, 'UCAT')).toEqual({ unmarked: false });
+    expect((await status('UCAT'))?.status).toBe('removed');
+    await services.members.deactivatedInSlack(account.id, 'UADA');
+    await services.members.deactivatedInSlack(account.id, 'UBEN');
+    expect(await services.members.reactivatedInSlack(account.id, 'UBEN')).toEqual({ unmarked: true });
+    expect((await status('UBEN'))?.slack_deactivated_at).toBeNull();
+  });
+});
