@@ -1,7 +1,7 @@
 // The admin console end to end: the real bot over HTTP, its database on each backend, and the
 // Slack stand-in recording every view it is sent. Every view is checked against Slack's limits.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PUBLIC_URL, type RunningBot, startTestBot } from '../support/bot.js';
+import { PUBLIC_URL, type RunningBot, resetAccount, startTestBot } from '../support/bot.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import { insertMembers } from '../support/fixtures.js';
 import { type SlackResponse, triggerId } from '../support/slack-requests.js';
@@ -307,13 +307,9 @@ describe.each(backends)('admin console on $name', (backend) => {
     await db?.close();
   });
 
-  beforeEach(async () => {
-    for (const table of ['slack_request_claims', 'audit_log', 'invites', 'members']) await db.knex(table).del();
-    await insertMembers(db.knex, running.bot.account, [
-      { slackUserId: 'UADMIN1', role: 'AccountAdmin', displayName: 'Ada Admin' },
-    ]);
-    standIn.reset();
-  });
+  beforeEach(() =>
+    resetAccount(running, db, standIn, [{ slackUserId: 'UADMIN1', role: 'AccountAdmin', displayName: 'Ada Admin' }]),
+  );
 
   afterEach(() => {
     vi.restoreAllMocks();

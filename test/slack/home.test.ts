@@ -2,7 +2,7 @@
 // the member count, the pending invites and a button that opens the console (admins only).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OPEN_CONSOLE_FROM_HOME } from '../../src/slack/blocks/home.js';
-import { type RunningBot, startTestBot } from '../support/bot.js';
+import { type RunningBot, resetAccount, startTestBot } from '../support/bot.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import { insertMembers } from '../support/fixtures.js';
 import { SlackStandIn, waitFor } from '../support/slack-stand-in.js';
@@ -23,14 +23,12 @@ describe.each(backends)('App Home on $name', (backend) => {
     await standIn?.stop();
     await db?.close();
   });
-  beforeEach(async () => {
-    for (const table of ['slack_request_claims', 'audit_log', 'invites', 'members']) await db.knex(table).del();
-    await insertMembers(db.knex, running.bot.account, [
+  beforeEach(() =>
+    resetAccount(running, db, standIn, [
       { slackUserId: 'UADMIN1', role: 'AccountAdmin', displayName: 'Ada' },
       { slackUserId: 'UBOB', displayName: 'Bob' },
-    ]);
-    standIn.reset();
-  });
+    ]),
+  );
 
   /** Opens the Home tab as `user`; returns the text of the view published for them. */
   async function openHome(user: string, tab = 'home') {

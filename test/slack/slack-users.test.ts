@@ -2,7 +2,7 @@
 // the member (actor "Slack"), except the last AccountAdmin able to act; reactivation registers
 // nobody; a newcomer to the workspace is told how to ask for access, once.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startTestBot } from '../support/bot.js';
+import { type RunningBot, resetAccount, startTestBot } from '../support/bot.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import { insertMembers } from '../support/fixtures.js';
 import { SlackStandIn, TEAM_ID, waitFor } from '../support/slack-stand-in.js';
@@ -23,14 +23,9 @@ describe.each(backends)('Slack deactivations and newcomers on $name', (backend) 
     await standIn?.stop();
     await db?.close();
   });
-  beforeEach(async () => {
-    for (const table of ['slack_request_claims', 'audit_log', 'invites', 'members']) await db.knex(table).del();
-    await insertMembers(db.knex, running.bot.account, [
-      { slackUserId: 'UADMIN1', role: 'AccountAdmin' },
-      { slackUserId: 'UBOB' },
-    ]);
-    standIn.reset();
-  });
+  beforeEach(() =>
+    resetAccount(running, db, standIn, [{ slackUserId: 'UADMIN1', role: 'AccountAdmin' }, { slackUserId: 'UBOB' }]),
+  );
 
   const row = (user: string) =>
     db.knex('members').where({ account_id: running.bot.account.id, slack_user_id: user }).first();

@@ -4,7 +4,7 @@ import { type Bot, createBot } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { TestDatabase } from './databases.js';
-import { LINK_SECRET } from './fixtures.js';
+import { insertMembers, LINK_SECRET } from './fixtures.js';
 import { SIGNING_SECRET, SlackDriver } from './slack-requests.js';
 import { BOT_TOKEN, type SlackStandIn } from './slack-stand-in.js';
 
@@ -60,4 +60,19 @@ export async function startTestBot(options: {
     logs,
     stop: () => bot.stop(1_000),
   };
+}
+
+/**
+ * Between tests on one running bot: empties the account (members, invites, audit log, request
+ * claims), adds `members`, and forgets the stand-in's recorded calls and faults.
+ */
+export async function resetAccount(
+  running: RunningBot,
+  db: TestDatabase,
+  standIn: SlackStandIn,
+  members: Parameters<typeof insertMembers>[2],
+): Promise<void> {
+  for (const table of ['slack_request_claims', 'audit_log', 'invites', 'members']) await db.knex(table).del();
+  await insertMembers(db.knex, running.bot.account, members);
+  standIn.reset();
 }
