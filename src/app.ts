@@ -9,7 +9,7 @@ import type { Logger } from './logger.js';
 import { createServices, type Services } from './services/index.js';
 import { RegistrationLinks } from './services/registration-links.js';
 import type { Account } from './services/types.js';
-import { createSlackApp, webClientOptions } from './slack/app.js';
+import { createSlackApp, SLACK_BODY_LIMIT_BYTES, webClientOptions } from './slack/app.js';
 import * as dm from './slack/blocks/dm.js';
 import { type SlackDeps, withDeadline } from './slack/context.js';
 import { profileOf } from './slack/invite-people.js';
@@ -160,6 +160,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
       stopping: () => stopping,
       registration,
       slack: slack.receiver?.requestListener,
+      slackBodyLimit: SLACK_BODY_LIMIT_BYTES,
       ready: () =>
         withDeadline(db.ping(), 1_000).then(
           () => true,

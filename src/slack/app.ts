@@ -60,6 +60,9 @@ function describe(body: SlackBody): NonNullable<RequestRecord['slack']> {
   return { team, user, kind: body.type ?? 'event', name: body.event?.type ?? '' };
 }
 
+/** Slack's own payloads are a few KB; anything near this is not from Slack. */
+export const SLACK_BODY_LIMIT_BYTES = 512 * 1024;
+
 export interface SlackApp {
   app: App;
   /** Bolt's HTTP request listener for POST /slack/events; undefined in Socket Mode. */
@@ -85,8 +88,7 @@ export function createSlackApp(config: Config, deps: SlackDeps, bot: { botId?: s
       signingSecret: config.slack.signingSecret ?? '',
       endpoints: '/slack/events',
       logger,
-      // Slack's own payloads are a few KB; anything near this is not from Slack.
-      bodyLimit: 512 * 1024,
+      bodyLimit: SLACK_BODY_LIMIT_BYTES,
     });
     slack = { app: new App({ ...common, receiver }), receiver };
   }

@@ -55,3 +55,32 @@ export function escapeHtml(text: string): string {
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&#39;');
 }
+
+/**
+ * Answers 413 to a request that declares a body over `limit`, reading (and dropping) what the
+ * client sends first, up to `drainCap` bytes: a client still uploading when the connection
+ * closes would see a reset instead of the answer. Past the cap the connection is cut.
+ */
+export function refuseOversized(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  drainCap = 8 * limit,
+): boolean {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (!(declared > limit)) return false;
+  const answer = () => {
+    if (res.headersSent) return;
+    res.writeHead(413, { Connection: 'close', 'Content-Type': 'text/plain' });
+    res.end('request body too large');
+  };
+  if (declared > drainCap) {
+    answer();
+    req.destroy();
+    return true;
+  }
+  req.on('end', answer);
+  req.on('error', () => res.destroy());
+  req.resume();
+  return true;
+}

@@ -5,7 +5,7 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import { newRequestRecord, runWithRequest, setOutcome } from '../request-log.js';
-import { pageHeaders, sendJson } from './http.js';
+import { pageHeaders, refuseOversized, sendJson } from './http.js';
 import { messagePage, STYLE_HASH } from './pages.js';
 
 export interface WebRoutes {
@@ -17,6 +17,8 @@ export interface WebRoutes {
   registration: { handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> };
   /** Bolt's HTTP receiver; absent in Socket Mode. */
   slack?: RequestListener;
+  /** The largest body Slack's endpoint takes. */
+  slackBodyLimit?: number;
 }
 
 function routeOf(path: string): string {
@@ -80,6 +82,7 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
           res.writeHead(405, { Allow: 'POST' });
           return void res.end();
         }
+        if (routes.slackBodyLimit !== undefined && refuseOversized(req, res, routes.slackBodyLimit)) return;
         return routes.slack(req, res);
       }
       return notFound(res);

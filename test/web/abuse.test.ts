@@ -105,6 +105,12 @@ describe('abuse of the public pages', () => {
       for (const [body, type, signed, expected] of cases) {
         expect(await post(body, type, signed), `${type} ${body.slice(0, 30)}`).toBe(expected);
       }
+      // Many oversized bodies at once: each client reads its 413, none sees a reset.
+      const huge = `payload=${'x'.repeat(3 * 1024 * 1024)}`;
+      const statuses = await Promise.all(
+        Array.from({ length: 20 }, () => post(huge, 'application/x-www-form-urlencoded', true)),
+      );
+      expect(statuses).toEqual(Array(20).fill(413));
       expect(await stored(db)).toEqual(before);
       expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
       const still = await running.slack.command('UADMIN1', 'whoami');
