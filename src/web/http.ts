@@ -57,10 +57,33 @@ export function escapeHtml(text: string): string {
 }
 
 /**
- * Answers 413 to a request that declares a body over `limit`, reading (and dropping) what the
- * client sends first, up to `drainCap` bytes: a client still uploading when the connection
- * closes would see a reset instead of the answer. Past the cap the connection is cut.
+ * Reads and drops what is left of a refused request's body, up to `cap` bytes, so the client
+ * finishes sending and reads the answer (a client still uploading when the connection closes
+ * sees a reset instead). Resolves false when the body is larger than that; the answer then
+ * goes out with "Connection: close" and the rest is never read.
  */
+export function drain(req: IncomingMessage, cap: number): Promise<boolean> {
+  if (req.readableEnded) return Promise.resolve(true);
+  if (req.destroyed) return Promise.resolve(false);
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > cap) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > cap) {
+        req.pause();
+        resolve(false);
+      }
+    });
+    req.on('end', () => resolve(true));
+    req.on('error', () => resolve(false));
+    req.on('close', () => resolve(req.readableEnded));
+    req.resume();
+  });
+}
+
+/** Answers 413 to a request that declares a body over `limit`, after draining it (see `drain`). */
 export function refuseOversized(
   req: IncomingMessage,
   res: ServerResponse,
@@ -69,18 +92,9 @@ export function refuseOversized(
 ): boolean {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (!(declared > limit)) return false;
-  const answer = () => {
-    if (res.headersSent) return;
+  void drain(req, drainCap).then(() => {
     res.writeHead(413, { Connection: 'close', 'Content-Type': 'text/plain' });
     res.end('request body too large');
-  };
-  if (declared > drainCap) {
-    answer();
-    req.destroy();
-    return true;
-  }
-  req.on('end', answer);
-  req.on('error', () => res.destroy());
-  req.resume();
+  });
   return true;
 }

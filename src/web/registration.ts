@@ -9,7 +9,7 @@ import type { Services } from '../services/index.js';
 import type { InviteDetails } from '../services/invites.js';
 import type { Account, Invite, Member, Profile, Refusal } from '../services/types.js';
 import type { Csrf } from './csrf.js';
-import { BodyError, pageHeaders, readForm } from './http.js';
+import { BodyError, drain, pageHeaders, readForm } from './http.js';
 import { confirmPage, joinedPage, messagePage, STYLE_HASH } from './pages.js';
 import { clientAddress, RateLimiter } from './rate-limit.js';
 
@@ -80,6 +80,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
       form = await readForm(req, FORM_LIMIT_BYTES);
     } catch (err) {
       const status = err instanceof BodyError ? err.status : 400;
+      await drain(req, 8 * FORM_LIMIT_BYTES);
       return send(res, status, messagePage('Not possible', 'That request could not be read.'), { Connection: 'close' });
     }
     if (!csrf.verify(req.headers.cookie, form.get('csrf'), token)) {

@@ -453,6 +453,18 @@ describe.each(backends)('registration pages on $name', (backend) => {
       });
       expect(declared.status).toBe(413);
       expectPageHeaders(declared);
+      // Larger ones, many at once: each client reads its 413 page, none sees a reset.
+      const larger = new URLSearchParams({ csrf, padding: 'x'.repeat(15_000) }).toString();
+      const many = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          request(path, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
+            body: larger,
+          }),
+        ),
+      );
+      expect(many.map((r) => r.status)).toEqual(Array(10).fill(413));
 
       // Sent in chunks without a Content-Length: the limit still holds.
       const chunks = [big.slice(0, 1_000), big.slice(1_000, 2_000), big.slice(2_000)];
