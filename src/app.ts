@@ -15,8 +15,10 @@ import { type SlackDeps, withDeadline } from './slack/context.js';
 import { profileOf } from './slack/invite-people.js';
 import { sendDm, slackError } from './slack/notify.js';
 import { Csrf } from './web/csrf.js';
-import { registrationRoutes } from './web/registration.js';
+import { registrationRoutes, SIGNED_IN_PATH } from './web/registration.js';
+import { Sealer } from './web/sealed.js';
 import { createWebServer } from './web/server.js';
+import { SlackSignIn } from './web/slack-sign-in.js';
 
 export interface BotOptions {
   config: Config;
@@ -129,6 +131,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     inFlight,
     ackDeadlineMs: ACK_DEADLINE_MS,
     accountFor: async (teamId) => (teamId === account.slackTeamId ? account : undefined),
+    sharedLinks: config.slack.signIn !== undefined,
   };
   const slack = createSlackApp(config, deps, { botId: workspace.botId, botUserId: workspace.botUserId });
 
@@ -140,6 +143,17 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     trustProxyHops: config.trustProxyHops,
     csrf: new Csrf({ secret: options.linkSecret, secure: publicUrl.protocol === 'https:' }),
     publicOrigin: publicUrl.origin,
+    sealer: new Sealer(options.linkSecret, now),
+    secureCookies: publicUrl.protocol === 'https:',
+    signIn: config.slack.signIn
+      ? new SlackSignIn({
+          ...config.slack.signIn,
+          apiUrl: config.slack.apiUrl,
+          redirectUri: `${config.publicUrl}${SIGNED_IN_PATH}`,
+          client,
+          now,
+        })
+      : undefined,
     async lookupProfile(invite) {
       if (!invite.forSlackUserId) return undefined;
       const { user } = await withDeadline(client.users.info({ user: invite.forSlackUserId }), SLACK_LOOKUP_DEADLINE_MS);

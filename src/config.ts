@@ -15,6 +15,8 @@ export interface Config {
     apiUrl: string;
     /** Socket Mode when an app-level token is set, HTTP otherwise. */
     mode: 'http' | 'socket';
+    /** Sign in with Slack (OpenID Connect) for shared registration links, when configured. */
+    signIn: { clientId: string; clientSecret: string } | undefined;
   };
   databaseUrl: string | undefined;
   pgliteDataDir: string;
@@ -89,6 +91,10 @@ const schema = z
     SLACK_BOT_TOKEN: optionalText.refine((t) => t === undefined || t.startsWith('xoxb-'), {
       message: 'must be a bot token (it starts with xoxb-)',
     }),
+    SLACK_CLIENT_ID: optionalText.refine((id) => id === undefined || /^\d+\.\d+$/.test(id), {
+      message: 'must look like 1234567890.1234567890 (Basic Information → App Credentials → Client ID)',
+    }),
+    SLACK_CLIENT_SECRET: optionalText,
     SLACK_APP_TOKEN: optionalText.refine((t) => t === undefined || t.startsWith('xapp-'), {
       message: 'must be an app-level token (it starts with xapp-)',
     }),
@@ -137,6 +143,9 @@ const schema = z
     }
     require('SLACK_BOT_TOKEN', '(the bot token from your Slack app\'s "OAuth & Permissions" page)');
     if (env.NODE_ENV === 'production') require('REGISTRATION_LINK_SECRET', 'when NODE_ENV=production');
+    if (env.SLACK_CLIENT_ID !== undefined) require('SLACK_CLIENT_SECRET', 'with SLACK_CLIENT_ID (Sign in with Slack)');
+    if (env.SLACK_CLIENT_SECRET !== undefined)
+      require('SLACK_CLIENT_ID', 'with SLACK_CLIENT_SECRET (Sign in with Slack)');
   });
 
 function splitList(list: string): string[] {
@@ -177,6 +186,10 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
       appToken: e.SLACK_APP_TOKEN,
       apiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`,
       mode: e.SLACK_APP_TOKEN ? 'socket' : 'http',
+      signIn:
+        e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET
+          ? { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET }
+          : undefined,
     },
     databaseUrl: e.DATABASE_URL,
     pgliteDataDir: e.PGLITE_DATA_DIR ?? './.data/pglite',
@@ -195,4 +208,16 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
       perLink: Number(e.RATE_LIMIT_PER_LINK ?? 20),
     },
   };
+}
+
+/** Every secret value in the configuration, for the logger to blank wherever it appears. */
+export function secretValues(config: Config): string[] {
+  return [
+    ...config.registrationLink.previousSecrets,
+    config.slack.signingSecret,
+    config.slack.botToken,
+    config.slack.appToken,
+    config.slack.signIn?.clientSecret,
+    config.databaseUrl,
+  ].filter((s): s is string => Boolean(s));
 }

@@ -1,6 +1,6 @@
 // The one entry point: `npm start`.
 import { createBot, StartupError } from './app.js';
-import { type Config, ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig, secretValues } from './config.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
 import { DataDirLockedError } from './db/pglite-lock.js';
 import { createLogger, scrubText } from './logger.js';
@@ -27,14 +27,7 @@ async function main(): Promise<void> {
           pgliteDataDir: config.pgliteDataDir,
         })
       : undefined;
-  const secrets = [
-    fileSecret?.secret,
-    ...config.registrationLink.previousSecrets,
-    config.slack.signingSecret,
-    config.slack.botToken,
-    config.slack.appToken,
-    config.databaseUrl,
-  ].filter((s): s is string => Boolean(s));
+  const secrets = [...(fileSecret ? [fileSecret.secret] : []), ...secretValues(config)];
   const logger = createLogger({
     level: config.logLevel,
     pretty: config.nodeEnv === 'development' && process.stdout.isTTY,

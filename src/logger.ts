@@ -54,6 +54,8 @@ const TEXT_PATTERNS: RegExp[] = [
   // (no backslash: inside JSON-encoded text, eating one would unbalance the quotes of the line)
   /(\/register\/)[^\s"'<>?#|\\]+/g, // registration links and their paths
   /(postgres(?:ql)?:\/\/[^:/@\s"\\]+:)[^@\s/"\\]+@/g, // passwords inside database URLs
+  // OAuth and OpenID values in JSON, also JSON inside a message (Sign in with Slack's exchange)
+  /(\\?"(?:code|client_secret|id_token|access_token|refresh_token|state|nonce)\\?"\s*:\s*\\?")[^"\\]+/g,
 ];
 
 /** Replaces every secret-looking substring, and every known secret, in a text. */

@@ -179,6 +179,16 @@ describe('scrubText', () => {
     expect(scrubText('"https://b.example/register/opaque-token"')).toBe(`"https://b.example/register/${REDACTED}"`);
   });
 
+  it('replaces OAuth and OpenID values in JSON, also JSON written inside a message', () => {
+    const body = JSON.stringify({ client_id: '1.2', client_secret: 'cs-value', code: 'code-value', redirect_uri: 'r' });
+    expect(scrubText(body)).toBe(
+      `{"client_id":"1.2","client_secret":"${REDACTED}","code":"${REDACTED}","redirect_uri":"r"}`,
+    );
+    const line = JSON.stringify({ msg: `http request body: ${body}` });
+    expect(scrubText(line)).not.toMatch(/cs-value|code-value/);
+    expect(() => JSON.parse(scrubText(line))).not.toThrow();
+  });
+
   it('replaces the password of a database URL, keeping the rest', () => {
     expect(scrubText(`url ${DB_URL}`)).toBe(`url postgres://u:${REDACTED}@h/db`);
     expect(scrubText('postgresql://bees:s3cr%40t@db.example:5432/bees')).toBe(

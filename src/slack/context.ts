@@ -41,6 +41,8 @@ export interface SlackDeps {
   accountFor(teamId: string | undefined, enterpriseId: string | undefined): Promise<Account | undefined>;
   /** How long database work before an ack may take before we answer "unavailable". */
   ackDeadlineMs: number;
+  /** Sign in with Slack is configured, so links for anyone can be made. */
+  sharedLinks?: boolean;
 }
 
 export const UNAVAILABLE = 'ChatBees user admin is temporarily unavailable; try again in a minute.';

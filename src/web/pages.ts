@@ -68,6 +68,43 @@ ${invitee ? `<p>This link is for <strong>${invitee}</strong> only.</p>` : ''}
   );
 }
 
+/** A link for anyone: first "Continue with Slack", then, signed in, confirm as that person. */
+export function signInPage(
+  details: InviteDetails,
+  formAction: string,
+  csrf: string,
+  signedInAs: string | null,
+): string {
+  const { invite } = details;
+  const account = escapeHtml(accountLabel(details));
+  const inviter = escapeHtml(details.inviterName ?? 'An AccountAdmin');
+  const left =
+    invite.maxUses === null
+      ? ''
+      : ` It can be used ${invite.maxUses - invite.uses} more time${invite.maxUses - invite.uses === 1 ? '' : 's'}.`;
+  const intro = `<p>${inviter} shared a link to join <strong>${account}</strong> on ChatBees as an <strong>AccountUser</strong> (read-only access).</p>
+<p class="muted">The link expires ${escapeHtml(formatDate(invite.expiresAt))}.${left} Nothing happens until you confirm.</p>`;
+  const form = (step: string, label: string) => `<form method="post" action="${escapeHtml(formAction)}">
+<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+${step ? `<input type="hidden" name="step" value="${escapeHtml(step)}">` : ''}
+<button type="submit">${label}</button>
+</form>`;
+  if (signedInAs === null) {
+    return layout(
+      `Join ${accountLabel(details)}`,
+      `${intro}
+<p>Slack tells us who you are, so that you join as yourself.</p>
+${form('sign-in', 'Continue with Slack')}`,
+    );
+  }
+  return layout(
+    `Join ${accountLabel(details)}`,
+    `${intro}
+<p>Signed in with Slack as <strong>${escapeHtml(signedInAs)}</strong>.</p>
+${form('', `Confirm and join ${account}`)}`,
+  );
+}
+
 export function joinedPage(accountName: string | null, role: Role, alreadyMember: boolean): string {
   const account = escapeHtml(accountName ?? 'the account');
   return layout(

@@ -1,6 +1,6 @@
 // GET /register/:token shows what the link is and asks to confirm; only the POST (with its
 // CSRF token) registers anyone. Link previews, mail scanners and double clicks are harmless.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { REFUSAL_TITLE, refusalText } from '../refusal-text.js';
@@ -10,10 +10,18 @@ import type { InviteDetails } from '../services/invites.js';
 import type { Account, Invite, Member, Profile, Refusal } from '../services/types.js';
 import type { Csrf } from './csrf.js';
 import { BodyError, drain, pageHeaders, readForm } from './http.js';
-import { confirmPage, joinedPage, messagePage, STYLE_HASH } from './pages.js';
+import { confirmPage, joinedPage, messagePage, STYLE_HASH, signInPage } from './pages.js';
 import { clientAddress, RateLimiter } from './rate-limit.js';
+import { cookieValue, type Sealer } from './sealed.js';
+import type { SlackSignIn, SlackSignInUser } from './slack-sign-in.js';
 
 export const FORM_LIMIT_BYTES = 2048;
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 const STATUS: Partial<Record<Refusal, number>> = {
   invite_unknown: 404,
@@ -42,7 +50,32 @@ export interface RegistrationDeps {
   lookupProfile(invite: Invite): Promise<Profile | undefined>;
   /** Tells the inviter and welcomes the new member; runs after the page is sent. */
   announce(registered: Registered): Promise<void>;
+  /** Sign in with Slack, for links meant for anyone; undefined when not configured. */
+  signIn?: SlackSignIn;
+  /** Signs the sign-in state and the verified identity kept in cookies between steps. */
+  sealer: Sealer;
+  /** Cookies get Secure (PUBLIC_URL is https). */
+  secureCookies: boolean;
 }
+
+/** The path Slack sends a signed-in person back to; registered as the app's redirect URL. */
+export const SIGNED_IN_PATH = '/register/signed-in';
+const STATE_COOKIE = 'chatbees_signin';
+const IDENTITY_COOKIE = 'chatbees_identity';
+const SIGN_IN_SECONDS = 600;
+
+interface SignInState {
+  state: string;
+  nonce: string;
+  token: string;
+}
+interface SignedInIdentity {
+  /** A digest of the registration token the identity was verified for. */
+  link: string;
+  user: SlackSignInUser;
+}
+
+const linkDigest = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 function send(res: ServerResponse, status: number, html: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, { ...pageHeaders(STYLE_HASH), ...extra, 'Content-Length': String(Buffer.byteLength(html)) });
@@ -61,11 +94,17 @@ export function registrationRoutes(deps: RegistrationDeps) {
     const inspected = await services.invites.inspect(token);
     if (!inspected.ok) return sendRefusal(res, inspected.reason);
     const details: InviteDetails = inspected;
-    if (details.invite.forSlackUserId === null) return sendRefusal(res, 'identity_required');
+    if (details.invite.forSlackUserId === null && !deps.signIn) return sendRefusal(res, 'identity_required');
     const { setCookie, formValue } = csrf.issue(token, csrf.nonceFrom(req.headers.cookie));
-    send(res, 200, confirmPage(details, `/register/${encodeURIComponent(token)}`, formValue), {
-      'Set-Cookie': setCookie,
-    });
+    const action = `/register/${encodeURIComponent(token)}`;
+    let page: string;
+    if (details.invite.forSlackUserId !== null) page = confirmPage(details, action, formValue);
+    else {
+      // For anyone: who they are comes from Slack, then they confirm as that person.
+      const signedIn = signedInAs(req, token);
+      page = signInPage(details, action, formValue, signedIn?.name ?? signedIn?.slackUserId ?? null);
+    }
+    send(res, 200, page, { 'Set-Cookie': setCookie });
   }
 
   async function confirm(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
@@ -96,17 +135,104 @@ export function registrationRoutes(deps: RegistrationDeps) {
     }
     const inspected = await services.invites.inspect(token);
     if (!inspected.ok) return sendRefusal(res, inspected.reason);
-    const profile = await deps.lookupProfile(inspected.invite).catch(() => undefined);
-    const accepted = await services.invites.accept(token, {
-      profile: profile ?? { displayName: inspected.invite.forDisplayName },
-      source: 'registration_page',
-    });
+    let accepted: Awaited<ReturnType<typeof services.invites.accept>>;
+    if (inspected.invite.forSlackUserId === null) {
+      const user = signedInAs(req, token);
+      if (!deps.signIn) return sendRefusal(res, 'identity_required');
+      if (!user || form.get('step') === 'sign-in') return startSignIn(res, token, inspected.account.slackTeamId);
+      const teamId = inspected.account.isEnterpriseInstall ? (user.enterpriseId ?? '') : user.teamId;
+      accepted = await services.invites.accept(token, {
+        identity: { slackUserId: user.slackUserId, teamId },
+        profile: { displayName: user.name, email: user.email },
+        source: 'registration_page',
+      });
+    } else {
+      const profile = await deps.lookupProfile(inspected.invite).catch(() => undefined);
+      accepted = await services.invites.accept(token, {
+        profile: profile ?? { displayName: inspected.invite.forDisplayName },
+        source: 'registration_page',
+      });
+    }
     if (!accepted.ok) return sendRefusal(res, accepted.reason);
     setOutcome(accepted.alreadyMember ? 'already_member' : 'registered');
     send(res, 200, joinedPage(accepted.account.name, accepted.member.role, accepted.alreadyMember));
     if (!accepted.alreadyMember) {
       deps.announce(accepted).catch((err: unknown) => logger.warn({ err }, 'registration not announced'));
     }
+  }
+
+  const cookie = (name: string, value: string, seconds: number, sameSite: 'Lax' | 'Strict') =>
+    [
+      `${deps.secureCookies ? `__Host-${name}` : name}=${value}`,
+      'Path=/',
+      'HttpOnly',
+      `SameSite=${sameSite}`,
+      `Max-Age=${seconds}`,
+      ...(deps.secureCookies ? ['Secure'] : []),
+    ].join('; ');
+  const cookieIn = (req: IncomingMessage, name: string) =>
+    cookieValue(req.headers.cookie, deps.secureCookies ? `__Host-${name}` : name);
+
+  /** The Slack user this browser signed in as, for this link. */
+  function signedInAs(req: IncomingMessage, token: string): SlackSignInUser | undefined {
+    const identity = deps.sealer.open<SignedInIdentity>('identity', cookieIn(req, IDENTITY_COOKIE));
+    return identity && identity.link === linkDigest(token) ? identity.user : undefined;
+  }
+
+  /** Off to Slack: a random state and nonce, kept signed in a cookie that comes back with the person. */
+  function startSignIn(res: ServerResponse, token: string, teamId: string | null): void {
+    const signIn = deps.signIn as SlackSignIn;
+    const state: SignInState = {
+      state: randomBytes(18).toString('base64url'),
+      nonce: randomBytes(18).toString('base64url'),
+      token,
+    };
+    setOutcome('sign_in_started');
+    // Lax: the way back from Slack is a top-level navigation from another site.
+    res.writeHead(303, {
+      Location: signIn.authorizeUrl(state.state, state.nonce, teamId),
+      'Set-Cookie': cookie(STATE_COOKIE, deps.sealer.seal('sign-in', state, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
+      'Cache-Control': 'no-store',
+      'Referrer-Policy': 'no-referrer',
+    });
+    res.end();
+  }
+
+  /** Back from Slack: verify who this is, then show the link's page again, to confirm as them. */
+  async function signedIn(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    const signIn = deps.signIn;
+    const saved = deps.sealer.open<SignInState>('sign-in', cookieIn(req, STATE_COOKIE));
+    const given = query.get('state') ?? '';
+    const code = query.get('code') ?? '';
+    const fail = (why: string) => {
+      setOutcome(`refused:sign_in_${why}`);
+      send(
+        res,
+        400,
+        messagePage(
+          'Sign-in did not work',
+          'Slack did not confirm who you are. Open the registration link again and retry.',
+        ),
+      );
+    };
+    if (!signIn || !saved || !code || !safeEqual(given, saved.state)) return fail('state');
+    const user = await signIn.verify(code, saved.nonce).catch((err: unknown) => {
+      logger.warn({ err }, 'Sign in with Slack: code not exchanged');
+      return undefined;
+    });
+    if (!user) return fail('identity');
+    setOutcome('signed_in');
+    const identity: SignedInIdentity = { link: linkDigest(saved.token), user };
+    res.writeHead(303, {
+      Location: `/register/${encodeURIComponent(saved.token)}`,
+      'Set-Cookie': [
+        cookie(IDENTITY_COOKIE, deps.sealer.seal('identity', identity, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
+        cookie(STATE_COOKIE, '', 0, 'Lax'),
+      ],
+      'Cache-Control': 'no-store',
+      'Referrer-Policy': 'no-referrer',
+    });
+    res.end();
   }
 
   const limiter = (limit: number) => (limit > 0 ? new RateLimiter({ limit, windowMs: 60_000 }) : undefined);
@@ -133,6 +259,13 @@ export function registrationRoutes(deps: RegistrationDeps) {
   }
 
   return {
+    /** GET /register/signed-in?code=…&state=…, where Slack sends the person back. */
+    async signedIn(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+      if (req.method !== 'GET') {
+        return send(res, 405, messagePage('Not possible', 'Open the link in a browser.'), { Allow: 'GET' });
+      }
+      return signedIn(req, res, query);
+    },
     async handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
       if (!admitted(req, res, token)) return;
       if (req.method === 'GET' || req.method === 'HEAD') return show(req, res, token);

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { newRequestRecord, runWithRequest, setOutcome } from '../request-log.js';
 import { pageHeaders, refuseOversized, sendJson } from './http.js';
 import { messagePage, STYLE_HASH } from './pages.js';
+import { SIGNED_IN_PATH } from './registration.js';
 
 export interface WebRoutes {
   inFlight: InFlight;
@@ -14,7 +15,10 @@ export interface WebRoutes {
   stopping(): boolean;
   /** Resolves while the database answers. */
   ready(): Promise<boolean>;
-  registration: { handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> };
+  registration: {
+    handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void>;
+    signedIn(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void>;
+  };
   /** Bolt's HTTP receiver; absent in Socket Mode. */
   slack?: RequestListener;
   /** The largest body Slack's endpoint takes. */
@@ -67,6 +71,9 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
       if (path === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
         const ready = await routes.ready();
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'database unavailable' });
+      }
+      if (path === SIGNED_IN_PATH) {
+        return routes.registration.signedIn(req, res, new URL(req.url ?? '/', 'http://x').searchParams);
       }
       if (path.startsWith('/register/')) {
         let token: string;

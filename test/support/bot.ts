@@ -1,7 +1,7 @@
 // The real bot (Bolt over HTTP, real services and database) on a free port, talking to a
 // Slack stand-in; its logs captured.
 import { type Bot, createBot } from '../../src/app.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, loadConfig, secretValues } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { TestDatabase } from './databases.js';
 import { insertMembers, LINK_SECRET } from './fixtures.js';
@@ -40,7 +40,7 @@ export async function startTestBot(options: {
   const logs: string[] = [];
   const logger = createLogger({
     level: config.logLevel,
-    secrets: [LINK_SECRET, SIGNING_SECRET, BOT_TOKEN],
+    secrets: [LINK_SECRET, ...secretValues(config)],
     destination: { write: (line: string) => void logs.push(line) },
   });
   const bot = await createBot({

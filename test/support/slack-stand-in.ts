@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 
 export interface SlackUser {
   id: string;
@@ -45,6 +46,9 @@ export const TEAM_ID = 'T0ACME';
 export const TEAM_NAME = 'Acme Bees';
 export const BOT_USER_ID = 'UBOT0001';
 export const BOT_TOKEN = 'xoxb-1111-2222-standinbottoken';
+/** The app's Sign in with Slack credentials, as the stand-in knows them. */
+export const CLIENT_ID = '1111.2222';
+export const CLIENT_SECRET = 'stand-in-client-secret-0123456789';
 
 function parseParams(contentType: string | undefined, raw: string): Record<string, unknown> {
   if ((contentType ?? '').includes('application/json')) return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
@@ -79,6 +83,10 @@ export class SlackStandIn {
   private server: Server | undefined;
   private base = '';
   private viewCounter = 0;
+  /** Sign in with Slack: id_tokens waiting for their code to be exchanged. */
+  private readonly idTokens = new Map<string, { idToken: string; clientId: string }>();
+  private signingKey: CryptoKey | undefined;
+  private jwks: { keys: JWK[] } = { keys: [] };
 
   constructor() {
     this.handlers.set('auth.test', () => ({
@@ -101,6 +109,15 @@ export class SlackStandIn {
     this.handlers.set('views.open', view);
     this.handlers.set('views.update', view);
     this.handlers.set('views.push', view);
+    // A code is good once, for the client it was issued to, with that client's secret.
+    this.handlers.set('openid.connect.token', (p) => {
+      const issued = this.idTokens.get(String(p.code));
+      this.idTokens.delete(String(p.code));
+      if (!issued || issued.clientId !== p.client_id || p.client_secret !== CLIENT_SECRET) {
+        return { ok: false, error: 'invalid_code' };
+      }
+      return { access_token: 'xoxp-openid-access', token_type: 'Bearer', id_token: issued.idToken };
+    });
   }
 
   /** Base URL for SLACK_API_URL, with its trailing slash. */
@@ -167,9 +184,55 @@ export class SlackStandIn {
     return fault;
   }
 
+  /**
+   * Plays Slack's consent page: given the authorize URL the bot redirected to, the person signs
+   * in as `who`; returns the URL Slack sends the browser back to (code and state). `claims`
+   * overrides what the id_token says (a wrong audience, nonce, issuer…).
+   */
+  async signIn(
+    authorizeUrl: string,
+    who: { user: string; team?: string; name?: string; email?: string },
+    claims: Record<string, unknown> = {},
+    options: { key?: CryptoKey; expiresInSeconds?: number } = {},
+  ): Promise<string> {
+    const url = new URL(authorizeUrl);
+    if (url.origin !== this.base || url.pathname !== '/openid/connect/authorize') {
+      throw new Error(`not this stand-in's authorize URL: ${url.origin}${url.pathname}`);
+    }
+    const q = url.searchParams;
+    const clientId = q.get('client_id') ?? '';
+    const now = Math.floor(Date.now() / 1000);
+    const idToken = await new SignJWT({
+      'https://slack.com/user_id': who.user,
+      'https://slack.com/team_id': who.team ?? TEAM_ID,
+      name: who.name ?? who.user.toLowerCase(),
+      email: who.email ?? `${who.user.toLowerCase()}@example.test`,
+      nonce: q.get('nonce'),
+      ...claims,
+    })
+      .setProtectedHeader({ alg: 'RS256', kid: 'stand-in-key' })
+      .setIssuer(typeof claims.iss === 'string' ? claims.iss : this.base)
+      .setAudience(typeof claims.aud === 'string' ? claims.aud : clientId)
+      .setSubject(who.user)
+      .setIssuedAt(now)
+      .setExpirationTime(now + (options.expiresInSeconds ?? 300))
+      .sign(options.key ?? (this.signingKey as CryptoKey));
+    const code = randomBytes(12).toString('hex');
+    this.idTokens.set(code, { idToken, clientId });
+    const back = new URL(q.get('redirect_uri') ?? '');
+    back.searchParams.set('code', code);
+    back.searchParams.set('state', q.get('state') ?? '');
+    return back.toString();
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const raw = await readBody(req);
+    if (url.pathname === '/openid/connect/keys') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(this.jwks));
+      return;
+    }
     if (url.pathname.startsWith('/response/')) {
       this.responseUrlPosts.push({ id: url.pathname.slice('/response/'.length), body: raw ? JSON.parse(raw) : {} });
       res.writeHead(200, { 'Content-Type': 'text/plain' });
@@ -202,6 +265,9 @@ export class SlackStandIn {
         res.end(String(err));
       });
     });
+    const pair = await generateKeyPair('RS256');
+    this.signingKey = pair.privateKey;
+    this.jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'stand-in-key', alg: 'RS256', use: 'sig' }] };
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;

@@ -4,7 +4,7 @@ import { refusalText } from '../../refusal-text.js';
 import { type MemberPage, SLACK_ACTOR } from '../../services/members.js';
 import type { Account, AuditEntry, Invite, Member, Refusal, Role } from '../../services/types.js';
 import { USAGE } from '../command/parse.js';
-import { escapeMrkdwn, mention, slackDate, slackDay, truncate } from './text.js';
+import { escapeMrkdwn, link, mention, slackDate, slackDay, truncate } from './text.js';
 
 export interface Message {
   text: string;
@@ -80,6 +80,7 @@ export function help(role: Role | null): Message {
   const admin = [
     '`/chatbees-users` — open the admin console',
     `\`${USAGE.invite}\` — send personal registration links by DM (up to 50 people)`,
+    `\`${USAGE.inviteLink}\` — a link for anyone in the workspace (needs Sign in with Slack)`,
     '`/chatbees-users invites` — pending invites',
     `\`${USAGE.revoke}\` — stop a link from working`,
     `\`${USAGE.list}\` — members and their roles`,
@@ -129,6 +130,18 @@ export function inviteLine(invite: Invite): string {
   const uses =
     invite.forSlackUserId === null ? ` · used ${invite.uses}${invite.maxUses ? ` of ${invite.maxUses}` : ''}` : '';
   return `${who} · invited by ${mention(invite.createdBy)} · expires ${slackDate(invite.expiresAt)}${uses} · \`${invite.id}\``;
+}
+
+/** The answer to `invite link`: the link for the admin to share, and what it allows. */
+export function sharedLink(account: Account, invite: Invite, url: string): Message {
+  const uses = invite.maxUses === null ? 'as many people as open it' : `up to ${invite.maxUses} people`;
+  return {
+    text: [
+      `:link: A registration link for *${accountName(account)}*, for ${uses}: ${link(url, 'registration link')}`,
+      `Each person signs in with Slack and joins as an AccountUser. It expires ${slackDate(invite.expiresAt)}.`,
+      `Share it where your team will see it. \`/chatbees-users invites\` shows how many used it; \`/chatbees-users revoke ${invite.id}\` stops it.`,
+    ].join('\n'),
+  };
 }
 
 export function pendingInvites(account: Account, invites: Invite[], limit: number): Message {

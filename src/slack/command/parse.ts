@@ -1,3 +1,4 @@
+import { parseDuration } from '../../config.js';
 import { ROLES, type Role } from '../../services/types.js';
 
 // `/chatbees-users …` text → a command, or a one-line reason it is not one. Never throws.
@@ -13,7 +14,8 @@ export type Command =
   | { kind: 'whoami' }
   | { kind: 'list'; page: number }
   | { kind: 'invite'; users: string[] }
-  | { kind: 'invite_link' }
+  /** A link for anyone (Sign in with Slack); its own lifetime and number of uses when given. */
+  | { kind: 'invite_link'; ttlSeconds?: number; maxUses?: number }
   | { kind: 'invites' }
   | { kind: 'revoke'; inviteId: string }
   | { kind: 'role'; user: string; role: Role }
@@ -55,11 +57,12 @@ export const ADMIN_SUBCOMMANDS: ReadonlySet<SubcommandName> = new Set([
   'audit',
 ]);
 
-export const USAGE: Record<SubcommandName, string> = {
+export const USAGE: Record<SubcommandName | 'inviteLink', string> = {
   help: '/chatbees-users help',
   whoami: '/chatbees-users whoami',
   list: '/chatbees-users list [page N]',
   invite: '/chatbees-users invite @person [@person …]',
+  inviteLink: '/chatbees-users invite link [for 3d] [uses 20]',
   invites: '/chatbees-users invites',
   revoke: '/chatbees-users revoke <invite id>',
   role: '/chatbees-users role @person AccountAdmin|AccountUser',
@@ -123,6 +126,31 @@ function wholeNumber(word: string | undefined, max: number): number | undefined 
   return n >= 1 && n <= max ? n : undefined;
 }
 
+export const MAX_LINK_USES = 10_000;
+
+/** `invite link [for 3d] [uses 20]`: a link for anyone, with its lifetime and uses. */
+function linkOptions(rest: Token[]): Command {
+  const usage = `Usage: ${USAGE.inviteLink}`;
+  const words = rest.map((t) => ('word' in t ? t.word.toLowerCase() : ''));
+  const command: { kind: 'invite_link'; ttlSeconds?: number; maxUses?: number } = { kind: 'invite_link' };
+  let i = words[0] === 'link' ? 1 : 0;
+  while (i < words.length) {
+    const [key, value] = [words[i], words[i + 1]];
+    if (key === 'for' && command.ttlSeconds === undefined && value && parseDuration(value) !== undefined) {
+      command.ttlSeconds = parseDuration(value);
+    } else if (key === 'uses' && command.maxUses === undefined && wholeNumber(value, MAX_LINK_USES) !== undefined) {
+      command.maxUses = wholeNumber(value, MAX_LINK_USES);
+    } else {
+      return invalid(
+        'invite',
+        `Give the link's lifetime as "for 3d" (up to 365d) and its uses as "uses 20" (up to ${MAX_LINK_USES}). ${usage}`,
+      );
+    }
+    i += 2;
+  }
+  return command;
+}
+
 export function parseCommand(rawText: unknown): Command {
   const text = typeof rawText === 'string' ? rawText : '';
   if (text.length > MAX_TEXT_LENGTH) {
@@ -157,6 +185,8 @@ export function parseCommand(rawText: unknown): Command {
 
     case 'invite': {
       if (rest.length === 0) return { kind: 'invite_link' };
+      const first = rest[0] as Token;
+      if ('word' in first && ['link', 'for', 'uses'].includes(first.word.toLowerCase())) return linkOptions(rest);
       const users: string[] = [];
       for (const token of rest) {
         const user = userOf(token);

@@ -63,12 +63,24 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
       return reply(messages.unknownCommand(command.word, actor.role));
     case 'invalid':
       return reply(messages.plain(command.message));
-    case 'invite_link':
-      return reply(
-        messages.plain(
-          'Registration links for anyone need Sign in with Slack, which is not configured for this app, so that each person registers as themselves. Invite people by name instead: /chatbees-users invite @person',
-        ),
+    case 'invite_link': {
+      if (!deps.sharedLinks) {
+        return reply(
+          messages.plain(
+            'Registration links for anyone need Sign in with Slack, which is not configured for this app, so that each person registers as themselves. Invite people by name instead: /chatbees-users invite @person',
+          ),
+        );
+      }
+      const created = await read(
+        services.invites.create(who, {
+          forSlackUserId: null,
+          ttlSeconds: command.ttlSeconds,
+          maxUses: command.maxUses ?? null,
+        }),
       );
+      if (!created.ok) return reply(messages.plain(adminRefusalText(created.reason)));
+      return reply(messages.sharedLink(actor.account, created.invite, created.url));
+    }
     case 'console':
       return openConsole(args, deps, actor);
     case 'list': {

@@ -1,0 +1,211 @@
+// Links for anyone, with Sign in with Slack: the page sends the person through Slack's OpenID
+// Connect flow (here a stand-in that signs id_tokens with its own key), the bot verifies the
+// id_token (issuer, audience, nonce, expiry, signature against the JWKS) and the person then
+// confirms as that verified Slack user. Nothing registers on a GET.
+import { generateKeyPair } from 'jose';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PUBLIC_URL, type RunningBot, resetAccount, startTestBot } from '../support/bot.js';
+import { openPgliteTestDatabase, type TestDatabase } from '../support/databases.js';
+import { CLIENT_ID, CLIENT_SECRET, SlackStandIn } from '../support/slack-stand-in.js';
+
+/** A browser's cookie jar, enough for one site. */
+class Browser {
+  private readonly jar = new Map<string, string>();
+  constructor(private readonly base: string) {}
+
+  async go(path: string, init: RequestInit = {}): Promise<{ status: number; location: string; html: string }> {
+    const res = await fetch(`${this.base}${path}`, {
+      redirect: 'manual',
+      ...init,
+      headers: {
+        ...(init.headers as Record<string, string>),
+        Cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
+    });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attributes] = line.split(';');
+      const [name, ...value] = (pair ?? '').split('=');
+      if (attributes.some((a) => a.trim() === 'Max-Age=0')) this.jar.delete(name as string);
+      else this.jar.set(name as string, value.join('='));
+    }
+    return { status: res.status, location: res.headers.get('location') ?? '', html: await res.text() };
+  }
+
+  /** Posts the page's form, with its CSRF value (and `fields`). */
+  async submit(path: string, html: string, fields: Record<string, string> = {}) {
+    const csrf = /name="csrf" value="([^"]*)"/.exec(html)?.[1] ?? '';
+    const step = /name="step" value="([^"]*)"/.exec(html)?.[1];
+    return this.go(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, ...(step ? { step } : {}), ...fields }).toString(),
+    });
+  }
+}
+
+describe('links for anyone, with Sign in with Slack', () => {
+  let db: TestDatabase;
+  let standIn: SlackStandIn;
+  let running: RunningBot;
+
+  beforeAll(async () => {
+    db = await openPgliteTestDatabase();
+    standIn = await new SlackStandIn().start();
+    for (const id of ['UADMIN1', 'UNEW1', 'UNEW2', 'UNEW3']) standIn.addUser({ id });
+    running = await startTestBot({
+      db,
+      standIn,
+      env: { SLACK_CLIENT_ID: CLIENT_ID, SLACK_CLIENT_SECRET: CLIENT_SECRET },
+    });
+  });
+  afterAll(async () => {
+    await running?.stop();
+    await standIn?.stop();
+    await db?.close();
+  });
+  beforeEach(() => resetAccount(running, db, standIn, [{ slackUserId: 'UADMIN1', role: 'AccountAdmin' }]));
+
+  const member = (user: string) =>
+    db.knex('members').where({ account_id: running.bot.account.id, slack_user_id: user }).first();
+  const local = (url: string) => url.replace(PUBLIC_URL, '');
+
+  /** `/chatbees-users invite link …` as the admin; the path of the link it answers with. */
+  async function shareLink(text = 'invite link'): Promise<{ path: string; answer: string }> {
+    const answer = String((await running.slack.command('UADMIN1', text)).json?.text);
+    const url = /<(https:\/\/bees\.example\.test\/register\/[^|>]+)\|/.exec(answer)?.[1];
+    if (!url) throw new Error(`no link in: ${answer}`);
+    return { path: local(url), answer };
+  }
+
+  /** Opens the link, continues with Slack, and comes back from Slack's consent page as `who`. */
+  async function signInThrough(
+    browser: Browser,
+    path: string,
+    who: Parameters<SlackStandIn['signIn']>[1],
+    claims: Record<string, unknown> = {},
+    options: Parameters<SlackStandIn['signIn']>[3] = {},
+  ) {
+    const page = await browser.go(path);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('Continue with Slack');
+    const toSlack = await browser.submit(path, page.html);
+    expect(toSlack.status).toBe(303);
+    const returnUrl = await standIn.signIn(toSlack.location, who, claims, options);
+    return { toSlack, returnUrl, back: await browser.go(local(returnUrl)) };
+  }
+
+  it('registers the verified Slack user after they confirm, and counts the use', async () => {
+    const { path, answer } = await shareLink('invite link for 3d uses 2');
+    expect(answer).toMatch(/for up to 2 people/);
+    const browser = new Browser(running.url);
+    const { toSlack, back, returnUrl } = await signInThrough(browser, path, { user: 'UNEW1', name: 'New One' });
+
+    const authorize = new URL(toSlack.location);
+    expect(`${authorize.origin}${authorize.pathname}`).toBe(
+      `${new URL(standIn.apiUrl).origin}/openid/connect/authorize`,
+    );
+    expect(authorize.searchParams.get('client_id')).toBe(CLIENT_ID);
+    expect(authorize.searchParams.get('scope')).toBe('openid profile email');
+    expect(authorize.searchParams.get('redirect_uri')).toBe(`${PUBLIC_URL}/register/signed-in`);
+    expect(authorize.searchParams.get('nonce')).toMatch(/^[\w-]{20,}$/);
+
+    // Back from Slack: a redirect to the link's page; nobody is registered by these GETs.
+    expect(back.status).toBe(303);
+    expect(back.location).toBe(path);
+    const confirm = await browser.go(path);
+    expect(confirm.html).toContain('Signed in with Slack as <strong>New One</strong>');
+    expect(await member('UNEW1')).toBeUndefined();
+
+    const joined = await browser.submit(path, confirm.html);
+    expect(joined.status).toBe(200);
+    expect(await member('UNEW1')).toMatchObject({ status: 'active', role: 'AccountUser', display_name: 'New One' });
+    const invite = await db.knex('invites').whereNull('for_slack_user_id').first();
+    expect(invite).toMatchObject({ uses: 1, max_uses: 2 });
+    const list = String((await running.slack.command('UADMIN1', 'invites')).json?.text);
+    expect(list).toContain('anyone with the link');
+    expect(list).toContain('used 1 of 2');
+
+    // Logged at debug level, the exchange gives away neither the app's secret, the code, the
+    // id_token nor the link.
+    const logs = running.logs.join('\n');
+    const code = new URL(returnUrl).searchParams.get('code') as string;
+    for (const secret of [CLIENT_SECRET, code, path.split('/').pop() as string, 'xoxp-openid-access']) {
+      expect(logs).not.toContain(secret);
+    }
+    expect(logs).not.toMatch(/"id_token":"eyJ/);
+    expect(logs).toContain('openid.connect.token');
+  });
+
+  it('stops at its number of uses, and when revoked', async () => {
+    const { path } = await shareLink('invite link uses 1');
+    const first = new Browser(running.url);
+    await signInThrough(first, path, { user: 'UNEW1' });
+    expect((await first.submit(path, (await first.go(path)).html)).status).toBe(200);
+    const second = new Browser(running.url);
+    expect((await second.go(path)).status).toBe(410);
+
+    const other = await shareLink();
+    const id = (await db.knex('invites').whereNull('for_slack_user_id').orderBy('created_at', 'desc').first()).id;
+    await running.slack.command('UADMIN1', `revoke ${id}`);
+    expect((await new Browser(running.url).go(other.path)).status).toBe(410);
+  });
+
+  it('refuses an id_token it cannot trust: another key, audience, issuer or nonce, or expired', async () => {
+    const { path } = await shareLink();
+    const { privateKey: stranger } = await generateKeyPair('RS256');
+    const cases: Array<[string, Record<string, unknown>, Parameters<SlackStandIn['signIn']>[3]]> = [
+      ['another key', {}, { key: stranger }],
+      ['another audience', { aud: '9999.9999' }, {}],
+      ['another issuer', { iss: 'https://slack.example.evil' }, {}],
+      ['another nonce', { nonce: 'not-the-one-we-sent-0123456789' }, {}],
+      ['expired', {}, { expiresInSeconds: -60 }],
+    ];
+    for (const [what, claims, options] of cases) {
+      const browser = new Browser(running.url);
+      const { back } = await signInThrough(browser, path, { user: 'UNEW2' }, claims, options);
+      expect(back.status, what).toBe(400);
+      expect(back.html, what).toContain('Sign-in did not work');
+      expect((await browser.go(path)).html, what).toContain('Continue with Slack');
+    }
+    expect(await member('UNEW2')).toBeUndefined();
+  });
+
+  it('refuses a return from Slack without the state it sent', async () => {
+    const { path } = await shareLink();
+    const browser = new Browser(running.url);
+    const page = await browser.go(path);
+    const toSlack = await browser.submit(path, page.html);
+    const back = new URL(await standIn.signIn(toSlack.location, { user: 'UNEW2' }));
+    back.searchParams.set('state', 'forged-state-0123456789abcdef');
+    expect((await browser.go(local(back.toString()))).status).toBe(400);
+    // Another browser, without the state cookie, gets nowhere with a genuine return URL.
+    const genuine = await standIn.signIn((await browser.submit(path, page.html)).location, { user: 'UNEW2' });
+    expect((await new Browser(running.url).go(local(genuine))).status).toBe(400);
+    expect(await member('UNEW2')).toBeUndefined();
+  });
+
+  it('refuses a person of another workspace', async () => {
+    const { path } = await shareLink();
+    const browser = new Browser(running.url);
+    await signInThrough(browser, path, { user: 'UNEW3', team: 'TOTHER' });
+    const refused = await browser.submit(path, (await browser.go(path)).html);
+    expect(refused.status).toBe(403);
+    expect(refused.html).toContain('different Slack workspace');
+    expect(await member('UNEW3')).toBeUndefined();
+  });
+
+  it('keeps a sign-in to its own link', async () => {
+    const one = await shareLink();
+    const two = await shareLink();
+    const browser = new Browser(running.url);
+    await signInThrough(browser, one.path, { user: 'UNEW1' });
+    expect((await browser.go(two.path)).html).toContain('Continue with Slack');
+  });
+
+  it('checks the link options', async () => {
+    for (const text of ['invite link uses 0', 'invite link for 2y', 'invite link uses 5 uses 6', 'invite link soon']) {
+      expect(String((await running.slack.command('UADMIN1', text)).json?.text), text).toMatch(/Usage: .*invite link/);
+    }
+    expect(await db.knex('invites')).toHaveLength(0);
+  });
+});
