@@ -243,6 +243,7 @@ export class InviteService {
         // A removed member who registers again starts afresh; the audit log keeps the past.
         removed_at: null,
         removed_by: null,
+        slack_deactivated_at: null,
         updated_at: now,
       };
       const [memberRow] = await trx('members')

@@ -8,6 +8,7 @@ import {
   prepared,
   readAsAdmin,
   recordAudit,
+  removeMember,
   sortNameOf,
   toMember,
   usableInvite,
@@ -197,7 +198,11 @@ export class MemberService {
         return refuse('last_admin');
       }
       const now = this.deps.now();
-      const [row] = await trx('members').where({ id: target.id }).update({ role, updated_at: now }).returning('*');
+      // A demoted admin kept because Slack deactivated them is an ordinary member again.
+      const [row] = await trx('members')
+        .where({ id: target.id })
+        .update({ role, updated_at: now, ...(role === 'AccountUser' ? { slack_deactivated_at: null } : {}) })
+        .returning('*');
       await recordAudit(trx, {
         accountId: actor.accountId,
         actor: actor.slackUserId,
@@ -231,28 +236,12 @@ export class MemberService {
       if (target.role === 'AccountAdmin' && (await countUsableAdmins(trx, actor.accountId, target.slackUserId)) === 0) {
         return refuse('last_admin');
       }
-      const now = this.deps.now();
-      const [row] = await trx('members')
-        .where({ id: target.id })
-        .update({ status: 'removed', removed_at: now, removed_by: actor.slackUserId, updated_at: now })
-        .returning('*');
-      // Only links that could still be used: used-up and expired ones keep their own story.
-      const revoked = await trx('invites')
-        .where({ account_id: actor.accountId, created_by: target.slackUserId })
-        .whereRaw(usableInvite('invites', '?'), [now])
-        .update({ revoked_at: now, revoked_by: actor.slackUserId, revoke_reason: 'inviter_removed' })
-        .returning('id');
-      await recordAudit(trx, {
-        accountId: actor.accountId,
+      const removed = await removeMember(trx, target, {
         actor: actor.slackUserId,
-        action: 'member.removed',
         source: actor.source,
-        targetSlackUserId: target.slackUserId,
-        before: { status: 'active', role: target.role },
-        after: { status: 'removed', revokedInvites: revoked.map((r: { id: string }) => r.id) },
-        at: now,
+        at: this.deps.now(),
       });
-      return { ok: true, member: toMember(row), revokedInvites: revoked.length };
+      return { ok: true, member: toMember(removed.row), revokedInvites: removed.revokedInvites.length };
     });
   }
 
@@ -321,43 +310,25 @@ export class MemberService {
       await lockAccount(trx, accountId);
       const member = await findMember(trx, accountId, slackUserId);
       if (member?.status !== 'active') return { outcome: 'not_member' };
-      if (member.slackDeactivatedAt) return { outcome: 'already_kept' };
       const now = this.deps.now();
-      const audit = {
-        accountId,
-        actor: SLACK_ACTOR,
-        source: 'slack_event' as const,
-        targetSlackUserId: slackUserId,
-        at: now,
-      };
-      if (member.role === 'AccountAdmin' && (await countUsableAdmins(trx, accountId, slackUserId)) === 0) {
+      const lastAdmin = member.role === 'AccountAdmin' && (await countUsableAdmins(trx, accountId, slackUserId)) === 0;
+      if (lastAdmin) {
+        if (member.slackDeactivatedAt) return { outcome: 'already_kept' };
         await trx('members').where({ id: member.id }).update({ slack_deactivated_at: now, updated_at: now });
         await recordAudit(trx, {
-          ...audit,
+          accountId,
+          actor: SLACK_ACTOR,
+          source: 'slack_event',
+          targetSlackUserId: slackUserId,
+          at: now,
           action: 'member.kept_deactivated',
           before: { status: 'active', role: member.role },
           after: { status: 'active', role: member.role, deactivatedInSlack: true },
         });
         return { outcome: 'kept_last_admin' };
       }
-      await trx('members')
-        .where({ id: member.id })
-        .update({ status: 'removed', removed_at: now, removed_by: SLACK_ACTOR, updated_at: now });
-      const revoked = await trx('invites')
-        .where({ account_id: accountId, created_by: slackUserId })
-        .whereRaw(usableInvite('invites', '?'), [now])
-        .update({ revoked_at: now, revoked_by: SLACK_ACTOR, revoke_reason: 'inviter_removed' })
-        .returning('id');
-      await recordAudit(trx, {
-        ...audit,
-        action: 'member.removed',
-        before: { status: 'active', role: member.role },
-        after: {
-          status: 'removed',
-          revokedInvites: revoked.map((r: { id: string }) => r.id),
-          deactivatedInSlack: true,
-        },
-      });
+      // Not (or no longer) the last admin who can act: a kept admin goes now too.
+      await removeMember(trx, member, { actor: SLACK_ACTOR, source: 'slack_event', at: now, deactivatedInSlack: true });
       return { outcome: 'removed' };
     });
   }
@@ -367,12 +338,15 @@ export class MemberService {
    * removed: coming back to Slack does not register anyone.
    */
   async reactivatedInSlack(accountId: number, slackUserId: string): Promise<{ unmarked: boolean }> {
-    const cleared = await this.deps
-      .knex('members')
-      .where({ account_id: accountId, slack_user_id: slackUserId, status: 'active' })
-      .whereNotNull('slack_deactivated_at')
-      .update({ slack_deactivated_at: null, updated_at: this.deps.now() });
-    return { unmarked: Number(cleared) > 0 };
+    return inTransaction(this.deps.knex, async (trx) => {
+      // Under the account's lock, so it cannot interleave with a deactivation of the same person.
+      await lockAccount(trx, accountId);
+      const cleared = await trx('members')
+        .where({ account_id: accountId, slack_user_id: slackUserId, status: 'active' })
+        .whereNotNull('slack_deactivated_at')
+        .update({ slack_deactivated_at: null, updated_at: this.deps.now() });
+      return { unmarked: Number(cleared) > 0 };
+    });
   }
 
   /** For admins: how many active members and usable invites the account has (the App Home). */
@@ -394,13 +368,17 @@ export class MemberService {
     return { ok: true, members: Number(row?.members ?? 0), pendingInvites: Number(row?.pending_invites ?? 0) };
   }
 
-  /** Some of the account's active AccountAdmins, for telling people whom to ask. */
-  async activeAdmins(accountId: number, limit: number): Promise<string[]> {
-    return this.deps
-      .knex('members')
-      .where({ account_id: accountId, status: 'active', role: 'AccountAdmin' })
-      .orderBy('registered_at')
-      .limit(limit)
-      .pluck('slack_user_id');
+  /**
+   * Some of the account's active AccountAdmins, for telling people whom to ask: only those who
+   * can act, unless `includeDeactivated` (to reach every admin, as when the last one is kept).
+   */
+  async activeAdmins(
+    accountId: number,
+    limit: number,
+    options: { includeDeactivated?: boolean } = {},
+  ): Promise<string[]> {
+    const query = this.deps.knex('members').where({ account_id: accountId, status: 'active', role: 'AccountAdmin' });
+    if (!options.includeDeactivated) query.whereNull('slack_deactivated_at');
+    return query.orderBy('registered_at').limit(limit).pluck('slack_user_id');
   }
 }

@@ -222,3 +222,42 @@ export async function recordAudit(db: Db, entry: AuditRecord): Promise<void> {
     created_at: entry.at,
   });
 }
+
+/**
+ * Soft-deletes an active member and revokes the links they sent that could still be used, with
+ * its audit entry: one place for a removal by an admin and by Slack (a deactivation).
+ */
+export async function removeMember(
+  trx: Knex.Transaction,
+  member: Member,
+  by: { actor: string; source: AuditSource; at: Date; deactivatedInSlack?: boolean },
+): Promise<{ row: Row; revokedInvites: string[] }> {
+  const [row] = await trx('members')
+    .where({ id: member.id })
+    .update({
+      status: 'removed',
+      removed_at: by.at,
+      removed_by: by.actor,
+      slack_deactivated_at: null,
+      updated_at: by.at,
+    })
+    .returning('*');
+  // Only links that could still be used: used-up and expired ones keep their own story.
+  const revoked: Array<{ id: string }> = await trx('invites')
+    .where({ account_id: member.accountId, created_by: member.slackUserId })
+    .whereRaw(usableInvite('invites', '?'), [by.at])
+    .update({ revoked_at: by.at, revoked_by: by.actor, revoke_reason: 'inviter_removed' })
+    .returning('id');
+  const revokedInvites = revoked.map((r) => r.id);
+  await recordAudit(trx, {
+    accountId: member.accountId,
+    actor: by.actor,
+    action: 'member.removed',
+    source: by.source,
+    targetSlackUserId: member.slackUserId,
+    before: { status: 'active', role: member.role },
+    after: { status: 'removed', revokedInvites, ...(by.deactivatedInSlack ? { deactivatedInSlack: true } : {}) },
+    at: by.at,
+  });
+  return { row: row as Row, revokedInvites };
+}

@@ -72,4 +72,42 @@ describe.each(backends)('Slack deactivations on $name', (backend) => {
     expect(await services.members.reactivatedInSlack(account.id, 'UBEN')).toEqual({ unmarked: true });
     expect((await status('UBEN'))?.slack_deactivated_at).toBeNull();
   });
+
+  it('removes a kept admin once another admin can act, and a demoted one is no longer marked', async () => {
+    await services.members.deactivatedInSlack(account.id, 'UADA');
+    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({ outcome: 'kept_last_admin' });
+    // INITIAL_ADMINS names UCAT; Slack delivers UBEN's deactivation again: now UBEN goes.
+    await services.members.bootstrapAdmins(account.id, [{ slackUserId: 'UCAT' }]);
+    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({ outcome: 'removed' });
+    expect((await status('UBEN'))?.status).toBe('removed');
+    expect((await status('UBEN'))?.slack_deactivated_at).toBeNull();
+
+    await insertMembers(db.knex, account, [{ slackUserId: 'UDAN', role: 'AccountAdmin' }]);
+    await db
+      .knex('members')
+      .where({ account_id: account.id, slack_user_id: 'UDAN' })
+      .update({ slack_deactivated_at: new Date() });
+    const demoted = await services.members.changeRole(actor(account, 'UCAT'), 'UDAN', 'AccountUser');
+    expect(demoted.ok).toBe(true);
+    expect(await status('UDAN')).toMatchObject({ role: 'AccountUser', slack_deactivated_at: null });
+  });
+
+  it('never leaves the account without an admin when Slack deactivates two admins at once', async () => {
+    for (let round = 0; round < 20; round++) {
+      await db.knex('members').where({ account_id: account.id }).whereIn('slack_user_id', ['UADA', 'UBEN']).update({
+        status: 'active',
+        role: 'AccountAdmin',
+        slack_deactivated_at: null,
+        removed_at: null,
+        removed_by: null,
+      });
+      const outcomes = await Promise.all([
+        services.members.deactivatedInSlack(account.id, 'UADA'),
+        services.members.deactivatedInSlack(account.id, 'UBEN'),
+      ]);
+      expect(outcomes.map((o) => o.outcome).sort()).toEqual(['kept_last_admin', 'removed']);
+      const admins = await db.knex('members').where({ account_id: account.id, status: 'active', role: 'AccountAdmin' });
+      expect(admins).toHaveLength(1);
+    }
+  });
 });

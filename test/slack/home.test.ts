@@ -98,7 +98,15 @@ describe.each(backends)('App Home on $name', (backend) => {
     expect(JSON.stringify(opened.params.view)).toContain('"type":"modal"');
 
     standIn.reset();
-    await running.slack.blockAction('UBOB', { action_id: OPEN_CONSOLE_FROM_HOME });
+    // Pressed in the Home tab: the refusal opens as a modal (a Home view cannot become one).
+    await running.slack.blockAction(
+      'UBOB',
+      { action_id: OPEN_CONSOLE_FROM_HOME },
+      { view: { id: 'VHOME1', type: 'home' } },
+    );
+    const refusal = await waitFor(() => standIn.callsTo('views.open')[0], 5_000, 'the refusal shown');
+    expect(JSON.stringify(refusal.params.view)).toMatch(/needs the AccountAdmin role/);
+    expect(standIn.callsTo('views.update')).toHaveLength(0);
     await waitFor(
       async () =>
         (await db.knex('audit_log').where({ action: 'access.refused', actor: 'UBOB' })).find(
@@ -107,6 +115,6 @@ describe.each(backends)('App Home on $name', (backend) => {
       5_000,
       'the refusal recorded',
     );
-    expect(standIn.callsTo('views.open')).toHaveLength(0);
+    expect(standIn.callsTo('views.open')).toHaveLength(1);
   });
 });

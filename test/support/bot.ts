@@ -6,7 +6,7 @@ import { createLogger } from '../../src/logger.js';
 import type { TestDatabase } from './databases.js';
 import { insertMembers, LINK_SECRET } from './fixtures.js';
 import { SIGNING_SECRET, SlackDriver } from './slack-requests.js';
-import { BOT_TOKEN, type SlackStandIn } from './slack-stand-in.js';
+import { BOT_TOKEN, type SlackStandIn, waitFor } from './slack-stand-in.js';
 
 export const PUBLIC_URL = 'https://bees.example.test';
 
@@ -75,4 +75,18 @@ export async function resetAccount(
   for (const table of ['slack_request_claims', 'audit_log', 'invites', 'members']) await db.knex(table).del();
   await insertMembers(db.knex, running.bot.account, members);
   standIn.reset();
+}
+
+/**
+ * Waits until the bot has logged `count` finished Slack requests named `name` (a subcommand,
+ * action id or event type) after log line `since`. Events are acked before they are handled: a 200
+ * proves nothing.
+ */
+export async function handled(running: RunningBot, name: string, count: number, since = 0): Promise<void> {
+  const done = () =>
+    running.logs.slice(since).filter((line) => {
+      const record = JSON.parse(line) as { msg?: string; name?: string };
+      return record.msg === 'slack request' && record.name === name;
+    }).length >= count;
+  await waitFor(done, 5_000, `${count} handled ${name}`);
 }

@@ -100,7 +100,14 @@ export class SlackDriver {
     user: string,
     action: { action_id: string; value?: string; block_id?: string },
     container: {
-      view?: { id: string; hash?: string; private_metadata?: string; callback_id?: string; root_view_id?: string };
+      view?: {
+        id: string;
+        type?: string;
+        hash?: string;
+        private_metadata?: string;
+        callback_id?: string;
+        root_view_id?: string;
+      };
     } = {},
     overrides: Record<string, unknown> = {},
   ) {

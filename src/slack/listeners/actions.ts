@@ -80,9 +80,15 @@ function buttonDispatcher(app: App, deps: SlackDeps): (actionId: string, work: B
         return;
       }
       logFailure(deps.logger, err, 'console action failed', { action: actionId });
-      const viewId = args.body.view?.id;
-      if (viewId)
-        await args.client.views.update({ view_id: viewId, view: notice('Not done', UNAVAILABLE) }).catch(() => {});
+      const view = args.body.view;
+      // From the Home tab the answer opens as a modal; in the console it replaces the view.
+      const shown =
+        view?.type === 'home'
+          ? args.client.views.open({ trigger_id: args.body.trigger_id, view: notice('Not done', UNAVAILABLE) })
+          : view?.id
+            ? args.client.views.update({ view_id: view.id, view: notice('Not done', UNAVAILABLE) })
+            : undefined;
+      await shown?.catch((e: unknown) => logFailure(deps.logger, e, 'could not show the failure'));
     }
   });
   return (actionId, work) => {

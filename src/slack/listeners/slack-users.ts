@@ -37,8 +37,10 @@ export function register(app: App, deps: SlackDeps): void {
       const { outcome } = await services.members.deactivatedInSlack(account.id, user.id);
       if (outcome === 'removed') logger.info({ member: user.id }, 'member removed: deactivated in Slack');
       if (outcome !== 'kept_last_admin') return;
-      logger.warn({ member: user.id }, 'last AccountAdmin deactivated in Slack: kept');
-      const admins = await services.members.activeAdmins(account.id, ADMINS_TOLD);
+      // For whoever runs the app: only they can name a new admin (INITIAL_ADMINS).
+      logger.error({ member: user.id }, 'the last AccountAdmin who could act was deactivated in Slack: kept');
+      // Every admin left is deactivated in Slack too; Slack may refuse these DMs, and says so.
+      const admins = await services.members.activeAdmins(account.id, ADMINS_TOLD, { includeDeactivated: true });
       for (const admin of admins) await sendDm(client, logger, admin, dm.lastAdminDeactivated(account, user.id));
     } catch (err) {
       logFailure(logger, err, 'Slack deactivation not applied', { member: user.id });
@@ -52,7 +54,8 @@ export function register(app: App, deps: SlackDeps): void {
       const account = await accountOf(context, user);
       if (!account) return;
       // Slack may deliver an event more than once: welcome once.
-      if (!(await services.requests.claim(`event:${account.id}:${(body as { event_id?: string }).event_id}`))) return;
+      const eventId = (body as { event_id?: string }).event_id;
+      if (eventId && !(await services.requests.claim(`event:${account.id}:${eventId}`))) return;
       const admins = await services.members.activeAdmins(account.id, ADMINS_NAMED);
       await sendDm(client, logger, user.id, dm.joinedWorkspace(account, admins));
     } catch (err) {

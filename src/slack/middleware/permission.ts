@@ -45,7 +45,8 @@ type Body = {
   enterprise?: { id?: string } | null;
   user?: { id?: string; team_id?: string };
   actions?: Array<{ action_id?: string }>;
-  view?: { id?: string; hash?: string; callback_id?: string; app_installed_team_id?: string };
+  view?: { id?: string; type?: string; hash?: string; callback_id?: string; app_installed_team_id?: string };
+  trigger_id?: string;
   container?: { type?: string };
   response_url?: string;
   event?: { type?: string; user?: string };
@@ -105,7 +106,10 @@ async function answer(args: Args, body: Body, message: Message): Promise<void> {
     return;
   }
   await args.ack?.();
-  if (body.container?.type === 'view' && body.view?.id) {
+  if (body.view?.type === 'home' && body.trigger_id) {
+    // A Home tab cannot become a modal: the answer opens as one.
+    await args.client.views.open({ trigger_id: body.trigger_id, view: notice('Not done', message.text) });
+  } else if (body.container?.type === 'view' && body.view?.id) {
     await args.client.views.update({ view_id: body.view.id, view: notice('Not done', message.text) });
   } else if (body.response_url && args.respond) {
     await args.respond({ response_type: 'ephemeral', replace_original: false, text: message.text });
@@ -158,14 +162,18 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
       if (operation.admin && role !== 'AccountAdmin') {
         const reason = role === null ? 'not_member' : 'not_admin';
         setOutcome(`refused:${reason}`);
-        // The refusal is answered first; recording it must not hold up the answer.
-        await answer(args, body, roleNeeded(role, operation.name));
-        await services.audit
-          .recordRefusal(
-            { accountId: account.id, slackUserId, source: body.command ? 'slash_command' : 'console' },
-            { operation: operation.name.replace(/`/g, ''), reason },
-          )
-          .catch((err: unknown) => logger.warn({ err }, 'refusal not recorded'));
+        // The refusal is answered first; recording it must not hold up the answer, and happens
+        // even when Slack would not take the answer.
+        try {
+          await answer(args, body, roleNeeded(role, operation.name));
+        } finally {
+          await services.audit
+            .recordRefusal(
+              { accountId: account.id, slackUserId, source: body.command ? 'slash_command' : 'console' },
+              { operation: operation.name.replace(/`/g, ''), reason },
+            )
+            .catch((err: unknown) => logger.warn({ err }, 'refusal not recorded'));
+        }
         return;
       }
     } catch (err) {
