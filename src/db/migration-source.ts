@@ -4,6 +4,7 @@ import * as requestClaims from '../../migrations/20261128_002_request_claims.js'
 import * as memberCounts from '../../migrations/20261128_003_member_counts_and_settings.js';
 import * as refusalIndex from '../../migrations/20261128_004_refusal_index.js';
 import * as slackDeactivation from '../../migrations/20261128_005_slack_deactivation.js';
+import * as installations from '../../migrations/20261128_006_installations.js';
 
 interface Migration {
   name: string;
@@ -20,6 +21,7 @@ const migrations: Migration[] = [
   { name: '20261128_003_member_counts_and_settings', ...memberCounts },
   { name: '20261128_004_refusal_index', ...refusalIndex },
   { name: '20261128_005_slack_deactivation', ...slackDeactivation },
+  { name: '20261128_006_installations', ...installations },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -1,0 +1,91 @@
+// The Slack installations of the multi-workspace mode, stored encrypted: readable only with the
+// key, bound to their workspace, replaced on a re-install, gone on uninstall.
+import type { Installation } from '@slack/bolt';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InstallationUnreadable, InstallationVault } from '../../src/services/installations.js';
+import { installationStore } from '../../src/slack/installation-store.js';
+import { backends, type TestDatabase } from '../support/databases.js';
+
+const KEY = 'installation-encryption-key-0123456789abcdef';
+const BOT_TOKEN = 'xoxb-9999-8888-installedbottoken';
+
+function installation(team: string, token = BOT_TOKEN): Installation<'v2', false> {
+  return {
+    team: { id: team, name: `Team ${team}` },
+    enterprise: undefined,
+    user: { id: 'UINSTALLER', token: undefined, scopes: undefined },
+    bot: { token, scopes: ['commands', 'chat:write'], id: 'B01', userId: 'UBOT' },
+    tokenType: 'bot',
+    isEnterpriseInstall: false,
+    appId: 'A0APP',
+    authVersion: 'v2',
+  };
+}
+
+describe.each(backends)('installations on $name', (backend) => {
+  let db: TestDatabase;
+  let vault: InstallationVault;
+
+  beforeAll(async () => {
+    db = await backend.open();
+  });
+  afterAll(async () => db?.close());
+  beforeEach(async () => {
+    await db.knex('installations').del();
+    vault = new InstallationVault({ knex: db.knex, encryptionKey: KEY });
+  });
+
+  it('stores an installation that only the key reads back, per workspace', async () => {
+    const store = installationStore(vault);
+    await store.storeInstallation(installation('T0ONE'));
+    await store.storeInstallation(installation('T0TWO', 'xoxb-2222-other'));
+    const query = { teamId: 'T0ONE', enterpriseId: undefined, isEnterpriseInstall: false as const };
+    expect((await store.fetchInstallation(query)).bot?.token).toBe(BOT_TOKEN);
+    expect(
+      (await store.fetchInstallation({ teamId: 'T0TWO', enterpriseId: undefined, isEnterpriseInstall: false })).bot
+        ?.token,
+    ).toBe('xoxb-2222-other');
+
+    const rows = await db.knex('installations').orderBy('install_key');
+    expect(rows.map((r) => r.install_key)).toEqual(['T:T0ONE', 'T:T0TWO']);
+    expect(JSON.stringify(rows)).not.toContain('xoxb-');
+
+    const otherKey = new InstallationVault({ knex: db.knex, encryptionKey: `${KEY}-rotated` });
+    await expect(otherKey.load({ teamId: 'T0ONE', isEnterpriseInstall: false })).rejects.toBeInstanceOf(
+      InstallationUnreadable,
+    );
+  });
+
+  it('refuses a row moved to another workspace', async () => {
+    await vault.save({ teamId: 'T0ONE', isEnterpriseInstall: false }, installation('T0ONE'));
+    await vault.save({ teamId: 'T0TWO', isEnterpriseInstall: false }, installation('T0TWO'));
+    const one = await db.knex('installations').where({ install_key: 'T:T0ONE' }).first();
+    await db.knex('installations').where({ install_key: 'T:T0TWO' }).update({ sealed: one.sealed });
+    await expect(vault.load({ teamId: 'T0TWO', isEnterpriseInstall: false })).rejects.toBeInstanceOf(
+      InstallationUnreadable,
+    );
+  });
+
+  it('replaces on a re-install, keys an org-wide install by its org, and forgets on uninstall', async () => {
+    const store = installationStore(vault);
+    await store.storeInstallation(installation('T0ONE'));
+    await store.storeInstallation(installation('T0ONE', 'xoxb-3333-reinstalled'));
+    const query = { teamId: 'T0ONE', enterpriseId: undefined, isEnterpriseInstall: false as const };
+    expect((await store.fetchInstallation(query)).bot?.token).toBe('xoxb-3333-reinstalled');
+    expect(await db.knex('installations')).toHaveLength(1);
+
+    await vault.save({ enterpriseId: 'E0ORG', isEnterpriseInstall: true }, { bot: { token: 'xoxb-org' } });
+    expect(await vault.load({ enterpriseId: 'E0ORG', teamId: 'T0ANY', isEnterpriseInstall: true })).toEqual({
+      bot: { token: 'xoxb-org' },
+    });
+
+    await store.deleteInstallation?.(query);
+    await expect(store.fetchInstallation(query)).rejects.toThrow(/no installation/);
+    expect(await vault.load({ enterpriseId: 'E0ORG', isEnterpriseInstall: true })).toBeDefined();
+  });
+
+  it('refuses a short key and a key without its workspace', async () => {
+    expect(() => new InstallationVault({ knex: db.knex, encryptionKey: 'short' })).toThrow(/32 characters/);
+    await expect(vault.save({ isEnterpriseInstall: false }, {})).rejects.toThrow(/team id/);
+  });
+});
