@@ -1,30 +1,16 @@
 // The App Home tab: published when opened, with the role read afresh; AccountAdmins also see
 // the member count, the pending invites and a button that opens the console (admins only).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { OPEN_CONSOLE_FROM_HOME } from '../../src/slack/blocks/home.js';
-import { type RunningBot, resetAccount, startTestBot } from '../support/bot.js';
-import { backends, type TestDatabase } from '../support/databases.js';
+import { botUnderTest, resetAccount } from '../support/bot.js';
+import { backends } from '../support/databases.js';
 import { insertMembers } from '../support/fixtures.js';
-import { SlackStandIn, waitFor } from '../support/slack-stand-in.js';
+import { waitFor } from '../support/slack-stand-in.js';
 
 describe.each(backends)('App Home on $name', (backend) => {
-  let db: TestDatabase;
-  let standIn: SlackStandIn;
-  let running: RunningBot;
-
-  beforeAll(async () => {
-    db = await backend.open();
-    standIn = await new SlackStandIn().start();
-    for (const id of ['UADMIN1', 'UBOB', 'UCAROL', 'USTRANGER']) standIn.addUser({ id });
-    running = await startTestBot({ db, standIn });
-  });
-  afterAll(async () => {
-    await running?.stop();
-    await standIn?.stop();
-    await db?.close();
-  });
+  const t = botUnderTest(() => backend.open(), { users: ['UADMIN1', 'UBOB', 'UCAROL', 'USTRANGER'] });
   beforeEach(() =>
-    resetAccount(running, db, standIn, [
+    resetAccount(t.running, t.db, t.standIn, [
       { slackUserId: 'UADMIN1', role: 'AccountAdmin', displayName: 'Ada' },
       { slackUserId: 'UBOB', displayName: 'Bob' },
     ]),
@@ -32,10 +18,10 @@ describe.each(backends)('App Home on $name', (backend) => {
 
   /** Opens the Home tab as `user`; returns the text of the view published for them. */
   async function openHome(user: string, tab = 'home') {
-    const res = await running.slack.event({ type: 'app_home_opened', user, channel: 'D0HOME', tab });
+    const res = await t.running.slack.event({ type: 'app_home_opened', user, channel: 'D0HOME', tab });
     expect(res.status).toBe(200);
     const call = await waitFor(
-      () => standIn.callsTo('views.publish').find((c) => c.params.user_id === user),
+      () => t.standIn.callsTo('views.publish').find((c) => c.params.user_id === user),
       5_000,
       `views.publish for ${user}`,
     );
@@ -47,8 +33,8 @@ describe.each(backends)('App Home on $name', (backend) => {
   }
 
   it('shows an AccountAdmin their role, the member count, the pending invites and the console button', async () => {
-    await running.slack.command('UADMIN1', 'invite <@UCAROL>');
-    await waitFor(() => standIn.dmsTo('UCAROL').length === 1, 5_000, 'the invitation');
+    await t.running.slack.command('UADMIN1', 'invite <@UCAROL>');
+    await waitFor(() => t.standIn.dmsTo('UCAROL').length === 1, 5_000, 'the invitation');
     const { view, text } = await openHome('UADMIN1');
     expect(view.type).toBe('home');
     expect(text).toContain('You are an *AccountAdmin*');
@@ -71,16 +57,16 @@ describe.each(backends)('App Home on $name', (backend) => {
 
   it('reads the role afresh each time the tab opens', async () => {
     expect((await openHome('UADMIN1')).text).toContain(OPEN_CONSOLE_FROM_HOME);
-    await insertMembers(db.knex, running.bot.account, [{ slackUserId: 'UCAROL', role: 'AccountAdmin' }]);
-    await db.knex('members').where({ slack_user_id: 'UADMIN1' }).update({ role: 'AccountUser' });
-    standIn.reset();
+    await insertMembers(t.db.knex, t.running.bot.account, [{ slackUserId: 'UCAROL', role: 'AccountAdmin' }]);
+    await t.db.knex('members').where({ slack_user_id: 'UADMIN1' }).update({ role: 'AccountUser' });
+    t.standIn.reset();
     const again = await openHome('UADMIN1');
     expect(again.text).toContain('You are an *AccountUser*');
     expect(again.text).not.toContain(OPEN_CONSOLE_FROM_HOME);
   });
 
   it('publishes nothing for the Messages tab', async () => {
-    const res = await running.slack.event({
+    const res = await t.running.slack.event({
       type: 'app_home_opened',
       user: 'UADMIN1',
       channel: 'D0HOME',
@@ -88,33 +74,33 @@ describe.each(backends)('App Home on $name', (backend) => {
     });
     expect(res.status).toBe(200);
     await openHome('UBOB'); // a later event is handled, so the earlier one has been too
-    expect(standIn.callsTo('views.publish').filter((c) => c.params.user_id === 'UADMIN1')).toHaveLength(0);
+    expect(t.standIn.callsTo('views.publish').filter((c) => c.params.user_id === 'UADMIN1')).toHaveLength(0);
   });
 
   it('opens the console from the button for an AccountAdmin, and refuses anyone else', async () => {
-    await running.slack.blockAction('UADMIN1', { action_id: OPEN_CONSOLE_FROM_HOME });
-    const opened = await waitFor(() => standIn.callsTo('views.open')[0], 5_000, 'views.open');
+    await t.running.slack.blockAction('UADMIN1', { action_id: OPEN_CONSOLE_FROM_HOME });
+    const opened = await waitFor(() => t.standIn.callsTo('views.open')[0], 5_000, 'views.open');
     expect(JSON.stringify(opened.params.view)).toContain('<@UBOB>');
     expect(JSON.stringify(opened.params.view)).toContain('"type":"modal"');
 
-    standIn.reset();
+    t.standIn.reset();
     // Pressed in the Home tab: the refusal opens as a modal (a Home view cannot become one).
-    await running.slack.blockAction(
+    await t.running.slack.blockAction(
       'UBOB',
       { action_id: OPEN_CONSOLE_FROM_HOME },
       { view: { id: 'VHOME1', type: 'home' } },
     );
-    const refusal = await waitFor(() => standIn.callsTo('views.open')[0], 5_000, 'the refusal shown');
+    const refusal = await waitFor(() => t.standIn.callsTo('views.open')[0], 5_000, 'the refusal shown');
     expect(JSON.stringify(refusal.params.view)).toMatch(/needs the AccountAdmin role/);
-    expect(standIn.callsTo('views.update')).toHaveLength(0);
+    expect(t.standIn.callsTo('views.update')).toHaveLength(0);
     await waitFor(
       async () =>
-        (await db.knex('audit_log').where({ action: 'access.refused', actor: 'UBOB' })).find(
+        (await t.db.knex('audit_log').where({ action: 'access.refused', actor: 'UBOB' })).find(
           (r) => r.after.operation === 'Opening the admin console',
         ),
       5_000,
       'the refusal recorded',
     );
-    expect(standIn.callsTo('views.open')).toHaveLength(1);
+    expect(t.standIn.callsTo('views.open')).toHaveLength(1);
   });
 });

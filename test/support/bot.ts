@@ -1,12 +1,14 @@
 // The real bot (Bolt over HTTP, real services and database) on a free port, talking to a
 // Slack stand-in; its logs captured.
+
+import { afterAll, beforeAll } from 'vitest';
 import { type Bot, createBot } from '../../src/app.js';
 import { type Config, loadConfig, secretValues } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { TestDatabase } from './databases.js';
 import { insertMembers, LINK_SECRET } from './fixtures.js';
 import { SIGNING_SECRET, SlackDriver } from './slack-requests.js';
-import { BOT_TOKEN, type SlackStandIn, waitFor } from './slack-stand-in.js';
+import { BOT_TOKEN, type SlackStandIn, SlackStandIn as StandIn, waitFor } from './slack-stand-in.js';
 
 export const PUBLIC_URL = 'https://bees.example.test';
 
@@ -89,4 +91,33 @@ export async function handled(running: RunningBot, name: string, count: number, 
       return record.msg === 'slack request' && record.name === name;
     }).length >= count;
   await waitFor(done, 5_000, `${count} handled ${name}`);
+}
+
+export interface BotUnderTest {
+  db: TestDatabase;
+  standIn: SlackStandIn;
+  running: RunningBot;
+}
+
+/**
+ * One bot for a describe block: a database from `open`, a Web API stand-in knowing `users`, and
+ * the bot on both, started before the tests and stopped after them.
+ */
+export function botUnderTest(
+  open: () => Promise<TestDatabase>,
+  options: { users: string[]; env?: Record<string, string> },
+): BotUnderTest {
+  const t = {} as BotUnderTest;
+  beforeAll(async () => {
+    t.db = await open();
+    t.standIn = await new StandIn().start();
+    for (const id of options.users) t.standIn.addUser({ id });
+    t.running = await startTestBot({ db: t.db, standIn: t.standIn, env: options.env });
+  });
+  afterAll(async () => {
+    await t.running?.stop();
+    await t.standIn?.stop();
+    await t.db?.close();
+  });
+  return t;
 }

@@ -1,40 +1,24 @@
 // Rotating the key that signs registration links: with the old key in
 // REGISTRATION_LINK_PREVIOUS_SECRETS, links it signed still open and confirm; new links are
 // signed with the new key only.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RegistrationLinks } from '../../src/services/registration-links.js';
-import { type RunningBot, startTestBot } from '../support/bot.js';
-import { openPgliteTestDatabase, type TestDatabase } from '../support/databases.js';
+import { botUnderTest } from '../support/bot.js';
+import { openPgliteTestDatabase } from '../support/databases.js';
 import { LINK_SECRET, PUBLIC_URL } from '../support/fixtures.js';
-import { SlackStandIn } from '../support/slack-stand-in.js';
 
 const OLD_KEY = 'the-registration-link-key-before-rotation-0123456789';
 const OTHER_KEY = 'a-registration-link-key-nobody-configured-0123456789';
 
 describe('registration link key rotation', () => {
-  let db: TestDatabase;
-  let standIn: SlackStandIn;
-  let running: RunningBot;
-
-  beforeAll(async () => {
-    db = await openPgliteTestDatabase();
-    standIn = await new SlackStandIn().start();
-    for (const id of ['UADMIN1', 'UNEW001']) standIn.addUser({ id });
-    running = await startTestBot({
-      db,
-      standIn,
-      env: { INITIAL_ADMINS: 'UADMIN1', REGISTRATION_LINK_PREVIOUS_SECRETS: `${OLD_KEY}, ` },
-    });
-  });
-  afterAll(async () => {
-    await running?.stop();
-    await standIn?.stop();
-    await db?.close();
+  const t = botUnderTest(openPgliteTestDatabase, {
+    users: ['UADMIN1', 'UNEW001'],
+    env: { INITIAL_ADMINS: 'UADMIN1', REGISTRATION_LINK_PREVIOUS_SECRETS: `${OLD_KEY}, ` },
   });
 
   async function pendingInvite() {
-    const created = await running.bot.services.invites.create(
-      { accountId: running.bot.account.id, slackUserId: 'UADMIN1', source: 'slash_command' },
+    const created = await t.running.bot.services.invites.create(
+      { accountId: t.running.bot.account.id, slackUserId: 'UADMIN1', source: 'slash_command' },
       { forSlackUserId: 'UNEW001', forDisplayName: 'New' },
     );
     if (!created.ok) throw new Error(created.reason);
@@ -46,10 +30,10 @@ describe('registration link key rotation', () => {
 
   it('opens a link signed with a previous key, and not one signed with a key never configured', async () => {
     const created = await pendingInvite();
-    const old = await fetch(`${running.url}/register/${await signedWith(OLD_KEY, created.invite)}`);
+    const old = await fetch(`${t.running.url}/register/${await signedWith(OLD_KEY, created.invite)}`);
     expect(old.status).toBe(200);
     expect(await old.text()).toContain('Confirm');
-    const foreign = await fetch(`${running.url}/register/${await signedWith(OTHER_KEY, created.invite)}`);
+    const foreign = await fetch(`${t.running.url}/register/${await signedWith(OTHER_KEY, created.invite)}`);
     expect(foreign.status).toBe(404);
   });
 

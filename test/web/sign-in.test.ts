@@ -3,10 +3,10 @@
 // id_token (issuer, audience, nonce, expiry, signature against the JWKS) and the person then
 // confirms as that verified Slack user. Nothing registers on a GET.
 import { generateKeyPair } from 'jose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PUBLIC_URL, type RunningBot, resetAccount, startTestBot } from '../support/bot.js';
-import { openPgliteTestDatabase, type TestDatabase } from '../support/databases.js';
-import { CLIENT_ID, CLIENT_SECRET, SlackStandIn } from '../support/slack-stand-in.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { botUnderTest, PUBLIC_URL, resetAccount } from '../support/bot.js';
+import { openPgliteTestDatabase } from '../support/databases.js';
+import { CLIENT_ID, CLIENT_SECRET, type SlackStandIn } from '../support/slack-stand-in.js';
 
 /** A browser's cookie jar, enough for one site. */
 class Browser {
@@ -44,34 +44,19 @@ class Browser {
 }
 
 describe('links for anyone, with Sign in with Slack', () => {
-  let db: TestDatabase;
-  let standIn: SlackStandIn;
-  let running: RunningBot;
-
-  beforeAll(async () => {
-    db = await openPgliteTestDatabase();
-    standIn = await new SlackStandIn().start();
-    for (const id of ['UADMIN1', 'UNEW1', 'UNEW2', 'UNEW3']) standIn.addUser({ id });
-    running = await startTestBot({
-      db,
-      standIn,
-      env: { SLACK_CLIENT_ID: CLIENT_ID, SLACK_CLIENT_SECRET: CLIENT_SECRET },
-    });
+  const t = botUnderTest(openPgliteTestDatabase, {
+    users: ['UADMIN1', 'UNEW1', 'UNEW2', 'UNEW3'],
+    env: { SLACK_CLIENT_ID: CLIENT_ID, SLACK_CLIENT_SECRET: CLIENT_SECRET },
   });
-  afterAll(async () => {
-    await running?.stop();
-    await standIn?.stop();
-    await db?.close();
-  });
-  beforeEach(() => resetAccount(running, db, standIn, [{ slackUserId: 'UADMIN1', role: 'AccountAdmin' }]));
+  beforeEach(() => resetAccount(t.running, t.db, t.standIn, [{ slackUserId: 'UADMIN1', role: 'AccountAdmin' }]));
 
   const member = (user: string) =>
-    db.knex('members').where({ account_id: running.bot.account.id, slack_user_id: user }).first();
+    t.db.knex('members').where({ account_id: t.running.bot.account.id, slack_user_id: user }).first();
   const local = (url: string) => url.replace(PUBLIC_URL, '');
 
   /** `/chatbees-users invite link …` as the admin; the path of the link it answers with. */
   async function shareLink(text = 'invite link'): Promise<{ path: string; answer: string }> {
-    const answer = String((await running.slack.command('UADMIN1', text)).json?.text);
+    const answer = String((await t.running.slack.command('UADMIN1', text)).json?.text);
     const url = /<(https:\/\/bees\.example\.test\/register\/[^|>]+)\|/.exec(answer)?.[1];
     if (!url) throw new Error(`no link in: ${answer}`);
     return { path: local(url), answer };
@@ -90,19 +75,19 @@ describe('links for anyone, with Sign in with Slack', () => {
     expect(page.html).toContain('Continue with Slack');
     const toSlack = await browser.submit(path, page.html);
     expect(toSlack.status).toBe(303);
-    const returnUrl = await standIn.signIn(toSlack.location, who, claims, options);
+    const returnUrl = await t.standIn.signIn(toSlack.location, who, claims, options);
     return { toSlack, returnUrl, back: await browser.go(local(returnUrl)) };
   }
 
   it('registers the verified Slack user after they confirm, and counts the use', async () => {
     const { path, answer } = await shareLink('invite link for 3d uses 2');
     expect(answer).toMatch(/for up to 2 people/);
-    const browser = new Browser(running.url);
+    const browser = new Browser(t.running.url);
     const { toSlack, back, returnUrl } = await signInThrough(browser, path, { user: 'UNEW1', name: 'New One' });
 
     const authorize = new URL(toSlack.location);
     expect(`${authorize.origin}${authorize.pathname}`).toBe(
-      `${new URL(standIn.apiUrl).origin}/openid/connect/authorize`,
+      `${new URL(t.standIn.apiUrl).origin}/openid/connect/authorize`,
     );
     expect(authorize.searchParams.get('client_id')).toBe(CLIENT_ID);
     expect(authorize.searchParams.get('scope')).toBe('openid profile email');
@@ -119,15 +104,15 @@ describe('links for anyone, with Sign in with Slack', () => {
     const joined = await browser.submit(path, confirm.html);
     expect(joined.status).toBe(200);
     expect(await member('UNEW1')).toMatchObject({ status: 'active', role: 'AccountUser', display_name: 'New One' });
-    const invite = await db.knex('invites').whereNull('for_slack_user_id').first();
+    const invite = await t.db.knex('invites').whereNull('for_slack_user_id').first();
     expect(invite).toMatchObject({ uses: 1, max_uses: 2 });
-    const list = String((await running.slack.command('UADMIN1', 'invites')).json?.text);
+    const list = String((await t.running.slack.command('UADMIN1', 'invites')).json?.text);
     expect(list).toContain('anyone with the link');
     expect(list).toContain('used 1 of 2');
 
     // Logged at debug level, the exchange gives away neither the app's secret, the code, the
     // id_token nor the link.
-    const logs = running.logs.join('\n');
+    const logs = t.running.logs.join('\n');
     const code = new URL(returnUrl).searchParams.get('code') as string;
     for (const secret of [CLIENT_SECRET, code, path.split('/').pop() as string, 'xoxp-openid-access']) {
       expect(logs).not.toContain(secret);
@@ -138,16 +123,16 @@ describe('links for anyone, with Sign in with Slack', () => {
 
   it('stops at its number of uses, and when revoked', async () => {
     const { path } = await shareLink('invite link uses 1');
-    const first = new Browser(running.url);
+    const first = new Browser(t.running.url);
     await signInThrough(first, path, { user: 'UNEW1' });
     expect((await first.submit(path, (await first.go(path)).html)).status).toBe(200);
-    const second = new Browser(running.url);
+    const second = new Browser(t.running.url);
     expect((await second.go(path)).status).toBe(410);
 
     const other = await shareLink();
-    const id = (await db.knex('invites').whereNull('for_slack_user_id').orderBy('created_at', 'desc').first()).id;
-    await running.slack.command('UADMIN1', `revoke ${id}`);
-    expect((await new Browser(running.url).go(other.path)).status).toBe(410);
+    const id = (await t.db.knex('invites').whereNull('for_slack_user_id').orderBy('created_at', 'desc').first()).id;
+    await t.running.slack.command('UADMIN1', `revoke ${id}`);
+    expect((await new Browser(t.running.url).go(other.path)).status).toBe(410);
   });
 
   it('refuses an id_token it cannot trust: another key, audience, issuer or nonce, or expired', async () => {
@@ -161,7 +146,7 @@ describe('links for anyone, with Sign in with Slack', () => {
       ['expired', {}, { expiresInSeconds: -60 }],
     ];
     for (const [what, claims, options] of cases) {
-      const browser = new Browser(running.url);
+      const browser = new Browser(t.running.url);
       const { back } = await signInThrough(browser, path, { user: 'UNEW2' }, claims, options);
       expect(back.status, what).toBe(400);
       expect(back.html, what).toContain('Sign-in did not work');
@@ -172,21 +157,21 @@ describe('links for anyone, with Sign in with Slack', () => {
 
   it('refuses a return from Slack without the state it sent', async () => {
     const { path } = await shareLink();
-    const browser = new Browser(running.url);
+    const browser = new Browser(t.running.url);
     const page = await browser.go(path);
     const toSlack = await browser.submit(path, page.html);
-    const back = new URL(await standIn.signIn(toSlack.location, { user: 'UNEW2' }));
+    const back = new URL(await t.standIn.signIn(toSlack.location, { user: 'UNEW2' }));
     back.searchParams.set('state', 'forged-state-0123456789abcdef');
     expect((await browser.go(local(back.toString()))).status).toBe(400);
     // Another browser, without the state cookie, gets nowhere with a genuine return URL.
-    const genuine = await standIn.signIn((await browser.submit(path, page.html)).location, { user: 'UNEW2' });
-    expect((await new Browser(running.url).go(local(genuine))).status).toBe(400);
+    const genuine = await t.standIn.signIn((await browser.submit(path, page.html)).location, { user: 'UNEW2' });
+    expect((await new Browser(t.running.url).go(local(genuine))).status).toBe(400);
     expect(await member('UNEW2')).toBeUndefined();
   });
 
   it('refuses a person of another workspace', async () => {
     const { path } = await shareLink();
-    const browser = new Browser(running.url);
+    const browser = new Browser(t.running.url);
     await signInThrough(browser, path, { user: 'UNEW3', team: 'TOTHER' });
     const refused = await browser.submit(path, (await browser.go(path)).html);
     expect(refused.status).toBe(403);
@@ -197,15 +182,15 @@ describe('links for anyone, with Sign in with Slack', () => {
   it('keeps a sign-in to its own link', async () => {
     const one = await shareLink();
     const two = await shareLink();
-    const browser = new Browser(running.url);
+    const browser = new Browser(t.running.url);
     await signInThrough(browser, one.path, { user: 'UNEW1' });
     expect((await browser.go(two.path)).html).toContain('Continue with Slack');
   });
 
   it('checks the link options', async () => {
     for (const text of ['invite link uses 0', 'invite link for 2y', 'invite link uses 5 uses 6', 'invite link soon']) {
-      expect(String((await running.slack.command('UADMIN1', text)).json?.text), text).toMatch(/Usage: .*invite link/);
+      expect(String((await t.running.slack.command('UADMIN1', text)).json?.text), text).toMatch(/Usage: .*invite link/);
     }
-    expect(await db.knex('invites')).toHaveLength(0);
+    expect(await t.db.knex('invites')).toHaveLength(0);
   });
 });
