@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { readAsAdmin, toAuditEntry } from './store.js';
+import { inTransaction, readAsAdmin, toAuditEntry } from './store.js';
 import type { Actor, AuditEntry, Result } from './types.js';
 
 export const MAX_AUDIT_ENTRIES = 50;
@@ -31,22 +31,29 @@ export class AuditService {
    */
   async recordRefusal(actor: Actor, attempt: { operation: string; reason: string }): Promise<void> {
     const at = this.deps.now();
-    await this.deps.knex.raw(
-      `INSERT INTO audit_log (account_id, actor, action, source, after, created_at)
+    await inTransaction(this.deps.knex, async (trx) => {
+      // One writer at a time per person and operation (any process): the check below then sees
+      // the row a refusal just before this one wrote, so a quick repeat is not recorded twice.
+      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [
+        `refusal:${actor.accountId}:${actor.slackUserId}:${attempt.operation}`,
+      ]);
+      await trx.raw(
+        `INSERT INTO audit_log (account_id, actor, action, source, after, created_at)
        SELECT :account, :actor, 'access.refused', :source, CAST(:after AS jsonb), :at
        WHERE NOT EXISTS (
          SELECT 1 FROM audit_log
          WHERE account_id = :account AND actor = :actor AND action = 'access.refused'
            AND created_at > :since AND after->>'operation' = :operation)`,
-      {
-        account: actor.accountId,
-        actor: actor.slackUserId,
-        source: actor.source,
-        after: JSON.stringify({ operation: attempt.operation, reason: attempt.reason }),
-        at,
-        since: new Date(at.getTime() - REFUSAL_QUIET_MS),
-        operation: attempt.operation,
-      },
-    );
+        {
+          account: actor.accountId,
+          actor: actor.slackUserId,
+          source: actor.source,
+          after: JSON.stringify({ operation: attempt.operation, reason: attempt.reason }),
+          at,
+          since: new Date(at.getTime() - REFUSAL_QUIET_MS),
+          operation: attempt.operation,
+        },
+      );
+    });
   }
 }

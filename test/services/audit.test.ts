@@ -47,6 +47,18 @@ describe.each(backends)('refused attempts in the audit log on $name', (backend) 
     expect(await refusals()).toHaveLength(4);
   });
 
+  it('records a refusal once when the same one arrives many times at once', async () => {
+    const stranger = actor(account, 'USTRANGER');
+    // Open the pool's connections first, so the refusals really arrive together.
+    await Promise.all(Array.from({ length: 8 }, () => db.knex.raw('SELECT pg_sleep(0.05)')));
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        services.audit.recordRefusal(stranger, { operation: 'list', reason: 'not_member' }),
+      ),
+    );
+    expect(await refusals()).toEqual([['USTRANGER', 'list', 'not_member']]);
+  });
+
   it('keeps refusals out of the list of changes', async () => {
     await services.members.bootstrapAdmins(account.id, [{ slackUserId: 'UADMIN' }]);
     await services.audit.recordRefusal(actor(account, 'USTRANGER'), { operation: 'list', reason: 'not_member' });
