@@ -103,6 +103,25 @@ function decodeCursor(cursor: string): Key | undefined {
   return undefined;
 }
 
+/** A page of members in display order, with cursors to the neighbouring pages that exist. */
+function pageOf(
+  rows: MemberRow[],
+  total: number,
+  page: number | null,
+  has: { next: boolean; previous: boolean },
+): { ok: true } & MemberPage {
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  return {
+    ok: true,
+    members: rows.map(toMember),
+    total,
+    page,
+    next: has.next && last ? encodeCursor(last) : null,
+    previous: has.previous && first ? encodeCursor(first) : null,
+  };
+}
+
 /** The actor named in the audit log for what Slack itself did (a deactivation). */
 export const SLACK_ACTOR = 'Slack';
 
@@ -123,16 +142,7 @@ export class MemberService {
       ]);
       if (role !== 'AccountAdmin') return refuse(role ? 'not_admin' : 'not_member');
       const pages = Math.max(1, Math.ceil(total / limit));
-      const first = rows[0];
-      const last = rows[rows.length - 1];
-      return {
-        ok: true,
-        members: rows.map(toMember),
-        total,
-        page,
-        next: page < pages && last ? encodeCursor(last) : null,
-        previous: page > 1 && first ? encodeCursor(first) : null,
-      };
+      return pageOf(rows, total, page, { next: page < pages, previous: page > 1 });
     }
     const backwards = 'before' in request;
     const key = decodeCursor(backwards ? request.before : (request as { after: string }).after);
@@ -151,16 +161,7 @@ export class MemberService {
     const more = rows.length > limit;
     const shown = rows.slice(0, limit);
     if (backwards) shown.reverse();
-    const first = shown[0];
-    const last = shown[shown.length - 1];
-    return {
-      ok: true,
-      members: shown.map(toMember),
-      total,
-      page: null,
-      next: (backwards || more) && last ? encodeCursor(last) : null,
-      previous: (!backwards || more) && first ? encodeCursor(first) : null,
-    };
+    return pageOf(shown, total, null, { next: backwards || more, previous: !backwards || more });
   }
 
   private async fetch(

@@ -84,3 +84,12 @@ export function logFailure(logger: Logger, err: unknown, what: string, fields: R
   if (unavailable) logger.warn({ ...fields, error: (err as Error).message }, 'database unavailable');
   else logger.error({ ...fields, err }, what);
 }
+
+/** How many AccountAdmins a person is told they can ask. */
+export const ADMINS_TO_ASK = 5;
+
+/** Whom a non-member should ask for an invite (none for members), within `deadlineMs`. */
+export async function adminsToAsk(deps: SlackDeps, actor: RequestActor, deadlineMs: number): Promise<string[]> {
+  if (actor.role) return [];
+  return withDeadline(deps.services.members.activeAdmins(actor.account.id, ADMINS_TO_ASK), deadlineMs);
+}

@@ -1,49 +1,35 @@
 // `/chatbees-users …` end to end: Slack-signed requests to the real bot, a Web API stand-in,
 // real services on each backend.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBot, startTestBot } from '../support/bot.js';
-import { backends, type TestDatabase } from '../support/databases.js';
+import { describe, expect, it } from 'vitest';
+import { botUnderTest, startTestBot } from '../support/bot.js';
+import { backends } from '../support/databases.js';
 import { insertMembers } from '../support/fixtures.js';
 import { SlackStandIn, TEAM_ID, waitFor } from '../support/slack-stand-in.js';
 
 describe.each(backends)('/chatbees-users on $name', (backend) => {
-  let db: TestDatabase;
-  let standIn: SlackStandIn;
-  let running: RunningBot;
-
-  beforeAll(async () => {
-    db = await backend.open();
-    standIn = await new SlackStandIn().start();
-    standIn.addUser({ id: 'UADMIN1', name: 'ada' });
-    running = await startTestBot({ db, standIn, env: { INITIAL_ADMINS: 'UADMIN1' } });
-  });
-  afterAll(async () => {
-    await running?.stop();
-    await standIn?.stop();
-    await db?.close();
-  });
+  const t = botUnderTest(() => backend.open(), { users: ['UADMIN1'], env: { INITIAL_ADMINS: 'UADMIN1' } });
 
   let counter = 0;
   /** A fresh person known to Slack: AccountUser, unregistered, or whatever the test makes them. */
   function person(extra: Parameters<SlackStandIn['addUser']>[0] extends infer T ? Partial<T> : never = {}): string {
     counter += 1;
     const id = `UP${String(counter).padStart(6, '0')}`;
-    standIn.addUser({ id, name: `person${counter}`, ...extra });
+    t.standIn.addUser({ id, name: `person${counter}`, ...extra });
     return id;
   }
   async function member(role: 'AccountAdmin' | 'AccountUser' = 'AccountUser'): Promise<string> {
     const id = person();
-    await insertMembers(db.knex, running.bot.account, [{ slackUserId: id, role, displayName: id.toLowerCase() }]);
+    await insertMembers(t.db.knex, t.running.bot.account, [{ slackUserId: id, role, displayName: id.toLowerCase() }]);
     return id;
   }
 
   /** Runs a command; `followUp` waits for the answer posted to its response_url. */
   async function run(user: string, text: string, headers: Record<string, string> = {}) {
-    const body = running.slack.commandBody(user, text);
+    const body = t.running.slack.commandBody(user, text);
     const responseUrl = body.get('response_url') as string;
-    const ack = await running.slack.post(body.toString(), headers);
+    const ack = await t.running.slack.post(body.toString(), headers);
     const id = responseUrl.split('/').pop();
-    const followUps = () => standIn.responseUrlPosts.filter((p) => p.id === id);
+    const followUps = () => t.standIn.responseUrlPosts.filter((p) => p.id === id);
     return {
       ack,
       ackText: String(ack.json?.text ?? ''),
@@ -54,26 +40,26 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
   }
 
   const activeMember = (id: string) =>
-    db.knex('members').where({ account_id: running.bot.account.id, slack_user_id: id }).first();
-  const auditRows = () => db.knex('audit_log').where({ account_id: running.bot.account.id }).orderBy('id');
+    t.db.knex('members').where({ account_id: t.running.bot.account.id, slack_user_id: id }).first();
+  const auditRows = () => t.db.knex('audit_log').where({ account_id: t.running.bot.account.id }).orderBy('id');
   const invitesFor = (id: string) =>
-    db.knex('invites').where({ account_id: running.bot.account.id, for_slack_user_id: id }).orderBy('created_at');
+    t.db.knex('invites').where({ account_id: t.running.bot.account.id, for_slack_user_id: id }).orderBy('created_at');
   const registrationUrlIn = (text: string) => /<(https:\/\/bees\.example\.test\/register\/[^|>]+)\|/.exec(text)?.[1];
 
   describe('serving', () => {
     it('refuses a request with a bad signature or an old timestamp, and changes nothing', async () => {
       const before = (await auditRows()).length;
-      const body = running.slack.commandBody('UADMIN1', 'invite <@UADMIN1>').toString();
-      expect((await running.slack.post(body, {}, { secret: 'wrong-secret' })).status).toBe(401);
+      const body = t.running.slack.commandBody('UADMIN1', 'invite <@UADMIN1>').toString();
+      expect((await t.running.slack.post(body, {}, { secret: 'wrong-secret' })).status).toBe(401);
       const sixMinutesAgo = Math.floor(Date.now() / 1000) - 6 * 60;
-      expect((await running.slack.post(body, {}, { timestamp: sixMinutesAgo })).status).toBe(401);
+      expect((await t.running.slack.post(body, {}, { timestamp: sixMinutesAgo })).status).toBe(401);
       expect((await auditRows()).length).toBe(before);
     });
 
     it('refuses another workspace with a clear answer and changes nothing', async () => {
       const before = await auditRows();
-      const body = running.slack.commandBody('UADMIN1', 'remove <@UADMIN1>', { team_id: 'TOTHER' });
-      const ack = await running.slack.post(body.toString());
+      const body = t.running.slack.commandBody('UADMIN1', 'remove <@UADMIN1>', { team_id: 'TOTHER' });
+      const ack = await t.running.slack.post(body.toString());
       expect(ack.status).toBe(200);
       expect(ack.json?.text).toMatch(/serves another Slack workspace; nothing was changed/);
       expect(await auditRows()).toEqual(before);
@@ -81,7 +67,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
     });
 
     it('uses the bot token against SLACK_API_URL', async () => {
-      const auth = standIn.callsTo('auth.test')[0];
+      const auth = t.standIn.callsTo('auth.test')[0];
       expect(auth?.authorization).toBe('Bearer xoxb-1111-2222-standinbottoken');
     });
   });
@@ -108,12 +94,12 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
     });
 
     it('shows an AccountUser their role instead of the console, and never opens it for them', async () => {
-      const opened = standIn.callsTo('views.open').length;
+      const opened = t.standIn.callsTo('views.open').length;
       const user = await run(await member(), '');
       expect(user.ackText).toMatch(/AccountUser/);
       const stranger = await run(person(), '');
       expect(stranger.ackText).toMatch(/not registered/);
-      expect(standIn.callsTo('views.open').length).toBe(opened);
+      expect(t.standIn.callsTo('views.open').length).toBe(opened);
     });
 
     it('answers an unknown subcommand with short help', async () => {
@@ -160,7 +146,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
           /You are not registered in this ChatBees account\. Ask an AccountAdmin to invite you/,
         );
       }
-      expect(standIn.dmsTo('UADMIN1').filter((c) => String(c.params.text).includes(stranger))).toHaveLength(0);
+      expect(t.standIn.dmsTo('UADMIN1').filter((c) => String(c.params.text).includes(stranger))).toHaveLength(0);
       const refused = await waitFor(async () => {
         const rows = (await auditRows()).filter((r) => r.action === 'access.refused' && r.actor === stranger);
         return rows.length === distinctOperations && rows;
@@ -171,8 +157,8 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
     it('re-checks on every request: a demoted admin is refused at once', async () => {
       const admin = await member('AccountAdmin');
       expect((await run(admin, 'list')).ackText).toMatch(/Members of/);
-      await running.bot.services.members.changeRole(
-        { accountId: running.bot.account.id, slackUserId: 'UADMIN1', source: 'slash_command' },
+      await t.running.bot.services.members.changeRole(
+        { accountId: t.running.bot.account.id, slackUserId: 'UADMIN1', source: 'slash_command' },
         admin,
         'AccountUser',
       );
@@ -209,9 +195,9 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
     it('lists members with mention, role and registration date, paged, with the total', async () => {
       const first = await run('UADMIN1', 'list');
       const total = Number(/— (\d+) in all/.exec(first.ackText)?.[1]);
-      const rows = await db
+      const rows = await t.db
         .knex('members')
-        .where({ account_id: running.bot.account.id, status: 'active' })
+        .where({ account_id: t.running.bot.account.id, status: 'active' })
         .count({ n: '*' })
         .first();
       expect(total).toBe(Number(rows?.n));
@@ -222,8 +208,8 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
 
     it('pages through 60 members in stable order without repeating anyone', async () => {
       await insertMembers(
-        db.knex,
-        running.bot.account,
+        t.db.knex,
+        t.running.bot.account,
         Array.from({ length: 60 }, (_, i) => ({
           slackUserId: `ULIST${String(i).padStart(4, '0')}`,
           displayName: `zz list ${String(i).padStart(2, '0')}`,
@@ -260,7 +246,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       expect(answer).toMatch(/2 of 2 invited/);
       expect(answer).toContain(`:white_check_mark: <@${a}> — invited; registration link sent by DM`);
       expect(answer).toContain(`:white_check_mark: <@${b}>`);
-      const dm = standIn.dmsTo(a)[0];
+      const dm = t.standIn.dmsTo(a)[0];
       expect(dm?.params).toMatchObject({ unfurl_links: false, unfurl_media: false });
       expect(String(dm?.params.text)).toMatch(
         /<@UADMIN1> invited you to join \*Acme Bees\* on ChatBees as an AccountUser/,
@@ -278,7 +264,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       const existing = await member();
       const answer = await (await run('UADMIN1', `invite <@${existing}>`)).followUp();
       expect(answer).toContain(`<@${existing}> — already a member; nothing sent`);
-      expect(standIn.dmsTo(existing)).toHaveLength(0);
+      expect(t.standIn.dmsTo(existing)).toHaveLength(0);
       expect(await invitesFor(existing)).toHaveLength(0);
     });
 
@@ -294,17 +280,17 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       expect(answer).toMatch(/0 of 4 invited/);
       for (const id of [bot, gone, 'UNOBODY99', outsider]) {
         expect(await invitesFor(id)).toHaveLength(0);
-        expect(standIn.dmsTo(id)).toHaveLength(0);
+        expect(t.standIn.dmsTo(id)).toHaveLength(0);
       }
     });
 
     it('refuses more than 50 people, sending nothing', async () => {
-      const lookups = standIn.callsTo('users.info').length;
+      const lookups = t.standIn.callsTo('users.info').length;
       const many = Array.from({ length: 51 }, (_, i) => `<@UMANY${String(i).padStart(4, '0')}>`).join(' ');
       const answer = await run('UADMIN1', `invite ${many}`);
       expect(answer.ackText).toMatch(/at most 50 people at once \(you named 51\); nothing was sent/);
-      expect(standIn.callsTo('users.info').length).toBe(lookups);
-      expect(await db.knex('invites').where('for_slack_user_id', 'like', 'UMANY%')).toHaveLength(0);
+      expect(t.standIn.callsTo('users.info').length).toBe(lookups);
+      expect(await t.db.knex('invites').where('for_slack_user_id', 'like', 'UMANY%')).toHaveLength(0);
     });
 
     it('replaces a pending invite: the old link stops working', async () => {
@@ -315,19 +301,19 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       const [old, current] = await invitesFor(p);
       expect(old).toMatchObject({ revoke_reason: 'replaced' });
       expect(current).toMatchObject({ revoked_at: null });
-      const oldUrl = registrationUrlIn(String(standIn.dmsTo(p)[0]?.params.text)) as string;
-      const page = await fetch(`${running.url}${new URL(oldUrl).pathname}`);
+      const oldUrl = registrationUrlIn(String(t.standIn.dmsTo(p)[0]?.params.text)) as string;
+      const page = await fetch(`${t.running.url}${new URL(oldUrl).pathname}`);
       expect(page.status).toBe(410);
     });
 
     it('puts the link in the admin answer when the DM fails, so nothing is lost', async () => {
       const p = person();
-      standIn.fail('chat.postMessage', { error: 'channel_not_found' });
+      t.standIn.fail('chat.postMessage', { error: 'channel_not_found' });
       const answer = await (await run('UADMIN1', `invite <@${p}>`)).followUp();
       expect(answer).toContain(`:warning: <@${p}> — invited, but I could not DM them (channel_not_found)`);
       const url = registrationUrlIn(answer) as string;
       expect(url).toBeDefined();
-      const page = await fetch(`${running.url}${new URL(url).pathname}`);
+      const page = await fetch(`${t.running.url}${new URL(url).pathname}`);
       expect(page.status).toBe(200);
       expect((await invitesFor(p))[0]).toMatchObject({ uses: 0, revoked_at: null });
     });
@@ -336,28 +322,28 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       const answer = await run('UADMIN1', 'invite');
       expect(answer.ackText).toMatch(/need Sign in with Slack/);
       expect(answer.ackText).toContain('/chatbees-users invite @person');
-      expect(await db.knex('invites').whereNull('for_slack_user_id')).toHaveLength(0);
+      expect(await t.db.knex('invites').whereNull('for_slack_user_id')).toHaveLength(0);
     });
 
     it('creates one invite and one DM when Slack delivers the same command again', async () => {
       const p = person();
-      const body = running.slack.commandBody('UADMIN1', `invite <@${p}>`);
-      await running.slack.post(body.toString());
-      await waitFor(() => standIn.dmsTo(p).length === 1);
-      const again = await running.slack.post(body.toString(), {
+      const body = t.running.slack.commandBody('UADMIN1', `invite <@${p}>`);
+      await t.running.slack.post(body.toString());
+      await waitFor(() => t.standIn.dmsTo(p).length === 1);
+      const again = await t.running.slack.post(body.toString(), {
         'X-Slack-Retry-Num': '1',
         'X-Slack-Retry-Reason': 'http_timeout',
       });
       expect(again.status).toBe(200);
       await waitFor(
-        () => running.logs.some((line) => line.includes('redelivered command ignored')),
+        () => t.running.logs.some((line) => line.includes('redelivered command ignored')),
         5_000,
         'the redelivery',
       );
       expect(await invitesFor(p)).toHaveLength(1);
-      expect(standIn.dmsTo(p)).toHaveLength(1);
+      expect(t.standIn.dmsTo(p)).toHaveLength(1);
       const id = (body.get('response_url') as string).split('/').pop();
-      expect(standIn.responseUrlPosts.filter((r) => r.id === id)).toHaveLength(1);
+      expect(t.standIn.responseUrlPosts.filter((r) => r.id === id)).toHaveLength(1);
     });
   });
 
@@ -377,8 +363,8 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       const [invite] = await invitesFor(p);
       const answer = await (await run('UADMIN1', `revoke ${invite.id}`)).followUp();
       expect(answer).toBe(`Revoked invite \`${invite.id}\` for <@${p}>: the link no longer works.`);
-      const url = registrationUrlIn(String(standIn.dmsTo(p)[0]?.params.text)) as string;
-      expect((await fetch(`${running.url}${new URL(url).pathname}`)).status).toBe(410);
+      const url = registrationUrlIn(String(t.standIn.dmsTo(p)[0]?.params.text)) as string;
+      expect((await fetch(`${t.running.url}${new URL(url).pathname}`)).status).toBe(410);
       expect((await run('UADMIN1', 'invites')).ackText).not.toContain(invite.id);
       const again = await (await run('UADMIN1', `revoke ${invite.id}`)).followUp();
       expect(again).toBe('That invite was already revoked.');
@@ -393,7 +379,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       const promoted = await (await run('UADMIN1', `role <@${p}|x> ADMIN`)).followUp();
       expect(promoted).toBe(`<@${p}> is now an *AccountAdmin*. I told them by DM.`);
       expect((await activeMember(p)).role).toBe('AccountAdmin');
-      expect(String(standIn.dmsTo(p)[0]?.params.text)).toMatch(
+      expect(String(t.standIn.dmsTo(p)[0]?.params.text)).toMatch(
         /<@UADMIN1> made you an \*AccountAdmin\* of \*Acme Bees\*/,
       );
       const demoted = await (await run('UADMIN1', `role <@${p}> user`)).followUp();
@@ -411,9 +397,9 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
 
     it('keeps at least one AccountAdmin', async () => {
       // Make UADMIN1 the only admin for this test.
-      await db
+      await t.db
         .knex('members')
-        .where({ account_id: running.bot.account.id, role: 'AccountAdmin' })
+        .where({ account_id: t.running.bot.account.id, role: 'AccountAdmin' })
         .whereNot({ slack_user_id: 'UADMIN1' })
         .update({ role: 'AccountUser' });
       const demote = await (await run('UADMIN1', 'role <@UADMIN1> user')).followUp();
@@ -430,7 +416,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
         new RegExp(`Removed <@${p}> from \\*Acme Bees\\*; their access has ended\\. I told them by DM\\.`),
       );
       expect(await activeMember(p)).toMatchObject({ status: 'removed', removed_by: 'UADMIN1' });
-      expect(String(standIn.dmsTo(p)[0]?.params.text)).toMatch(/removed you from \*Acme Bees\*/);
+      expect(String(t.standIn.dmsTo(p)[0]?.params.text)).toMatch(/removed you from \*Acme Bees\*/);
       expect((await run(p, 'whoami')).ackText).toMatch(/not registered/);
       expect((await run(p, 'list')).ackText).toMatch(/not registered/);
     });
@@ -446,7 +432,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
 
     it('tells the admin when the member could not be told', async () => {
       const p = await member();
-      standIn.fail('conversations.open', { error: 'user_disabled' });
+      t.standIn.fail('conversations.open', { error: 'user_disabled' });
       const answer = await (await run('UADMIN1', `role <@${p}> admin`)).followUp();
       expect(answer).toMatch(
         /is now an \*AccountAdmin\*\. I could not tell them by DM \(user_disabled\); please let them know\./,

@@ -4,17 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import type { SlackUser as BotSlackUser } from '../../src/slack/invite-people.js';
 
-export interface SlackUser {
-  id: string;
-  name?: string;
-  real_name?: string;
-  deleted?: boolean;
-  is_bot?: boolean;
-  is_app_user?: boolean;
-  team_id?: string;
-  profile?: { display_name?: string; real_name?: string; email?: string };
-}
+/** A user as users.info shows them: the shape the bot reads, with an id always. */
+export type SlackUser = BotSlackUser & { id: string };
 
 export interface Call {
   method: string;

@@ -1,9 +1,9 @@
 // The HTTP server's own routes: liveness, readiness (the database answers), and what it
 // says to paths and methods it does not serve. The real bot on a free port.
 import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBot, startTestBot } from '../support/bot.js';
-import { backends, type TestDatabase } from '../support/databases.js';
+import { describe, expect, it } from 'vitest';
+import { botUnderTest, startTestBot } from '../support/bot.js';
+import { backends } from '../support/databases.js';
 import { SlackStandIn } from '../support/slack-stand-in.js';
 
 interface Answer {
@@ -27,87 +27,72 @@ function json(answer: Answer): unknown {
 }
 
 describe.each(backends)('health and routing on $name', (backend) => {
-  let db: TestDatabase;
-  let standIn: SlackStandIn;
-  let running: RunningBot;
-
-  beforeAll(async () => {
-    db = await backend.open();
-    standIn = await new SlackStandIn().start();
-    standIn.addUser({ id: 'UADMIN1', name: 'ada' });
-    running = await startTestBot({ db, standIn, env: { INITIAL_ADMINS: 'UADMIN1' } });
-  });
-
-  afterAll(async () => {
-    await running?.stop();
-    await standIn?.stop();
-    await db?.close();
-  });
+  const t = botUnderTest(() => backend.open(), { users: ['UADMIN1'], env: { INITIAL_ADMINS: 'UADMIN1' } });
 
   it('GET /healthz answers 200 {status: "ok"}; HEAD too', async () => {
-    const answer = await get(running.url, '/healthz');
+    const answer = await get(t.running.url, '/healthz');
     expect(answer.status).toBe(200);
     expect(json(answer)).toEqual({ status: 'ok' });
-    const head = await get(running.url, '/healthz', { method: 'HEAD' });
+    const head = await get(t.running.url, '/healthz', { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.text).toBe('');
   });
 
   it('GET /readyz answers 200 while the database answers', async () => {
-    const answer = await get(running.url, '/readyz');
+    const answer = await get(t.running.url, '/readyz');
     expect(answer.status).toBe(200);
     expect(json(answer)).toEqual({ status: 'ready' });
   });
 
   it('GET /readyz answers 503 within its deadline while the database is out of reach, and 200 again after', async () => {
     // Every pooled connection busy: the readiness ping cannot get one.
-    const poolMax = (db.knex.client.config as Knex.Config).pool?.max ?? 1;
+    const poolMax = (t.db.knex.client.config as Knex.Config).pool?.max ?? 1;
     const held: Knex.Transaction[] = [];
     try {
-      for (let i = 0; i < poolMax; i++) held.push(await db.knex.transaction());
-      const answer = await get(running.url, '/readyz');
+      for (let i = 0; i < poolMax; i++) held.push(await t.db.knex.transaction());
+      const answer = await get(t.running.url, '/readyz');
       expect(answer.status).toBe(503);
       expect(json(answer)).toEqual({ status: 'database unavailable' });
       expect(answer.ms).toBeLessThan(5_000);
-      expect((await get(running.url, '/healthz')).status).toBe(200);
+      expect((await get(t.running.url, '/healthz')).status).toBe(200);
     } finally {
       for (const trx of held) await trx.rollback();
     }
-    expect((await get(running.url, '/readyz')).status).toBe(200);
+    expect((await get(t.running.url, '/readyz')).status).toBe(200);
   });
 
   it('answers 404 with a plain page to an unknown path, and to the bare /register/', async () => {
     for (const path of ['/', '/nope', '/healthz/extra', '/register', '/slack/events/x', '/.env']) {
-      const answer = await get(running.url, path);
+      const answer = await get(t.running.url, path);
       expect(answer.status, path).toBe(404);
       expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
       expect(answer.headers.get('cache-control')).toBe('no-store');
       expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
       expect(answer.text).not.toMatch(/<script/i);
     }
-    const register = await get(running.url, '/register/');
+    const register = await get(t.running.url, '/register/');
     expect(register.status).toBe(404);
     expect(register.text).toContain('This link is not valid.');
   });
 
   it('answers 405 (Allow: POST) to GET /slack/events', async () => {
-    const answer = await get(running.url, '/slack/events');
+    const answer = await get(t.running.url, '/slack/events');
     expect(answer.status).toBe(405);
     expect(answer.headers.get('allow')).toBe('POST');
-    expect(standIn.calls.filter((c) => c.method !== 'auth.test' && c.method !== 'users.info')).toEqual([]);
+    expect(t.standIn.calls.filter((c) => c.method !== 'auth.test' && c.method !== 'users.info')).toEqual([]);
   });
 
   it('refuses a POST to /slack/events that Slack did not sign', async () => {
-    const body = running.slack.commandBody('UADMIN1', 'whoami').toString();
-    const unsigned = await get(running.url, '/slack/events', {
+    const body = t.running.slack.commandBody('UADMIN1', 'whoami').toString();
+    const unsigned = await get(t.running.url, '/slack/events', {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body,
     });
     expect(unsigned.status).toBe(401);
-    const wrongSecret = await running.slack.post(body, {}, { secret: 'not-the-signing-secret' });
+    const wrongSecret = await t.running.slack.post(body, {}, { secret: 'not-the-signing-secret' });
     expect(wrongSecret.status).toBe(401);
-    const signed = await running.slack.post(body);
+    const signed = await t.running.slack.post(body);
     expect(signed.status).toBe(200);
     expect(signed.text).toContain('AccountAdmin');
   });

@@ -12,14 +12,14 @@ const OTHER_KEY = 'a-registration-link-key-nobody-configured-0123456789';
 
 describe('registration link key rotation', () => {
   const t = botUnderTest(openPgliteTestDatabase, {
-    users: ['UADMIN1', 'UNEW001'],
+    users: ['UADMIN1', 'UNEW001', 'UNEW002'],
     env: { INITIAL_ADMINS: 'UADMIN1', REGISTRATION_LINK_PREVIOUS_SECRETS: `${OLD_KEY}, ` },
   });
 
-  async function pendingInvite() {
+  async function pendingInvite(forSlackUserId = 'UNEW001') {
     const created = await t.running.bot.services.invites.create(
       { accountId: t.running.bot.account.id, slackUserId: 'UADMIN1', source: 'slash_command' },
-      { forSlackUserId: 'UNEW001', forDisplayName: 'New' },
+      { forSlackUserId, forDisplayName: 'New' },
     );
     if (!created.ok) throw new Error(created.reason);
     return created;
@@ -37,6 +37,22 @@ describe('registration link key rotation', () => {
     expect(foreign.status).toBe(404);
   });
 
+  it('confirms through a link signed with a previous key', async () => {
+    const created = await pendingInvite('UNEW002');
+    const path = `/register/${await signedWith(OLD_KEY, created.invite)}`;
+    const page = await fetch(`${t.running.url}${path}`);
+    const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const csrf = /name="csrf" value="([^"]*)"/.exec(await page.text())?.[1] ?? '';
+    const joined = await fetch(`${t.running.url}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
+      body: new URLSearchParams({ csrf }).toString(),
+    });
+    expect(joined.status).toBe(200);
+    const member = await t.db.knex('members').where({ slack_user_id: 'UNEW002', status: 'active' }).first();
+    expect(member).toMatchObject({ role: 'AccountUser' });
+  });
+
   it('signs new links with the current key only', async () => {
     const created = await pendingInvite();
     const [header] = created.token.split('.') as [string];
@@ -44,6 +60,8 @@ describe('registration link key rotation', () => {
     const current = await signedWith(LINK_SECRET, created.invite);
     const currentKid = JSON.parse(Buffer.from(current.split('.')[0] as string, 'base64url').toString('utf8')).kid;
     expect(kid).toBe(currentKid);
-    expect(created.token).not.toBe(await signedWith(OLD_KEY, created.invite));
+    // A process holding only the old key does not accept it: the old key did not sign it.
+    const oldOnly = new RegistrationLinks({ publicUrl: PUBLIC_URL, secret: OLD_KEY });
+    expect(await oldOnly.verify(created.token)).toEqual({ ok: false, reason: 'invalid' });
   });
 });

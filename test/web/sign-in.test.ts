@@ -106,6 +106,9 @@ describe('links for anyone, with Sign in with Slack', () => {
     expect(await member('UNEW1')).toMatchObject({ status: 'active', role: 'AccountUser', display_name: 'New One' });
     const invite = await t.db.knex('invites').whereNull('for_slack_user_id').first();
     expect(invite).toMatchObject({ uses: 1, max_uses: 2 });
+    // "for 3d": the link's own lifetime, not the 7-day default.
+    const lifetime = new Date(invite.expires_at).getTime() - new Date(invite.created_at).getTime();
+    expect(lifetime).toBe(3 * 86_400_000);
     const list = String((await t.running.slack.command('UADMIN1', 'invites')).json?.text);
     expect(list).toContain('anyone with the link');
     expect(list).toContain('used 1 of 2');

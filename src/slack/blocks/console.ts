@@ -158,21 +158,15 @@ export function consoleView(data: ConsoleData): ModalView {
     { type: 'section', block_id: 'members_title', text: { type: 'mrkdwn', text: '*Members*' } },
   );
   for (const member of page.members) blocks.push(...memberBlocks(member, account));
+  const pageButton = (action_id: string, label: string, cursor: string): Button => ({
+    type: 'button',
+    action_id,
+    text: { type: 'plain_text', text: label },
+    value: cursor,
+  });
   const paging: Button[] = [];
-  if (page.previous)
-    paging.push({
-      type: 'button',
-      action_id: ACTIONS.previousPage,
-      text: { type: 'plain_text', text: '← Previous' },
-      value: page.previous,
-    });
-  if (page.next)
-    paging.push({
-      type: 'button',
-      action_id: ACTIONS.nextPage,
-      text: { type: 'plain_text', text: 'Next →' },
-      value: page.next,
-    });
+  if (page.previous) paging.push(pageButton(ACTIONS.previousPage, '← Previous', page.previous));
+  if (page.next) paging.push(pageButton(ACTIONS.nextPage, 'Next →', page.next));
   if (paging.length) blocks.push({ type: 'actions', block_id: 'paging', elements: paging });
 
   blocks.push({ type: 'divider', block_id: 'invites_divider' });

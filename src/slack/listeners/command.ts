@@ -12,6 +12,7 @@ import type { Command } from '../command/parse.js';
 import { loadConsole } from '../console-data.js';
 import {
   actorFrom,
+  adminsToAsk,
   type BotContext,
   logFailure,
   type RequestActor,
@@ -26,7 +27,6 @@ import { sendDm, slackError } from '../notify.js';
 
 export const COMMAND = '/chatbees-users';
 export const LIST_PAGE_SIZE = 25;
-const ADMINS_SHOWN = 5;
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
@@ -57,7 +57,12 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
       return reply(messages.help(actor.role));
     case 'whoami':
       return reply(
-        messages.whoami(actor.account, actor.member, await adminsToAsk(args, deps, actor), actor.noUsableAdmin),
+        messages.whoami(
+          actor.account,
+          actor.member,
+          await adminsToAsk(deps, actor, timeLeft(args.context, deps.ackDeadlineMs)),
+          actor.noUsableAdmin,
+        ),
       );
     case 'unknown':
       return reply(messages.unknownCommand(command.word, actor.role));
@@ -105,19 +110,12 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
   }
 }
 
-/** Non-members are told whom to ask. */
-async function adminsToAsk(args: Args, deps: SlackDeps, actor: RequestActor): Promise<string[]> {
-  if (actor.role) return [];
-  const left = timeLeft(args.context, deps.ackDeadlineMs);
-  return withDeadline(deps.services.members.activeAdmins(actor.account.id, ADMINS_SHOWN), left);
-}
-
 async function openConsole(args: Args, deps: SlackDeps, actor: RequestActor): Promise<void> {
   if (actor.role !== 'AccountAdmin') {
     const text = messages.whoami(
       actor.account,
       actor.member,
-      await adminsToAsk(args, deps, actor),
+      await adminsToAsk(deps, actor, timeLeft(args.context, deps.ackDeadlineMs)),
       actor.noUsableAdmin,
     ).text;
     const hint = actor.role ? '\nAccountAdmins manage members here; `/chatbees-users help` shows what you can do.' : '';

@@ -3,12 +3,11 @@
 import type { App } from '@slack/bolt';
 import type { Account } from '../../services/types.js';
 import * as dm from '../blocks/dm.js';
-import { logFailure, type SlackDeps } from '../context.js';
+import { ADMINS_TO_ASK, logFailure, type SlackDeps } from '../context.js';
 import { belongsTo, type SlackUser } from '../invite-people.js';
 import { sendDm } from '../notify.js';
 
 const ADMINS_TOLD = 20;
-const ADMINS_NAMED = 3;
 
 export function register(app: App, deps: SlackDeps): void {
   const { services, logger } = deps;
@@ -56,7 +55,7 @@ export function register(app: App, deps: SlackDeps): void {
       // Slack may deliver an event more than once: welcome once.
       const eventId = (body as { event_id?: string }).event_id;
       if (eventId && !(await services.requests.claim(`event:${account.id}:${eventId}`))) return;
-      const admins = await services.members.activeAdmins(account.id, ADMINS_NAMED);
+      const admins = await services.members.activeAdmins(account.id, ADMINS_TO_ASK);
       await sendDm(client, logger, user.id, dm.joinedWorkspace(account, admins));
     } catch (err) {
       logFailure(logger, err, 'welcome to a new workspace member not sent', { member: user.id });
