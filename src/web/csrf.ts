@@ -1,4 +1,5 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { cookieValue, safeEqual } from './http.js';
 
 /**
  * Double-submit CSRF protection without server state (any process may get the POST): the
@@ -36,18 +37,12 @@ export class Csrf {
   }
 
   nonceFrom(cookieHeader: string | undefined): string | undefined {
-    for (const part of (cookieHeader ?? '').split(';')) {
-      const [name, ...value] = part.trim().split('=');
-      if (name === this.cookieName) return value.join('=');
-    }
-    return undefined;
+    return cookieValue(cookieHeader, this.cookieName);
   }
 
   verify(cookieHeader: string | undefined, formValue: string | null, registrationToken: string): boolean {
     const nonce = this.nonceFrom(cookieHeader);
     if (!nonce || !formValue) return false;
-    const expected = Buffer.from(this.sign(nonce, registrationToken));
-    const given = Buffer.from(formValue);
-    return expected.length === given.length && timingSafeEqual(expected, given);
+    return safeEqual(formValue, this.sign(nonce, registrationToken));
   }
 }

@@ -1,6 +1,6 @@
 // GET /register/:token shows what the link is and asks to confirm; only the POST (with its
 // CSRF token) registers anyone. Link previews, mail scanners and double clicks are harmless.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { REFUSAL_TITLE, refusalText } from '../refusal-text.js';
@@ -9,19 +9,13 @@ import type { Services } from '../services/index.js';
 import type { InviteDetails } from '../services/invites.js';
 import type { Account, Invite, Member, Profile, Refusal } from '../services/types.js';
 import type { Csrf } from './csrf.js';
-import { BodyError, drain, pageHeaders, readForm } from './http.js';
+import { BodyError, cookieValue, drain, pageHeaders, readForm, safeEqual } from './http.js';
 import { confirmPage, joinedPage, messagePage, STYLE_HASH, signInPage } from './pages.js';
 import { clientAddress, RateLimiter } from './rate-limit.js';
-import { cookieValue, type Sealer } from './sealed.js';
+import type { Sealer } from './sealed.js';
 import type { SlackSignIn, SlackSignInUser } from './slack-sign-in.js';
 
 export const FORM_LIMIT_BYTES = 2048;
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 const STATUS: Partial<Record<Refusal, number>> = {
   invite_unknown: 404,

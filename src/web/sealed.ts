@@ -1,4 +1,5 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { safeEqual } from './http.js';
 
 /**
  * Small signed values for cookies (no server state: any process may get the next request).
@@ -30,9 +31,7 @@ export class Sealer {
     if (!sealed || sealed.length > 4096) return undefined;
     const [body, mac] = sealed.split('.');
     if (!body || !mac) return undefined;
-    const expected = Buffer.from(this.mac(body));
-    const given = Buffer.from(mac);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    if (!safeEqual(mac, this.mac(body))) return undefined;
     try {
       const parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { p?: string; v?: T; exp?: number };
       if (parsed.p !== purpose || typeof parsed.exp !== 'number') return undefined;
@@ -42,13 +41,4 @@ export class Sealer {
       return undefined;
     }
   }
-}
-
-/** A cookie's value from a Cookie header. */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const [key, ...rest] = part.trim().split('=');
-    if (key === name) return rest.join('=');
-  }
-  return undefined;
 }
