@@ -11,9 +11,11 @@ import { RegistrationLinks } from './services/registration-links.js';
 import type { Account } from './services/types.js';
 import { createSlackApp, SLACK_BODY_LIMIT_BYTES, webClientOptions } from './slack/app.js';
 import * as dm from './slack/blocks/dm.js';
+import * as messages from './slack/blocks/messages.js';
 import { type SlackDeps, withDeadline } from './slack/context.js';
 import { profileOf } from './slack/invite-people.js';
 import { sendDm, slackError } from './slack/notify.js';
+import { INSTALL_PATH } from './slack/oauth.js';
 import { Csrf } from './web/csrf.js';
 import { registrationRoutes, SIGNED_IN_PATH } from './web/registration.js';
 import { Sealer } from './web/sealed.js';
@@ -31,7 +33,8 @@ export interface BotOptions {
 
 export interface Bot {
   services: Services;
-  account: Account;
+  /** The workspace's account in single-workspace mode; undefined in multi-workspace mode. */
+  account: Account | undefined;
   server: Server;
   /** Starts serving; resolves with the port (0 picks a free one). */
   listen(port?: number): Promise<number>;
@@ -103,6 +106,47 @@ async function bootstrapInitialAdmins(
   if (promoted.length) logger.info({ promoted }, 'initial AccountAdmins made');
 }
 
+/** How the bot reaches Slack: one workspace (SLACK_BOT_TOKEN) or every installed one. */
+interface Workspaces {
+  /** The single workspace's account; undefined in multi-workspace mode. */
+  account: Account | undefined;
+  accountFor: SlackDeps['accountFor'];
+  /** A client with the bot token of the account's workspace; undefined while not installed there. */
+  clientFor(account: Account): Promise<WebClient | undefined>;
+  bot?: { botId?: string; botUserId?: string };
+}
+
+async function singleWorkspace(config: Config, services: Services, logger: Logger): Promise<Workspaces> {
+  const client = new WebClient(config.slack.botToken, webClientOptions(config, { logger }));
+  const workspace = await identifyWorkspace(client, logger);
+  const account = await services.accounts.ensureWorkspace({
+    teamId: workspace.teamId,
+    enterpriseId: workspace.enterpriseId,
+    name: workspace.teamName,
+  });
+  await bootstrapInitialAdmins(client, services, account, config.initialAdmins, logger);
+  return {
+    account,
+    accountFor: async (teamId) => (teamId === account.slackTeamId ? account : undefined),
+    clientFor: async (wanted) => (wanted.id === account.id ? client : undefined),
+    bot: { botId: workspace.botId, botUserId: workspace.botUserId },
+  };
+}
+
+function multiWorkspace(config: Config, services: Services, logger: Logger): Workspaces {
+  const installations = services.installations;
+  if (!installations) throw new Error('multi-workspace mode needs SLACK_TOKEN_ENCRYPTION_KEY');
+  return {
+    account: undefined,
+    // Read on every request: another process may have installed or uninstalled since.
+    accountFor: (teamId, enterpriseId) => services.accounts.findForSlack(teamId, enterpriseId),
+    async clientFor(account) {
+      const token = await installations.botToken(account);
+      return token ? new WebClient(token, webClientOptions(config, { logger })) : undefined;
+    },
+  };
+}
+
 export async function createBot(options: BotOptions): Promise<Bot> {
   const { config, logger, db } = options;
   const now = options.now ?? (() => new Date());
@@ -112,16 +156,18 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     previousSecrets: config.registrationLink.previousSecrets,
     now,
   });
-  const services = createServices({ knex: db.knex, links, inviteTtlSeconds: config.registrationLink.ttlSeconds, now });
-  const client = new WebClient(config.slack.botToken, webClientOptions(config, { logger }));
-
-  const workspace = await identifyWorkspace(client, logger);
-  const account = await services.accounts.ensureWorkspace({
-    teamId: workspace.teamId,
-    enterpriseId: workspace.enterpriseId,
-    name: workspace.teamName,
+  const services = createServices({
+    knex: db.knex,
+    links,
+    inviteTtlSeconds: config.registrationLink.ttlSeconds,
+    tokenEncryptionKey: config.slack.oauth?.tokenEncryptionKey,
+    now,
   });
-  await bootstrapInitialAdmins(client, services, account, config.initialAdmins, logger);
+  const workspaces = config.slack.oauth
+    ? multiWorkspace(config, services, logger)
+    : await singleWorkspace(config, services, logger);
+  // Calls that need no bot token: openid.connect.token, with the app's client id and secret.
+  const appClient = new WebClient(undefined, webClientOptions(config, { logger }));
 
   const inFlight = new InFlight();
   let stopping = false;
@@ -130,10 +176,26 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     logger,
     inFlight,
     ackDeadlineMs: ACK_DEADLINE_MS,
-    accountFor: async (teamId) => (teamId === account.slackTeamId ? account : undefined),
+    accountFor: workspaces.accountFor,
     sharedLinks: config.slack.signIn !== undefined,
+    newAdminHint: config.slack.oauth
+      ? messages.newAdminByReinstall(`${config.publicUrl}${INSTALL_PATH}`)
+      : messages.NEW_ADMIN_BY_RESTART,
   };
-  const slack = createSlackApp(config, deps, { botId: workspace.botId, botUserId: workspace.botUserId });
+  const slack = createSlackApp(config, deps, {
+    bot: workspaces.bot,
+    install: services.installations && {
+      installations: services.installations,
+      logger,
+      publicUrl: config.publicUrl,
+      slackOrigin: new URL(config.slack.apiUrl).origin,
+      async installerProfile(botToken, slackUserId) {
+        const client = new WebClient(botToken, webClientOptions(config, { logger }));
+        const { user } = await withDeadline(client.users.info({ user: slackUserId }), SLACK_LOOKUP_DEADLINE_MS);
+        return user ? profileOf(user) : undefined;
+      },
+    },
+  });
 
   const publicUrl = new URL(config.publicUrl);
   const registration = registrationRoutes({
@@ -150,16 +212,23 @@ export async function createBot(options: BotOptions): Promise<Bot> {
           ...config.slack.signIn,
           apiUrl: config.slack.apiUrl,
           redirectUri: `${config.publicUrl}${SIGNED_IN_PATH}`,
-          client,
+          client: appClient,
           now,
         })
       : undefined,
-    async lookupProfile(invite) {
+    async lookupProfile(account, invite) {
       if (!invite.forSlackUserId) return undefined;
+      const client = await workspaces.clientFor(account);
+      if (!client) return undefined;
       const { user } = await withDeadline(client.users.info({ user: invite.forSlackUserId }), SLACK_LOOKUP_DEADLINE_MS);
       return user ? profileOf(user) : undefined;
     },
     async announce({ account: joined, member, invite }) {
+      const client = await workspaces.clientFor(joined);
+      if (!client) {
+        logger.info({ account: joined.id }, 'registration not announced: the app is not installed in that workspace');
+        return;
+      }
       await inFlight.track(
         Promise.all([
           sendDm(client, logger, invite.createdBy, dm.registeredToInviter(joined, member.slackUserId)),
@@ -174,6 +243,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
       stopping: () => stopping,
       registration,
       slack: slack.receiver?.requestListener,
+      slackInstall: config.slack.oauth !== undefined,
       slackBodyLimit: SLACK_BODY_LIMIT_BYTES,
       ready: () =>
         withDeadline(db.ping(), 1_000).then(
@@ -192,7 +262,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
 
   return {
     services,
-    account,
+    account: workspaces.account,
     server,
     async listen(port = config.port) {
       if (config.slack.mode === 'socket') await slack.app.start();

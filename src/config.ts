@@ -17,6 +17,12 @@ export interface Config {
     mode: 'http' | 'socket';
     /** Sign in with Slack (OpenID Connect) for shared registration links, when configured. */
     signIn: { clientId: string; clientSecret: string } | undefined;
+    /**
+     * Multi-workspace mode (SLACK_STATE_SECRET set): Slack's OAuth install flow, one account per
+     * workspace (or Enterprise Grid org), each workspace's token kept encrypted in the database.
+     * Undefined in single-workspace mode (SLACK_BOT_TOKEN).
+     */
+    oauth: { clientId: string; clientSecret: string; stateSecret: string; tokenEncryptionKey: string } | undefined;
   };
   databaseUrl: string | undefined;
   pgliteDataDir: string;
@@ -95,6 +101,12 @@ const schema = z
       message: 'must look like 1234567890.1234567890 (Basic Information → App Credentials → Client ID)',
     }),
     SLACK_CLIENT_SECRET: optionalText,
+    SLACK_STATE_SECRET: optionalText.refine((s) => s === undefined || s.length >= 32, {
+      message: 'must be at least 32 characters long',
+    }),
+    SLACK_TOKEN_ENCRYPTION_KEY: optionalText.refine((s) => s === undefined || s.length >= 32, {
+      message: 'must be at least 32 characters long',
+    }),
     SLACK_APP_TOKEN: optionalText.refine((t) => t === undefined || t.startsWith('xapp-'), {
       message: 'must be an app-level token (it starts with xapp-)',
     }),
@@ -138,14 +150,33 @@ const schema = z
     const require = (name: keyof typeof env, why: string) => {
       if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: `required ${why}` });
     };
-    if (env.SLACK_APP_TOKEN === undefined) {
-      require('SLACK_SIGNING_SECRET', 'in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+    const refuse = (name: keyof typeof env, why: string) => {
+      if (env[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: why });
+    };
+    if (env.SLACK_STATE_SECRET !== undefined) {
+      // Multi-workspace mode: every workspace's token comes from its installation.
+      const multi = 'with SLACK_STATE_SECRET (multi-workspace mode)';
+      require('SLACK_CLIENT_ID', multi);
+      require('SLACK_CLIENT_SECRET', multi);
+      require('SLACK_TOKEN_ENCRYPTION_KEY', `${multi}: the key that encrypts the workspaces' tokens`);
+      require('SLACK_SIGNING_SECRET', multi);
+      refuse('SLACK_BOT_TOKEN', `not used ${multi}: each workspace's token comes from installing the app; remove it`);
+      refuse('SLACK_APP_TOKEN', `not supported ${multi}, which needs HTTP; remove it`);
+      refuse(
+        'INITIAL_ADMINS',
+        `not used ${multi}: whoever installs the app in a workspace becomes its first AccountAdmin; remove it`,
+      );
+    } else {
+      if (env.SLACK_APP_TOKEN === undefined) {
+        require('SLACK_SIGNING_SECRET', 'in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+      }
+      require('SLACK_BOT_TOKEN', '(the bot token from your Slack app\'s "OAuth & Permissions" page; or set SLACK_STATE_SECRET for multi-workspace mode)');
+      if (env.SLACK_CLIENT_ID !== undefined)
+        require('SLACK_CLIENT_SECRET', 'with SLACK_CLIENT_ID (Sign in with Slack)');
+      if (env.SLACK_CLIENT_SECRET !== undefined)
+        require('SLACK_CLIENT_ID', 'with SLACK_CLIENT_SECRET (Sign in with Slack)');
     }
-    require('SLACK_BOT_TOKEN', '(the bot token from your Slack app\'s "OAuth & Permissions" page)');
     if (env.NODE_ENV === 'production') require('REGISTRATION_LINK_SECRET', 'when NODE_ENV=production');
-    if (env.SLACK_CLIENT_ID !== undefined) require('SLACK_CLIENT_SECRET', 'with SLACK_CLIENT_ID (Sign in with Slack)');
-    if (env.SLACK_CLIENT_SECRET !== undefined)
-      require('SLACK_CLIENT_ID', 'with SLACK_CLIENT_SECRET (Sign in with Slack)');
   });
 
 function splitList(list: string): string[] {
@@ -190,6 +221,15 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
         e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET
           ? { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET }
           : undefined,
+      oauth:
+        e.SLACK_STATE_SECRET && e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET && e.SLACK_TOKEN_ENCRYPTION_KEY
+          ? {
+              clientId: e.SLACK_CLIENT_ID,
+              clientSecret: e.SLACK_CLIENT_SECRET,
+              stateSecret: e.SLACK_STATE_SECRET,
+              tokenEncryptionKey: e.SLACK_TOKEN_ENCRYPTION_KEY,
+            }
+          : undefined,
     },
     databaseUrl: e.DATABASE_URL,
     pgliteDataDir: e.PGLITE_DATA_DIR ?? './.data/pglite',
@@ -218,6 +258,8 @@ export function secretValues(config: Config): string[] {
     config.slack.botToken,
     config.slack.appToken,
     config.slack.signIn?.clientSecret,
+    config.slack.oauth?.stateSecret,
+    config.slack.oauth?.tokenEncryptionKey,
     config.databaseUrl,
   ].filter((s): s is string => Boolean(s));
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseDuration, readEnvironment } from '../src/config.js';
+import { ConfigError, loadConfig, parseDuration, readEnvironment, secretValues } from '../src/config.js';
 
 const MINIMAL = { SLACK_SIGNING_SECRET: 'signing-secret-for-tests', SLACK_BOT_TOKEN: 'xoxb-1-2-abc' };
 
@@ -208,6 +208,71 @@ describe('loadConfig errors', () => {
     for (const value of Object.values(secrets)) expect(shown).not.toContain(value);
     expect(shown).not.toContain('dbPassword-Yv42');
     expect(shown).not.toContain('userTokenValue');
+  });
+});
+
+describe('multi-workspace mode', () => {
+  const MULTI = {
+    SLACK_SIGNING_SECRET: 'signing-secret-for-tests',
+    SLACK_CLIENT_ID: '1234.5678',
+    SLACK_CLIENT_SECRET: 'client-secret-for-tests',
+    SLACK_STATE_SECRET: 'state-secret-for-tests-0123456789abcdef',
+    SLACK_TOKEN_ENCRYPTION_KEY: 'token-key-for-tests-0123456789abcdefgh',
+  };
+
+  it('turns on with SLACK_STATE_SECRET and needs no bot token', () => {
+    const config = loadConfig({ ...MULTI });
+    expect(config.slack.oauth).toEqual({
+      clientId: MULTI.SLACK_CLIENT_ID,
+      clientSecret: MULTI.SLACK_CLIENT_SECRET,
+      stateSecret: MULTI.SLACK_STATE_SECRET,
+      tokenEncryptionKey: MULTI.SLACK_TOKEN_ENCRYPTION_KEY,
+    });
+    expect(config.slack.botToken).toBeUndefined();
+    expect(config.slack.mode).toBe('http');
+    // Sign in with Slack comes with the same app credentials.
+    expect(config.slack.signIn).toEqual({ clientId: MULTI.SLACK_CLIENT_ID, clientSecret: MULTI.SLACK_CLIENT_SECRET });
+    expect(secretValues(config)).toEqual(
+      expect.arrayContaining([MULTI.SLACK_STATE_SECRET, MULTI.SLACK_TOKEN_ENCRYPTION_KEY, MULTI.SLACK_CLIENT_SECRET]),
+    );
+  });
+
+  it('is off without SLACK_STATE_SECRET', () => {
+    expect(loadConfig({ ...MINIMAL }).slack.oauth).toBeUndefined();
+  });
+
+  it('names what it is missing: the app credentials, the signing secret and the token key', () => {
+    const err = configError({ SLACK_STATE_SECRET: MULTI.SLACK_STATE_SECRET });
+    expect(named(err).sort()).toEqual([
+      'SLACK_CLIENT_ID',
+      'SLACK_CLIENT_SECRET',
+      'SLACK_SIGNING_SECRET',
+      'SLACK_TOKEN_ENCRYPTION_KEY',
+    ]);
+    expect(err.message).toMatch(/multi-workspace mode/);
+  });
+
+  it('refuses the single-workspace settings it would ignore, each with the reason', () => {
+    const err = configError({
+      ...MULTI,
+      SLACK_BOT_TOKEN: 'xoxb-1-2-abc',
+      SLACK_APP_TOKEN: 'xapp-1-abc',
+      INITIAL_ADMINS: 'U012AB3CD',
+    });
+    expect(named(err).sort()).toEqual(['INITIAL_ADMINS', 'SLACK_APP_TOKEN', 'SLACK_BOT_TOKEN']);
+    expect(err.message).toMatch(/SLACK_BOT_TOKEN: not used .*installing the app/);
+    expect(err.message).toMatch(/INITIAL_ADMINS: not used .*becomes its first AccountAdmin/);
+    expect(err.message).not.toContain('xoxb-1-2-abc');
+  });
+
+  it('needs long secrets, and never repeats them', () => {
+    const err = configError({
+      ...MULTI,
+      SLACK_STATE_SECRET: 'short-state-Qx1',
+      SLACK_TOKEN_ENCRYPTION_KEY: 'short-key-Wz2',
+    });
+    expect(named(err).sort()).toEqual(['SLACK_STATE_SECRET', 'SLACK_TOKEN_ENCRYPTION_KEY']);
+    expect(err.message).not.toMatch(/short-state-Qx1|short-key-Wz2/);
   });
 });
 

@@ -7,6 +7,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { COMMAND } from '../src/slack/listeners/command.js';
+import { BOT_SCOPES, OAUTH_REDIRECT_PATH } from '../src/slack/oauth.js';
+import { SIGNED_IN_PATH } from '../src/web/registration.js';
 
 const fixtures = (name: string) => fileURLToPath(new URL(`./fixtures/slack-manifest-schema/${name}`, import.meta.url));
 const manifestPath = fileURLToPath(new URL('../manifest.yml', import.meta.url));
@@ -18,7 +20,7 @@ type Manifest = {
     slash_commands?: Array<{ command: string; url?: string; should_escape?: boolean }>;
     app_home?: { home_tab_enabled?: boolean };
   };
-  oauth_config?: { scopes?: { bot?: string[]; user?: string[] } };
+  oauth_config?: { redirect_urls?: string[]; scopes?: { bot?: string[]; user?: string[] } };
   settings?: {
     interactivity?: { is_enabled?: boolean; request_url?: string };
     event_subscriptions?: { request_url?: string; bot_events?: string[] };
@@ -112,6 +114,15 @@ describe('manifest.yml', () => {
     // users:read + users:read.email: users.info for invitees and INITIAL_ADMINS, with their email.
     expect([...scopes].sort()).toEqual(['chat:write', 'commands', 'im:write', 'users:read', 'users:read.email']);
     expect(new Set(scopes).size).toBe(scopes.length);
+    // The OAuth install (multi-workspace mode) asks each workspace for the same.
+    expect([...BOT_SCOPES].sort()).toEqual([...scopes].sort());
+  });
+
+  it("lists the redirect URLs of Sign in with Slack and of the OAuth install, on the bot's host", () => {
+    const urls = readManifest().oauth_config?.redirect_urls ?? [];
+    const paths = urls.map((u) => new URL(u).pathname).sort();
+    expect(paths).toEqual([OAUTH_REDIRECT_PATH, SIGNED_IN_PATH].sort());
+    expect(new Set(urls.map((u) => new URL(u).origin)).size).toBe(1);
   });
 
   describe('the validator catches broken manifests', () => {

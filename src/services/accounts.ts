@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { prepared, toAccount, toMember } from './store.js';
+import { type Db, prepared, toAccount, toMember } from './store.js';
 import type { Account, Member } from './types.js';
 
 export interface ActorContext {
@@ -18,6 +18,46 @@ const RESOLVE_ACTOR = `SELECT row_to_json(a.*) AS account, row_to_json(m.*) AS m
   FROM accounts a LEFT JOIN members m ON m.account_id = a.id AND m.slack_user_id = $2
   WHERE a.id = $1`;
 
+const ACCOUNT_FOR_SLACK = `SELECT * FROM accounts
+  WHERE (is_enterprise_install AND slack_enterprise_id = $2::text)
+     OR (NOT is_enterprise_install AND slack_team_id = $1::text)
+  ORDER BY is_enterprise_install DESC LIMIT 1`;
+
+/**
+ * The account of a workspace (or, for an org-wide install, of an Enterprise Grid org), made on
+ * first sight; its name kept up to date.
+ */
+export async function ensureAccount(
+  db: Db,
+  workspace: {
+    teamId?: string | null;
+    enterpriseId?: string | null;
+    isEnterpriseInstall: boolean;
+    name?: string | null;
+  },
+): Promise<Account> {
+  const { rows } = workspace.isEnterpriseInstall
+    ? await db.raw(
+        `INSERT INTO accounts (slack_team_id, slack_enterprise_id, is_enterprise_install, name)
+         VALUES (NULL, ?, true, ?)
+         ON CONFLICT (slack_enterprise_id) WHERE is_enterprise_install
+         DO UPDATE SET name = COALESCE(EXCLUDED.name, accounts.name), updated_at = now()
+         RETURNING *`,
+        [workspace.enterpriseId ?? null, workspace.name ?? null],
+      )
+    : await db.raw(
+        `INSERT INTO accounts (slack_team_id, slack_enterprise_id, is_enterprise_install, name)
+         VALUES (?, ?, false, ?)
+         ON CONFLICT (slack_team_id) WHERE NOT is_enterprise_install
+         DO UPDATE SET name = COALESCE(EXCLUDED.name, accounts.name),
+                       slack_enterprise_id = COALESCE(EXCLUDED.slack_enterprise_id, accounts.slack_enterprise_id),
+                       updated_at = now()
+         RETURNING *`,
+        [workspace.teamId ?? null, workspace.enterpriseId ?? null, workspace.name ?? null],
+      );
+  return toAccount(rows[0]);
+}
+
 export class AccountService {
   constructor(private readonly deps: { knex: Knex }) {}
 
@@ -27,17 +67,20 @@ export class AccountService {
     enterpriseId?: string | null;
     name?: string | null;
   }): Promise<Account> {
-    const { rows } = await this.deps.knex.raw(
-      `INSERT INTO accounts (slack_team_id, slack_enterprise_id, is_enterprise_install, name)
-       VALUES (?, ?, false, ?)
-       ON CONFLICT (slack_team_id) WHERE NOT is_enterprise_install
-       DO UPDATE SET name = COALESCE(EXCLUDED.name, accounts.name),
-                     slack_enterprise_id = COALESCE(EXCLUDED.slack_enterprise_id, accounts.slack_enterprise_id),
-                     updated_at = now()
-       RETURNING *`,
-      [workspace.teamId, workspace.enterpriseId ?? null, workspace.name ?? null],
-    );
-    return toAccount(rows[0]);
+    return ensureAccount(this.deps.knex, { ...workspace, isEnterpriseInstall: false });
+  }
+
+  /**
+   * The account serving a Slack request from `teamId` (in Enterprise Grid org `enterpriseId`):
+   * the org's, when the app is installed org-wide, else the workspace's. Never made here.
+   */
+  async findForSlack(teamId: string | undefined, enterpriseId: string | undefined): Promise<Account | undefined> {
+    if (!teamId && !enterpriseId) return undefined;
+    const [row] = await prepared(this.deps.knex, 'account_for_slack', ACCOUNT_FOR_SLACK, [
+      teamId ?? null,
+      enterpriseId ?? null,
+    ]);
+    return row ? toAccount(row) : undefined;
   }
 
   /** Who is asking, in one round trip: the account and the person's membership in it. */

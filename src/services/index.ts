@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { AccountService } from './accounts.js';
 import { AuditService } from './audit.js';
+import { InstallationService, InstallationVault } from './installations.js';
 import { InviteService } from './invites.js';
 import { MemberService } from './members.js';
 import type { RegistrationLinks } from './registration-links.js';
@@ -12,6 +13,8 @@ export interface Services {
   invites: InviteService;
   audit: AuditService;
   requests: RequestClaims;
+  /** The workspaces' installations: multi-workspace mode only. */
+  installations?: InstallationService;
 }
 
 export interface ServiceOptions {
@@ -19,6 +22,8 @@ export interface ServiceOptions {
   links: RegistrationLinks;
   /** Lifetime of a new registration link, in seconds. */
   inviteTtlSeconds: number;
+  /** Multi-workspace mode: the key the workspaces' tokens are encrypted with. */
+  tokenEncryptionKey?: string;
   now?: () => Date;
 }
 
@@ -31,8 +36,15 @@ export function createServices(options: ServiceOptions): Services {
     invites: new InviteService({ knex, links, now, ttlSeconds: options.inviteTtlSeconds }),
     audit: new AuditService({ knex, now }),
     requests: new RequestClaims({ knex, now }),
+    installations: options.tokenEncryptionKey
+      ? new InstallationService({
+          knex,
+          now,
+          vault: new InstallationVault({ knex, encryptionKey: options.tokenEncryptionKey, now }),
+        })
+      : undefined,
   };
 }
 
 export * from './types.js';
-export type { AccountService, AuditService, InviteService, MemberService, RequestClaims };
+export type { AccountService, AuditService, InstallationService, InviteService, MemberService, RequestClaims };

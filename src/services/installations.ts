@@ -3,6 +3,18 @@
 // data so a row cannot be moved to another workspace), one per workspace or Enterprise Grid org.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import { ensureAccount } from './accounts.js';
+import { SLACK_ACTOR } from './members.js';
+import {
+  countUsableAdmins,
+  type Db,
+  findMember,
+  grantAdmin,
+  inTransaction,
+  lockAccount,
+  recordAudit,
+} from './store.js';
+import type { Account, Profile } from './types.js';
 
 export interface InstallationKey {
   teamId?: string | null;
@@ -63,11 +75,10 @@ export class InstallationVault {
   }
 
   /** Stores (or replaces, on a re-install) a workspace's or org's installation. */
-  async save(key: InstallationKey, data: unknown): Promise<void> {
+  async save(key: InstallationKey, data: unknown, db: Db = this.deps.knex): Promise<void> {
     const k = installKey(key);
     const now = this.deps.now?.() ?? new Date();
-    await this.deps
-      .knex('installations')
+    await db('installations')
       .insert({
         install_key: k,
         slack_team_id: key.teamId ?? null,
@@ -89,11 +100,117 @@ export class InstallationVault {
   }
 
   /** Forgets the installation and its tokens; accounts and members stay, with their history. */
-  async remove(key: InstallationKey): Promise<boolean> {
-    const deleted = await this.deps
-      .knex('installations')
+  async remove(key: InstallationKey, db: Db = this.deps.knex): Promise<boolean> {
+    const deleted = await db('installations')
       .where({ install_key: installKey(key) })
       .del();
     return Number(deleted) > 0;
+  }
+}
+
+/** The installation key of an account: its org's for an org-wide install, else its workspace's. */
+export function accountInstallKey(account: Account): InstallationKey {
+  return {
+    teamId: account.slackTeamId,
+    enterpriseId: account.slackEnterpriseId,
+    isEnterpriseInstall: account.isEnterpriseInstall,
+  };
+}
+
+/** The account row an installation serves, if there is one yet. */
+function accountRow(db: Db, key: InstallationKey): Promise<{ id: number } | undefined> {
+  return key.isEnterpriseInstall
+    ? db('accounts').where({ slack_enterprise_id: key.enterpriseId, is_enterprise_install: true }).first('id')
+    : db('accounts').where({ slack_team_id: key.teamId, is_enterprise_install: false }).first('id');
+}
+
+export interface InstalledApp {
+  key: InstallationKey;
+  /** The workspace's (or org's) name, as Slack gave it. */
+  name: string | null;
+  /** Who installed the app; null when Slack did not say. */
+  installer: ({ slackUserId: string } & Profile) | null;
+  /** What to keep, encrypted: the installation with its tokens. */
+  data: unknown;
+}
+
+/** What installing did for the installer. */
+export type InstallerOutcome = 'made_admin' | 'already_admin' | 'not_made_admin';
+
+export class InstallationService {
+  constructor(private readonly deps: { knex: Knex; vault: InstallationVault; now: () => Date }) {}
+
+  /** Where the tokens are kept: Bolt's InstallationStore reads it on every request. */
+  get vault(): InstallationVault {
+    return this.deps.vault;
+  }
+
+  /**
+   * Slack installed the app (or installed it again): in one transaction the tokens are kept, the
+   * account of the workspace (or org) is made if new, and the installer becomes its
+   * AccountAdmin when it has none who can act: on a first install, and as the way back for an
+   * account whose admins were all deactivated in Slack. A re-install never demotes anyone.
+   */
+  async installed(app: InstalledApp): Promise<{ account: Account; reinstall: boolean; installer: InstallerOutcome }> {
+    return inTransaction(this.deps.knex, async (trx) => {
+      const at = this.deps.now();
+      // Installed before, here or by another process, even if uninstalled since.
+      const reinstall = (await accountRow(trx, app.key)) !== undefined;
+      await this.deps.vault.save(app.key, app.data, trx);
+      const account = await ensureAccount(trx, { ...app.key, name: app.name });
+      await lockAccount(trx, account.id);
+      let installer: InstallerOutcome = 'not_made_admin';
+      if (app.installer) {
+        if ((await countUsableAdmins(trx, account.id)) === 0) {
+          await grantAdmin(trx, account.id, app.installer, {
+            actor: app.installer.slackUserId,
+            source: 'slack_install',
+            at,
+          });
+          installer = 'made_admin';
+        } else {
+          const member = await findMember(trx, account.id, app.installer.slackUserId);
+          if (member?.status === 'active' && member.role === 'AccountAdmin') installer = 'already_admin';
+        }
+      }
+      await recordAudit(trx, {
+        accountId: account.id,
+        actor: app.installer?.slackUserId ?? SLACK_ACTOR,
+        action: 'app.installed',
+        source: 'slack_install',
+        after: { reinstall },
+        at,
+      });
+      return { account, reinstall, installer };
+    });
+  }
+
+  /**
+   * The app was uninstalled, or its bot token revoked: the tokens are forgotten; the account, its
+   * members and their history stay (a new install picks them up again). Safe to repeat.
+   */
+  async uninstalled(key: InstallationKey, why: 'app_uninstalled' | 'tokens_revoked'): Promise<{ removed: boolean }> {
+    return inTransaction(this.deps.knex, async (trx) => {
+      const removed = await this.deps.vault.remove(key, trx);
+      if (!removed) return { removed };
+      const account = await accountRow(trx, key);
+      if (account) {
+        await recordAudit(trx, {
+          accountId: account.id as number,
+          actor: SLACK_ACTOR,
+          action: 'app.uninstalled',
+          source: 'slack_event',
+          after: { event: why },
+          at: this.deps.now(),
+        });
+      }
+      return { removed };
+    });
+  }
+
+  /** The bot token of the account's installation; undefined while the app is not installed there. */
+  async botToken(account: Account): Promise<string | undefined> {
+    const found = (await this.deps.vault.load(accountInstallKey(account))) as { bot?: { token?: string } } | undefined;
+    return found?.bot?.token;
   }
 }

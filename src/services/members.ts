@@ -3,13 +3,13 @@ import {
   authorizeAdmin,
   countUsableAdmins,
   findMember,
+  grantAdmin,
   inTransaction,
   lockAccount,
   prepared,
   readAsAdmin,
   recordAudit,
   removeMember,
-  sortNameOf,
   toMember,
   usableInvite,
 } from './store.js';
@@ -261,38 +261,7 @@ export class MemberService {
       if ((await countUsableAdmins(trx, accountId)) > 0) return { promoted: [] };
       const now = this.deps.now();
       for (const person of people) {
-        const before = await findMember(trx, accountId, person.slackUserId);
-        await trx('members')
-          .insert({
-            account_id: accountId,
-            slack_user_id: person.slackUserId,
-            display_name: person.displayName ?? null,
-            email: person.email ?? null,
-            sort_name: sortNameOf(person.displayName, person.slackUserId),
-            role: 'AccountAdmin',
-            status: 'active',
-            registered_at: now,
-            updated_at: now,
-          })
-          .onConflict(['account_id', 'slack_user_id'])
-          .merge({
-            role: 'AccountAdmin',
-            status: 'active',
-            removed_at: null,
-            removed_by: null,
-            slack_deactivated_at: null,
-            updated_at: now,
-          });
-        await recordAudit(trx, {
-          accountId,
-          actor: 'system',
-          action: 'member.bootstrapped',
-          source: 'bootstrap',
-          targetSlackUserId: person.slackUserId,
-          before: before ? { status: before.status, role: before.role } : null,
-          after: { status: 'active', role: 'AccountAdmin' },
-          at: now,
-        });
+        await grantAdmin(trx, accountId, person, { actor: 'system', source: 'bootstrap', at: now });
       }
       return { promoted: people.map((p) => p.slackUserId) };
     });

@@ -9,6 +9,7 @@ import {
   type AuditSource,
   type Invite,
   type Member,
+  type Profile,
   type Refused,
   refuse,
 } from './types.js';
@@ -260,4 +261,48 @@ export async function removeMember(
     at: by.at,
   });
   return { row: row as Row, revokedInvites };
+}
+
+/**
+ * Makes a person an active AccountAdmin (registering them if they never were a member), with
+ * its audit entry: for the operator's INITIAL_ADMINS and for whoever installs the app.
+ */
+export async function grantAdmin(
+  trx: Knex.Transaction,
+  accountId: number,
+  person: { slackUserId: string } & Profile,
+  by: { actor: string; source: AuditSource; at: Date },
+): Promise<void> {
+  const before = await findMember(trx, accountId, person.slackUserId);
+  await trx('members')
+    .insert({
+      account_id: accountId,
+      slack_user_id: person.slackUserId,
+      display_name: person.displayName ?? null,
+      email: person.email ?? null,
+      sort_name: sortNameOf(person.displayName, person.slackUserId),
+      role: 'AccountAdmin',
+      status: 'active',
+      registered_at: by.at,
+      updated_at: by.at,
+    })
+    .onConflict(['account_id', 'slack_user_id'])
+    .merge({
+      role: 'AccountAdmin',
+      status: 'active',
+      removed_at: null,
+      removed_by: null,
+      slack_deactivated_at: null,
+      updated_at: by.at,
+    });
+  await recordAudit(trx, {
+    accountId,
+    actor: by.actor,
+    action: 'member.bootstrapped',
+    source: by.source,
+    targetSlackUserId: person.slackUserId,
+    before: before ? { status: before.status, role: before.role } : null,
+    after: { status: 'active', role: 'AccountAdmin' },
+    at: by.at,
+  });
 }

@@ -6,7 +6,14 @@ export type Role = (typeof ROLES)[number];
 export type MemberStatus = 'active' | 'removed';
 
 /** Where a change came from, as recorded in the audit log. */
-export type AuditSource = 'slash_command' | 'console' | 'registration_page' | 'bootstrap' | 'slack_event' | 'app_home';
+export type AuditSource =
+  | 'slash_command'
+  | 'console'
+  | 'registration_page'
+  | 'bootstrap'
+  | 'slack_event'
+  | 'app_home'
+  | 'slack_install';
 
 export interface Account {
   id: number;
@@ -76,7 +83,9 @@ export type AuditAction =
   | 'member.kept_deactivated'
   | 'invite.created'
   | 'invite.revoked'
-  | 'access.refused';
+  | 'access.refused'
+  | 'app.installed'
+  | 'app.uninstalled';
 
 /** Who asks: a Slack user of an account, and through which surface. */
 export interface Actor {

@@ -1,5 +1,5 @@
 // Bolt wiring: one App, the permission middleware, and the listeners grouped by kind.
-import { App, HTTPReceiver } from '@slack/bolt';
+import { App, ErrorCode, HTTPReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { Config } from '../config.js';
 import { currentRequest, newRequestRecord, type RequestRecord, runWithRequest, setOutcome } from '../request-log.js';
@@ -8,9 +8,11 @@ import type { SlackDeps } from './context.js';
 import * as actions from './listeners/actions.js';
 import * as command from './listeners/command.js';
 import * as home from './listeners/home.js';
+import * as installs from './listeners/installs.js';
 import * as slackUsers from './listeners/slack-users.js';
 import * as views from './listeners/views.js';
 import { permissionMiddleware } from './middleware/permission.js';
+import { type InstallDeps, oauthReceiverOptions } from './oauth.js';
 import { patientFetch } from './patient-fetch.js';
 
 /**
@@ -69,12 +71,25 @@ export interface SlackApp {
   receiver?: HTTPReceiver;
 }
 
-export function createSlackApp(config: Config, deps: SlackDeps, bot: { botId?: string; botUserId?: string }): SlackApp {
+export function createSlackApp(
+  config: Config,
+  deps: SlackDeps,
+  options: {
+    /** Single-workspace mode: the bot of SLACK_BOT_TOKEN. */
+    bot?: { botId?: string; botUserId?: string };
+    /** Multi-workspace mode: what the OAuth install flow needs. */
+    install?: InstallDeps;
+  },
+): SlackApp {
   const logger = boltLogger(deps.logger);
+  const { bot, install } = options;
+  const oauth = config.slack.oauth;
+  if (oauth && !install) throw new Error('multi-workspace mode needs the install dependencies');
   const common = {
-    token: config.slack.botToken,
-    botId: bot.botId,
-    botUserId: bot.botUserId,
+    // Multi-workspace mode: each request's token comes from its workspace's installation.
+    token: oauth ? undefined : config.slack.botToken,
+    botId: bot?.botId,
+    botUserId: bot?.botUserId,
     logger,
     clientOptions: webClientOptions(config, deps),
     // Bolt's default conversation store keeps state in memory; we keep none.
@@ -89,6 +104,7 @@ export function createSlackApp(config: Config, deps: SlackDeps, bot: { botId?: s
       endpoints: '/slack/events',
       logger,
       bodyLimit: SLACK_BODY_LIMIT_BYTES,
+      ...(oauth && install ? oauthReceiverOptions(oauth, webClientOptions(config, deps), install) : {}),
     });
     slack = { app: new App({ ...common, receiver }), receiver };
   }
@@ -121,7 +137,15 @@ export function createSlackApp(config: Config, deps: SlackDeps, bot: { botId?: s
   views.register(app, deps);
   home.register(app, deps);
   slackUsers.register(app, deps);
+  installs.register(app, deps);
   app.error(async (error) => {
+    // Multi-workspace mode: a request from a workspace with no installation (uninstalled, or
+    // its tokens revoked) is not a bug; Bolt has acked it and no listener ran.
+    if ((error as { code?: string }).code === ErrorCode.AuthorizationError) {
+      setOutcome('refused:not_installed');
+      deps.logger.warn('request from a workspace where the app is not installed; ignored');
+      return;
+    }
     deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
   });
   return slack;

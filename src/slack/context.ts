@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { setOutcome } from '../request-log.js';
 import type { Services } from '../services/index.js';
 import type { Account, Actor, AuditSource, Member, Role } from '../services/types.js';
+import { noUsableAdmin } from './blocks/messages.js';
 import type { Command } from './command/parse.js';
 
 /** Who sent a Slack request, as the permission middleware resolved it for this request. */
@@ -43,6 +44,8 @@ export interface SlackDeps {
   ackDeadlineMs: number;
   /** Sign in with Slack is configured, so links for anyone can be made. */
   sharedLinks?: boolean;
+  /** How a new AccountAdmin is named when none can act (INITIAL_ADMINS, or installing again). */
+  newAdminHint: string;
 }
 
 export const UNAVAILABLE = 'ChatBees user admin is temporarily unavailable; try again in a minute.';
@@ -83,6 +86,11 @@ export function logFailure(logger: Logger, err: unknown, what: string, fields: R
   setOutcome(unavailable ? 'unavailable' : 'failed');
   if (unavailable) logger.warn({ ...fields, error: (err as Error).message }, 'database unavailable');
   else logger.error({ ...fields, err }, what);
+}
+
+/** The warning shown with someone's role while the account has no AccountAdmin who can act. */
+export function accountWarning(deps: SlackDeps, actor: RequestActor): string | undefined {
+  return actor.noUsableAdmin ? noUsableAdmin(deps.newAdminHint) : undefined;
 }
 
 /** How many AccountAdmins a person is told they can ask. */

@@ -14,6 +14,8 @@ p{margin:.75rem 0}
 .muted{color:#616061;font-size:.9rem}
 button{font:inherit;font-weight:600;color:#fff;background:#007a5a;border:0;border-radius:8px;padding:.8rem 1.2rem;width:100%;cursor:pointer;margin-top:1rem}
 button:focus{outline:3px solid #1264a3;outline-offset:2px}
+a.button{display:block;text-align:center;text-decoration:none;font-weight:600;color:#fff;background:#4a154b;border-radius:8px;padding:.8rem 1.2rem;margin-top:1rem}
+a.button:focus{outline:3px solid #1264a3;outline-offset:2px}
 `.trim();
 
 export const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
@@ -118,4 +120,40 @@ export function joinedPage(accountName: string | null, role: Role, alreadyMember
 
 export function messagePage(title: string, text: string): string {
   return layout(title, `<p>${escapeHtml(text)}</p>`);
+}
+
+/** /slack/install: what the app does and asks for, and the way to Slack's consent page. */
+export function installPage(authorizeUrl: string): string {
+  return layout(
+    'Add ChatBees Users to Slack',
+    `<p>ChatBees Users lets the AccountAdmins of your ChatBees account invite people, see who is in it and manage roles, from Slack, with <code>/chatbees-users</code>.</p>
+<p class="muted">It asks Slack for a slash command, direct messages for invitations, and people's names and email addresses, to check that an invitee is a real, active member of your workspace. Whoever installs it in a workspace becomes its first AccountAdmin.</p>
+<a class="button" href="${escapeHtml(authorizeUrl)}">Add to Slack</a>`,
+  );
+}
+
+/** After Slack's consent page: installed, and what that made of the installer. */
+export function installedPage(options: {
+  accountName: string | null;
+  installer: 'made_admin' | 'already_admin' | 'not_made_admin';
+  reinstall: boolean;
+  openSlackUrl: string | null;
+}): string {
+  const account = escapeHtml(options.accountName ?? 'your workspace');
+  const role =
+    options.installer === 'made_admin'
+      ? `<p>You are its first <strong>AccountAdmin</strong>: you can invite people and manage roles.</p>`
+      : options.installer === 'already_admin'
+        ? `<p>You are an <strong>AccountAdmin</strong> of it.</p>`
+        : `<p>The account already has AccountAdmins; ask one of them if you need access.</p>`;
+  const open = options.openSlackUrl
+    ? `<a class="button" href="${escapeHtml(options.openSlackUrl)}">Open Slack</a>`
+    : '';
+  return layout(
+    options.reinstall ? 'ChatBees Users installed again' : 'ChatBees Users is installed',
+    `<p>ChatBees Users now serves <strong>${account}</strong>.</p>
+${role}
+<p>In Slack, type <code>/chatbees-users</code> to open the console, or <code>/chatbees-users help</code>. You can close this page.</p>
+${open}`,
+  );
 }

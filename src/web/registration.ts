@@ -41,7 +41,7 @@ export interface RegistrationDeps {
   /** The origin of PUBLIC_URL: a POST from any other origin is refused. */
   publicOrigin: string;
   /** The Slack profile of the person about to register, when Slack answers in time. */
-  lookupProfile(invite: Invite): Promise<Profile | undefined>;
+  lookupProfile(account: Account, invite: Invite): Promise<Profile | undefined>;
   /** Tells the inviter and welcomes the new member; runs after the page is sent. */
   announce(registered: Registered): Promise<void>;
   /** Sign in with Slack, for links meant for anyone; undefined when not configured. */
@@ -141,7 +141,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
         source: 'registration_page',
       });
     } else {
-      const profile = await deps.lookupProfile(inspected.invite).catch(() => undefined);
+      const profile = await deps.lookupProfile(inspected.account, inspected.invite).catch(() => undefined);
       accepted = await services.invites.accept(token, {
         profile: profile ?? { displayName: inspected.invite.forDisplayName },
         source: 'registration_page',

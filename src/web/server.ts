@@ -5,6 +5,7 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import { newRequestRecord, runWithRequest, setOutcome } from '../request-log.js';
+import { INSTALL_PATH, OAUTH_REDIRECT_PATH } from '../slack/oauth.js';
 import { pageHeaders, refuseOversized, sendJson } from './http.js';
 import { messagePage, STYLE_HASH } from './pages.js';
 import { SIGNED_IN_PATH } from './registration.js';
@@ -21,12 +22,15 @@ export interface WebRoutes {
   };
   /** Bolt's HTTP receiver; absent in Socket Mode. */
   slack?: RequestListener;
+  /** Multi-workspace mode: Bolt also serves the OAuth install flow. */
+  slackInstall?: boolean;
   /** The largest body Slack's endpoint takes. */
   slackBodyLimit?: number;
 }
 
 function routeOf(path: string): string {
   if (path === '/healthz' || path === '/readyz' || path === '/slack/events') return path;
+  if (path === INSTALL_PATH || path === OAUTH_REDIRECT_PATH) return path;
   if (path.startsWith('/register/')) return 'registration page';
   return 'other';
 }
@@ -83,6 +87,13 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
           return notFound(res);
         }
         return routes.registration.handle(req, res, token);
+      }
+      if ((path === INSTALL_PATH || path === OAUTH_REDIRECT_PATH) && routes.slack && routes.slackInstall) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          res.writeHead(405, { Allow: 'GET' });
+          return void res.end();
+        }
+        return routes.slack(req, res);
       }
       if (path === '/slack/events' && routes.slack) {
         if (req.method !== 'POST') {

@@ -19,7 +19,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
   }
   async function member(role: 'AccountAdmin' | 'AccountUser' = 'AccountUser'): Promise<string> {
     const id = person();
-    await insertMembers(t.db.knex, t.running.bot.account, [{ slackUserId: id, role, displayName: id.toLowerCase() }]);
+    await insertMembers(t.db.knex, t.running.account, [{ slackUserId: id, role, displayName: id.toLowerCase() }]);
     return id;
   }
 
@@ -40,10 +40,10 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
   }
 
   const activeMember = (id: string) =>
-    t.db.knex('members').where({ account_id: t.running.bot.account.id, slack_user_id: id }).first();
-  const auditRows = () => t.db.knex('audit_log').where({ account_id: t.running.bot.account.id }).orderBy('id');
+    t.db.knex('members').where({ account_id: t.running.account.id, slack_user_id: id }).first();
+  const auditRows = () => t.db.knex('audit_log').where({ account_id: t.running.account.id }).orderBy('id');
   const invitesFor = (id: string) =>
-    t.db.knex('invites').where({ account_id: t.running.bot.account.id, for_slack_user_id: id }).orderBy('created_at');
+    t.db.knex('invites').where({ account_id: t.running.account.id, for_slack_user_id: id }).orderBy('created_at');
   const registrationUrlIn = (text: string) => /<(https:\/\/bees\.example\.test\/register\/[^|>]+)\|/.exec(text)?.[1];
 
   describe('serving', () => {
@@ -158,7 +158,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       const admin = await member('AccountAdmin');
       expect((await run(admin, 'list')).ackText).toMatch(/Members of/);
       await t.running.bot.services.members.changeRole(
-        { accountId: t.running.bot.account.id, slackUserId: 'UADMIN1', source: 'slash_command' },
+        { accountId: t.running.account.id, slackUserId: 'UADMIN1', source: 'slash_command' },
         admin,
         'AccountUser',
       );
@@ -197,7 +197,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       const total = Number(/— (\d+) in all/.exec(first.ackText)?.[1]);
       const rows = await t.db
         .knex('members')
-        .where({ account_id: t.running.bot.account.id, status: 'active' })
+        .where({ account_id: t.running.account.id, status: 'active' })
         .count({ n: '*' })
         .first();
       expect(total).toBe(Number(rows?.n));
@@ -209,7 +209,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
     it('pages through 60 members in stable order without repeating anyone', async () => {
       await insertMembers(
         t.db.knex,
-        t.running.bot.account,
+        t.running.account,
         Array.from({ length: 60 }, (_, i) => ({
           slackUserId: `ULIST${String(i).padStart(4, '0')}`,
           displayName: `zz list ${String(i).padStart(2, '0')}`,
@@ -399,7 +399,7 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       // Make UADMIN1 the only admin for this test.
       await t.db
         .knex('members')
-        .where({ account_id: t.running.bot.account.id, role: 'AccountAdmin' })
+        .where({ account_id: t.running.account.id, role: 'AccountAdmin' })
         .whereNot({ slack_user_id: 'UADMIN1' })
         .update({ role: 'AccountUser' });
       const demote = await (await run('UADMIN1', 'role <@UADMIN1> user')).followUp();

@@ -429,9 +429,9 @@ describe.each(backends)('admin console on $name', (backend) => {
   }
 
   const memberOf = (user: string) =>
-    db.knex('members').where({ account_id: running.bot.account.id, slack_user_id: user }).first();
+    db.knex('members').where({ account_id: running.account.id, slack_user_id: user }).first();
   const auditRows = (action: string) =>
-    db.knex('audit_log').where({ account_id: running.bot.account.id, action }).orderBy('id');
+    db.knex('audit_log').where({ account_id: running.account.id, action }).orderBy('id');
   const pendingInvitesFor = (user: string) =>
     db.knex('invites').where({ for_slack_user_id: user }).whereNull('revoked_at').pluck('id');
 
@@ -463,7 +463,7 @@ describe.each(backends)('admin console on $name', (backend) => {
 
   describe('opening and paging', () => {
     it('acks the command empty, then opens the console with the trigger_id, members and their roles', async () => {
-      await insertMembers(db.knex, running.bot.account, [{ slackUserId: 'UBOB', displayName: 'Bob' }]);
+      await insertMembers(db.knex, running.account, [{ slackUserId: 'UBOB', displayName: 'Bob' }]);
       const shown = await openConsole();
       expect(standIn.callsTo('views.open')).toHaveLength(1);
       expect(shown.view).toMatchObject({ type: 'modal', callback_id: 'admin_console' });
@@ -489,7 +489,7 @@ describe.each(backends)('admin console on $name', (backend) => {
       const others = ids('UM', 1, 24);
       await insertMembers(
         db.knex,
-        running.bot.account,
+        running.account,
         others.map((id, i) => ({ slackUserId: id, displayName: `Member ${String(i + 1).padStart(2, '0')}` })),
       );
       const first = await openConsole();
@@ -533,7 +533,7 @@ describe.each(backends)('admin console on $name', (backend) => {
       const others = ids('UM', 1, 24);
       await insertMembers(
         db.knex,
-        running.bot.account,
+        running.account,
         others.map((id, i) => ({ slackUserId: id, displayName: `Member ${String(i + 1).padStart(2, '0')}` })),
       );
       const second = await pressAndUpdate('UADMIN1', await openConsole(), 'paging', 'console_next_page');
@@ -546,10 +546,10 @@ describe.each(backends)('admin console on $name', (backend) => {
     it('stays within Slack limits when the console is at its fullest', async () => {
       await insertMembers(
         db.knex,
-        running.bot.account,
+        running.account,
         ids('UM', 1, 40).map((id) => ({ slackUserId: id, displayName: `${'Long name '.repeat(20)}${id}` })),
       );
-      const admin = { accountId: running.bot.account.id, slackUserId: 'UADMIN1', source: 'console' as const };
+      const admin = { accountId: running.account.id, slackUserId: 'UADMIN1', source: 'console' as const };
       for (const id of ids('UINV', 1, 12)) {
         const made = await running.bot.services.invites.create(admin, { forSlackUserId: id, forDisplayName: id });
         expect(made.ok).toBe(true);
@@ -569,7 +569,7 @@ describe.each(backends)('admin console on $name', (backend) => {
 
   describe('pending invites', () => {
     it('lists pending invites with their ids; Revoke revokes one and re-renders with a notice', async () => {
-      const admin = { accountId: running.bot.account.id, slackUserId: 'UADMIN1', source: 'console' as const };
+      const admin = { accountId: running.account.id, slackUserId: 'UADMIN1', source: 'console' as const };
       const one = await running.bot.services.invites.create(admin, { forSlackUserId: 'UNEW1' });
       const two = await running.bot.services.invites.create(admin, { forSlackUserId: 'UNEW2' });
       if (!one.ok || !two.ok) throw new Error('invites not created');
@@ -611,7 +611,7 @@ describe.each(backends)('admin console on $name', (backend) => {
 
   describe('changing roles and removing members', () => {
     beforeEach(async () => {
-      await insertMembers(db.knex, running.bot.account, [
+      await insertMembers(db.knex, running.account, [
         { slackUserId: 'UBOB', displayName: 'Bob' },
         { slackUserId: 'UCAROL', displayName: 'Carol' },
       ]);
@@ -710,7 +710,7 @@ describe.each(backends)('admin console on $name', (backend) => {
       ['member_set_role', 'Make AccountUser'],
       ['member_remove', 'Remove'],
     ])('refuses %s on the only AccountAdmin, saying why, and changes nothing', async (actionId, label) => {
-      await insertMembers(db.knex, running.bot.account, [{ slackUserId: 'UBOB', displayName: 'Bob' }]);
+      await insertMembers(db.knex, running.account, [{ slackUserId: 'UBOB', displayName: 'Bob' }]);
       const shown = await openConsole();
       expect(textOf(button(shown.view, 'member_actions:UADMIN1', actionId).text)).toBe(label);
       const after = await pressAndUpdate('UADMIN1', shown, 'member_actions:UADMIN1', actionId);
@@ -729,7 +729,7 @@ describe.each(backends)('admin console on $name', (backend) => {
 
   describe('an admin demoted while the console is open', () => {
     it('is refused at the next button press and at the invite form, and the refusals are audited', async () => {
-      await insertMembers(db.knex, running.bot.account, [
+      await insertMembers(db.knex, running.account, [
         { slackUserId: 'UADMIN2', role: 'AccountAdmin', displayName: 'Ben Admin' },
         { slackUserId: 'UBOB', displayName: 'Bob' },
       ]);
@@ -769,7 +769,7 @@ describe.each(backends)('admin console on $name', (backend) => {
     });
 
     it('is refused the invite form and paging after demotion', async () => {
-      await insertMembers(db.knex, running.bot.account, [
+      await insertMembers(db.knex, running.account, [
         { slackUserId: 'UADMIN2', role: 'AccountAdmin', displayName: 'Ben Admin' },
         ...ids('UM', 1, 12).map((id) => ({ slackUserId: id, displayName: `Member ${id}` })),
       ]);
@@ -792,7 +792,7 @@ describe.each(backends)('admin console on $name', (backend) => {
 
   describe('people who are not AccountAdmins', () => {
     beforeEach(async () => {
-      await insertMembers(db.knex, running.bot.account, [
+      await insertMembers(db.knex, running.account, [
         { slackUserId: 'UBOB', displayName: 'Bob' },
         { slackUserId: 'UCAROL', displayName: 'Carol' },
       ]);
@@ -817,7 +817,7 @@ describe.each(backends)('admin console on $name', (backend) => {
     });
 
     it('refuses forged console buttons from an AccountUser and a non-member, changing nothing', async () => {
-      const admin = { accountId: running.bot.account.id, slackUserId: 'UADMIN1', source: 'console' as const };
+      const admin = { accountId: running.account.id, slackUserId: 'UADMIN1', source: 'console' as const };
       const made = await running.bot.services.invites.create(admin, { forSlackUserId: 'UNEW1' });
       if (!made.ok) throw new Error('invite not created');
       const forged: Array<[string, string, string, string, string]> = [
@@ -892,7 +892,7 @@ describe.each(backends)('admin console on $name', (backend) => {
     });
 
     it('invites each person picked, DMs each a registration link and shows the outcome per person', async () => {
-      await insertMembers(db.knex, running.bot.account, [{ slackUserId: 'UBOB', displayName: 'Bob' }]);
+      await insertMembers(db.knex, running.account, [{ slackUserId: 'UBOB', displayName: 'Bob' }]);
       const shown = await openConsole();
       const form = await openInviteForm('UADMIN1', shown);
       const since = standIn.calls.length;

@@ -57,7 +57,7 @@ describe.each(backends)('App Home on $name', (backend) => {
 
   it('reads the role afresh each time the tab opens', async () => {
     expect((await openHome('UADMIN1')).text).toContain(OPEN_CONSOLE_FROM_HOME);
-    await insertMembers(t.db.knex, t.running.bot.account, [{ slackUserId: 'UCAROL', role: 'AccountAdmin' }]);
+    await insertMembers(t.db.knex, t.running.account, [{ slackUserId: 'UCAROL', role: 'AccountAdmin' }]);
     await t.db.knex('members').where({ slack_user_id: 'UADMIN1' }).update({ role: 'AccountUser' });
     t.standIn.reset();
     const again = await openHome('UADMIN1');

@@ -91,7 +91,7 @@ describe('Slack API faults', () => {
 
   it('keeps a role change and tells the admin when the member could not be told', async () => {
     const p = person();
-    await insertMembers(db.knex, running.bot.account, [{ slackUserId: p }]);
+    await insertMembers(db.knex, running.account, [{ slackUserId: p }]);
     standIn.fail('conversations.open', { status: 500, times: 10 });
     const body = running.slack.commandBody('UADMIN1', `role <@${p}> admin`);
     await running.slack.post(body.toString());
@@ -120,7 +120,7 @@ describe('Slack API faults', () => {
 
   it('DMs the admin the outcome of a console change when the console cannot be updated', async () => {
     const p = person();
-    await insertMembers(db.knex, running.bot.account, [{ slackUserId: p }]);
+    await insertMembers(db.knex, running.account, [{ slackUserId: p }]);
     standIn.fail('views.update', { status: 500, times: 10 });
     const before = standIn.dmsTo('UADMIN1').length;
     await running.slack.blockAction(

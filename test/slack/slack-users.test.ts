@@ -17,16 +17,16 @@ describe.each(backends)('Slack deactivations and newcomers on $name', (backend) 
   );
 
   const row = (user: string) =>
-    t.db.knex('members').where({ account_id: t.running.bot.account.id, slack_user_id: user }).first();
+    t.db.knex('members').where({ account_id: t.running.account.id, slack_user_id: user }).first();
   const userChange = (id: string, deleted: boolean) =>
     t.running.slack.event({ type: 'user_change', user: { id, team_id: TEAM_ID, deleted, name: id.toLowerCase() } });
   /** Events are acked before they are handled: wait for the effect. */
   const settled = (what: string, check: () => Promise<boolean>) => waitFor(check, 5_000, what);
 
   it('removes a member deactivated in Slack, audited with Slack as the actor, and revokes the links they sent', async () => {
-    await insertMembers(t.db.knex, t.running.bot.account, [{ slackUserId: 'UADMIN2', role: 'AccountAdmin' }]);
+    await insertMembers(t.db.knex, t.running.account, [{ slackUserId: 'UADMIN2', role: 'AccountAdmin' }]);
     const invited = await t.running.bot.services.invites.create(
-      { accountId: t.running.bot.account.id, slackUserId: 'UADMIN2', source: 'slash_command' },
+      { accountId: t.running.account.id, slackUserId: 'UADMIN2', source: 'slash_command' },
       { forSlackUserId: 'UNEW' },
     );
     expect(invited.ok).toBe(true);
@@ -63,7 +63,7 @@ describe.each(backends)('Slack deactivations and newcomers on $name', (backend) 
     expect(whoami.json?.text).toContain('INITIAL_ADMINS');
 
     // Once another admin exists, the console marks the deactivated one, who can then be removed.
-    await insertMembers(t.db.knex, t.running.bot.account, [{ slackUserId: 'UADMIN2', role: 'AccountAdmin' }]);
+    await insertMembers(t.db.knex, t.running.account, [{ slackUserId: 'UADMIN2', role: 'AccountAdmin' }]);
     expect((await t.running.slack.command('UBOB', 'whoami')).json?.text).not.toMatch(/deactivated in Slack/);
     const list = await t.running.slack.command('UADMIN2', 'list');
     expect(JSON.stringify(list.json)).toMatch(

@@ -5,6 +5,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { type Bot, createBot } from '../../src/app.js';
 import { type Config, loadConfig, secretValues } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import type { Account } from '../../src/services/types.js';
 import type { TestDatabase } from './databases.js';
 import { insertMembers, LINK_SECRET } from './fixtures.js';
 import { SIGNING_SECRET, SlackDriver } from './slack-requests.js';
@@ -14,6 +15,8 @@ export const PUBLIC_URL = 'https://bees.example.test';
 
 export interface RunningBot {
   bot: Bot;
+  /** The workspace's account (single-workspace mode); throws in multi-workspace mode. */
+  readonly account: Account;
   config: Config;
   url: string;
   slack: SlackDriver;
@@ -56,6 +59,10 @@ export async function startTestBot(options: {
   const url = `http://127.0.0.1:${port}`;
   return {
     bot,
+    get account() {
+      if (!bot.account) throw new Error('a multi-workspace bot has no single account');
+      return bot.account;
+    },
     config,
     url,
     slack: new SlackDriver(url, () => options.standIn.responseUrl()),
@@ -75,7 +82,7 @@ export async function resetAccount(
   members: Parameters<typeof insertMembers>[2],
 ): Promise<void> {
   for (const table of ['slack_request_claims', 'audit_log', 'invites', 'members']) await db.knex(table).del();
-  await insertMembers(db.knex, running.bot.account, members);
+  await insertMembers(db.knex, running.account, members);
   standIn.reset();
 }
 

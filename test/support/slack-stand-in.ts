@@ -33,7 +33,33 @@ export interface Fault {
   times?: number;
 }
 
-type Handler = (params: Record<string, unknown>) => Record<string, unknown>;
+/** Who made a call: the bearer token it carried, if any. */
+export interface Caller {
+  token: string | undefined;
+}
+
+type Handler = (params: Record<string, unknown>, caller: Caller) => Record<string, unknown>;
+
+/** A workspace (or Enterprise Grid org) the app is installed in, as its bot token tells. */
+export interface Workspace {
+  teamId: string | null;
+  teamName: string;
+  enterpriseId?: string;
+  enterpriseName?: string;
+  isEnterpriseInstall?: boolean;
+  botUserId: string;
+  botId: string;
+}
+
+/** Someone on Slack's consent page: who installs, into which workspace or org. */
+export interface Installing {
+  user: string;
+  team: string;
+  teamName?: string;
+  enterprise?: { id: string; name: string };
+  /** An Enterprise Grid org-wide install (no single team). */
+  orgWide?: boolean;
+}
 
 export const TEAM_ID = 'T0ACME';
 export const TEAM_NAME = 'Acme Bees';
@@ -42,6 +68,11 @@ export const BOT_TOKEN = 'xoxb-1111-2222-standinbottoken';
 /** The app's Sign in with Slack credentials, as the stand-in knows them. */
 export const CLIENT_ID = '1111.2222';
 export const CLIENT_SECRET = 'stand-in-client-secret-0123456789';
+export const APP_ID = 'A0CHATBEES';
+
+function bearer(authorization: string | undefined): string | undefined {
+  return authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined;
+}
 
 function parseParams(contentType: string | undefined, raw: string): Record<string, unknown> {
   if ((contentType ?? '').includes('application/json')) return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
@@ -80,15 +111,63 @@ export class SlackStandIn {
   private readonly idTokens = new Map<string, { idToken: string; clientId: string }>();
   private signingKey: CryptoKey | undefined;
   private jwks: { keys: JWK[] } = { keys: [] };
+  /** Bot tokens Slack would accept, and the workspace each belongs to. */
+  readonly tokens = new Map<string, Workspace>([
+    [BOT_TOKEN, { teamId: TEAM_ID, teamName: TEAM_NAME, botUserId: BOT_USER_ID, botId: 'B0BOT' }],
+  ]);
+  /** OAuth install: codes waiting to be exchanged with oauth.v2.access. */
+  private readonly installCodes = new Map<string, { clientId: string; redirectUri: string; who: Installing }>();
+  private installCounter = 0;
 
   constructor() {
-    this.handlers.set('auth.test', () => ({
-      team_id: TEAM_ID,
-      team: TEAM_NAME,
-      user_id: BOT_USER_ID,
-      bot_id: 'B0BOT',
-      url: 'https://acme.slack.com/',
-    }));
+    this.handlers.set('auth.test', (_p, caller) => {
+      const workspace = caller.token === undefined ? undefined : this.tokens.get(caller.token);
+      if (!workspace) return { ok: false, error: 'invalid_auth' };
+      return {
+        team_id: workspace.teamId ?? undefined,
+        team: workspace.teamName,
+        enterprise_id: workspace.enterpriseId,
+        is_enterprise_install: workspace.isEnterpriseInstall === true,
+        user_id: workspace.botUserId,
+        bot_id: workspace.botId,
+        url: 'https://acme.slack.com/',
+      };
+    });
+    // The OAuth install: a code is good once, for the client and redirect URL it was issued to.
+    this.handlers.set('oauth.v2.access', (p) => {
+      const pending = this.installCodes.get(String(p.code));
+      this.installCodes.delete(String(p.code));
+      if (!pending || pending.clientId !== p.client_id || p.client_secret !== CLIENT_SECRET) {
+        return { ok: false, error: 'invalid_code' };
+      }
+      if (p.redirect_uri !== undefined && p.redirect_uri !== pending.redirectUri) {
+        return { ok: false, error: 'bad_redirect_uri' };
+      }
+      const { who } = pending;
+      const n = ++this.installCounter;
+      const token = `xoxb-${who.orgWide ? who.enterprise?.id : who.team}-${n}-${randomBytes(8).toString('hex')}`;
+      const workspace: Workspace = {
+        teamId: who.orgWide ? null : who.team,
+        teamName: who.teamName ?? `Team ${who.team}`,
+        enterpriseId: who.enterprise?.id,
+        enterpriseName: who.enterprise?.name,
+        isEnterpriseInstall: who.orgWide === true,
+        botUserId: `UBOT${n}`,
+        botId: `BBOT${n}`,
+      };
+      this.tokens.set(token, workspace);
+      return {
+        access_token: token,
+        token_type: 'bot',
+        scope: 'commands,chat:write,im:write,users:read,users:read.email',
+        bot_user_id: workspace.botUserId,
+        app_id: APP_ID,
+        team: who.orgWide ? null : { id: who.team, name: workspace.teamName },
+        enterprise: who.enterprise ?? null,
+        is_enterprise_install: who.orgWide === true,
+        authed_user: { id: who.user },
+      };
+    });
     this.handlers.set('users.info', (p) => {
       const user = this.users.get(String(p.user));
       return user ? { user } : { ok: false, error: 'user_not_found' };
@@ -218,6 +297,36 @@ export class SlackStandIn {
     return back.toString();
   }
 
+  /**
+   * Plays Slack's install consent page: given the authorize URL the bot's /slack/install page
+   * links to, `who` approves; returns the URL Slack sends the browser back to (code and state).
+   * `deny` plays the person pressing Cancel.
+   */
+  install(authorizeUrl: string, who: Installing, options: { deny?: boolean } = {}): string {
+    const url = new URL(authorizeUrl);
+    if (url.origin !== this.base || url.pathname !== '/oauth/v2/authorize') {
+      throw new Error(`not this stand-in's install URL: ${url.origin}${url.pathname}`);
+    }
+    const q = url.searchParams;
+    const redirectUri = q.get('redirect_uri') ?? '';
+    const back = new URL(redirectUri);
+    if (options.deny) {
+      back.searchParams.set('error', 'access_denied');
+    } else {
+      const code = randomBytes(12).toString('hex');
+      this.installCodes.set(code, { clientId: q.get('client_id') ?? '', redirectUri, who });
+      back.searchParams.set('code', code);
+    }
+    back.searchParams.set('state', q.get('state') ?? '');
+    return back.toString();
+  }
+
+  /** The bot token Slack issued for a workspace (or org) by installing, the latest first. */
+  tokenOf(teamOrEnterpriseId: string): string | undefined {
+    const found = [...this.tokens].reverse().find(([, w]) => (w.teamId ?? w.enterpriseId) === teamOrEnterpriseId);
+    return found?.[0];
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const raw = await readBody(req);
@@ -246,7 +355,7 @@ export class SlackStandIn {
     }
     const body = fault?.error
       ? { ok: false, error: fault.error }
-      : { ok: true, ...(this.handlers.get(method)?.(params) ?? {}) };
+      : { ok: true, ...(this.handlers.get(method)?.(params, { token: bearer(req.headers.authorization) }) ?? {}) };
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify(body));
   }

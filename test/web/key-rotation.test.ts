@@ -18,7 +18,7 @@ describe('registration link key rotation', () => {
 
   async function pendingInvite(forSlackUserId = 'UNEW001') {
     const created = await t.running.bot.services.invites.create(
-      { accountId: t.running.bot.account.id, slackUserId: 'UADMIN1', source: 'slash_command' },
+      { accountId: t.running.account.id, slackUserId: 'UADMIN1', source: 'slash_command' },
       { forSlackUserId, forDisplayName: 'New' },
     );
     if (!created.ok) throw new Error(created.reason);

@@ -104,7 +104,7 @@ describe.each(backends)('registration pages on $name', (backend) => {
     await db?.close();
   });
 
-  const accountId = () => running.bot.account.id;
+  const accountId = () => running.account.id;
 
   /** Everything stored about the account, to show a request changed nothing. */
   async function snapshot() {

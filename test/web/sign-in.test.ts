@@ -51,7 +51,7 @@ describe('links for anyone, with Sign in with Slack', () => {
   beforeEach(() => resetAccount(t.running, t.db, t.standIn, [{ slackUserId: 'UADMIN1', role: 'AccountAdmin' }]));
 
   const member = (user: string) =>
-    t.db.knex('members').where({ account_id: t.running.bot.account.id, slack_user_id: user }).first();
+    t.db.knex('members').where({ account_id: t.running.account.id, slack_user_id: user }).first();
   const local = (url: string) => url.replace(PUBLIC_URL, '');
 
   /** `/chatbees-users invite link …` as the admin; the path of the link it answers with. */

@@ -80,8 +80,8 @@ export function joinedWorkspace(account: Account, admins: string[]): Message {
 }
 
 /** To the account's admins when Slack deactivated its last AccountAdmin able to act. */
-export function lastAdminDeactivated(account: Account, admin: string): Message {
+export function lastAdminDeactivated(account: Account, admin: string, newAdminHint: string): Message {
   return {
-    text: `${mention(admin)} was deactivated in Slack but stays an AccountAdmin of *${accountName(account)}*: the account has no other AccountAdmin who can act. Whoever runs the ChatBees Users app can name a new AccountAdmin with INITIAL_ADMINS and a restart; that admin can then remove ${mention(admin)}.`,
+    text: `${mention(admin)} was deactivated in Slack but stays an AccountAdmin of *${accountName(account)}*: the account has no other AccountAdmin who can act. ${newAdminHint} That admin can then remove ${mention(admin)}.`,
   };
 }

@@ -11,8 +11,8 @@ export interface HomeData {
   member: Member | null;
   /** Admins to ask, for someone who is not a member. */
   admins: string[];
-  /** The account's AccountAdmins are all deactivated in Slack. */
-  noUsableAdmin?: boolean;
+  /** What is wrong with the account, when something is (no AccountAdmin can act). */
+  warning?: string;
   /** For AccountAdmins only. */
   summary?: { members: number; pendingInvites: number };
 }
@@ -24,7 +24,7 @@ export function homeView(data: HomeData): HomeView {
     { type: 'header', text: { type: 'plain_text', text: 'ChatBees users' } },
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: whoami(data.account, data.member, data.admins, data.noUsableAdmin).text },
+      text: { type: 'mrkdwn', text: whoami(data.account, data.member, data.admins, data.warning).text },
     },
   ];
   if (data.summary && data.member?.role === 'AccountAdmin') {

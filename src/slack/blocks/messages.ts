@@ -47,13 +47,24 @@ export function roleNeeded(role: Role | null, what: string): Message {
   return plain(`${what} needs the AccountAdmin role; you are an ${role}. Ask an AccountAdmin if you need it.`);
 }
 
-/** Said wherever the account's state shows, while no AccountAdmin can act. */
-export const NO_USABLE_ADMIN =
-  ':warning: Every AccountAdmin of this account is deactivated in Slack, so nobody can invite people or change roles. Whoever runs this app can name a new AccountAdmin with INITIAL_ADMINS and a restart.';
+/** How a new AccountAdmin is named when none can act, in single-workspace mode. */
+export const NEW_ADMIN_BY_RESTART =
+  'Whoever runs this app can name a new AccountAdmin with INITIAL_ADMINS and a restart.';
 
-export function whoami(account: Account, member: Member | null, admins: string[], noUsableAdmin = false): Message {
+/** How a new AccountAdmin is named when none can act, in multi-workspace mode. */
+export function newAdminByReinstall(installUrl: string): string {
+  return `Someone allowed to install apps in this workspace can install the app again (${link(installUrl, 'install')}) and becomes its AccountAdmin.`;
+}
+
+/** Said wherever the account's state shows, while no AccountAdmin can act. */
+export function noUsableAdmin(newAdminHint: string): string {
+  return `:warning: Every AccountAdmin of this account is deactivated in Slack, so nobody can invite people or change roles. ${newAdminHint}`;
+}
+
+/** Your role; `warning` (the account's state) is added when there is one. */
+export function whoami(account: Account, member: Member | null, admins: string[], warning?: string): Message {
   const said = whoamiText(account, member, admins);
-  return { text: noUsableAdmin ? `${said.text}\n${NO_USABLE_ADMIN}` : said.text };
+  return { text: warning ? `${said.text}\n${warning}` : said.text };
 }
 
 function whoamiText(account: Account, member: Member | null, admins: string[]): Message {
@@ -166,7 +177,13 @@ function auditSentence(entry: AuditEntry): string {
   const before = entry.before ?? {};
   switch (entry.action) {
     case 'member.bootstrapped':
-      return `${who} made ${target} an AccountAdmin`;
+      return entry.source === 'slack_install'
+        ? `${target} installed the app and became an AccountAdmin`
+        : `${who} made ${target} an AccountAdmin`;
+    case 'app.installed':
+      return `${who} installed the app in Slack${after.reinstall ? ' again' : ''}`;
+    case 'app.uninstalled':
+      return `The app was ${after.event === 'tokens_revoked' ? 'deauthorized' : 'uninstalled'} in Slack; its tokens were deleted, members kept`;
     case 'member.registered':
       return `${target} registered (invited by ${mention(String(after.invitedBy ?? ''))})`;
     case 'member.role_changed':

@@ -11,6 +11,7 @@ import { escapeMrkdwn, mention } from '../blocks/text.js';
 import type { Command } from '../command/parse.js';
 import { loadConsole } from '../console-data.js';
 import {
+  accountWarning,
   actorFrom,
   adminsToAsk,
   type BotContext,
@@ -61,7 +62,7 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
           actor.account,
           actor.member,
           await adminsToAsk(deps, actor, timeLeft(args.context, deps.ackDeadlineMs)),
-          actor.noUsableAdmin,
+          accountWarning(deps, actor),
         ),
       );
     case 'unknown':
@@ -116,7 +117,7 @@ async function openConsole(args: Args, deps: SlackDeps, actor: RequestActor): Pr
       actor.account,
       actor.member,
       await adminsToAsk(deps, actor, timeLeft(args.context, deps.ackDeadlineMs)),
-      actor.noUsableAdmin,
+      accountWarning(deps, actor),
     ).text;
     const hint = actor.role ? '\nAccountAdmins manage members here; `/chatbees-users help` shows what you can do.' : '';
     await args.ack({ response_type: 'ephemeral', text: `${text}${hint}` });

@@ -1,7 +1,7 @@
 // The App Home tab, published each time someone opens it: the role is read afresh each time.
 import type { App } from '@slack/bolt';
 import { homeView } from '../blocks/home.js';
-import { actorFrom, adminsToAsk, logFailure, type SlackDeps, serviceActor } from '../context.js';
+import { accountWarning, actorFrom, adminsToAsk, logFailure, type SlackDeps, serviceActor } from '../context.js';
 
 /** The Home tab has no ack to beat; a database that does not answer in this time is reported. */
 const HOME_DEADLINE_MS = 5_000;
@@ -26,7 +26,7 @@ export function register(app: App, deps: SlackDeps): void {
           member: actor.member,
           admins,
           summary,
-          noUsableAdmin: actor.noUsableAdmin,
+          warning: accountWarning(deps, actor),
         }),
       });
     } catch (err) {

@@ -40,7 +40,8 @@ export function register(app: App, deps: SlackDeps): void {
       logger.error({ member: user.id }, 'the last AccountAdmin who could act was deactivated in Slack: kept');
       // Every admin left is deactivated in Slack too; Slack may refuse these DMs, and says so.
       const admins = await services.members.activeAdmins(account.id, ADMINS_TOLD, { includeDeactivated: true });
-      for (const admin of admins) await sendDm(client, logger, admin, dm.lastAdminDeactivated(account, user.id));
+      for (const admin of admins)
+        await sendDm(client, logger, admin, dm.lastAdminDeactivated(account, user.id, deps.newAdminHint));
     } catch (err) {
       logFailure(logger, err, 'Slack deactivation not applied', { member: user.id });
     }

@@ -1,0 +1,32 @@
+// Multi-workspace mode: Slack says the app was uninstalled, or its bot token revoked. The
+// workspace's (or org's) tokens are forgotten; its account and members stay, with their history.
+import type { App } from '@slack/bolt';
+import { logFailure, type SlackDeps } from '../context.js';
+
+export function register(app: App, deps: SlackDeps): void {
+  const installations = deps.services.installations;
+  if (!installations) return;
+  const { logger } = deps;
+
+  const forget = async (context: Record<string, unknown>, why: 'app_uninstalled' | 'tokens_revoked') => {
+    const key = {
+      teamId: (context.teamId as string | undefined) ?? null,
+      enterpriseId: (context.enterpriseId as string | undefined) ?? null,
+      isEnterpriseInstall: context.isEnterpriseInstall === true,
+    };
+    try {
+      const { removed } = await installations.uninstalled(key, why);
+      logger.info({ team: key.teamId, enterprise: key.enterpriseId, why, removed }, 'installation removed');
+    } catch (err) {
+      logFailure(logger, err, 'installation not removed', { team: key.teamId, enterprise: key.enterpriseId, why });
+    }
+  };
+
+  app.event('app_uninstalled', async ({ context }) => forget(context, 'app_uninstalled'));
+
+  // Revoked user tokens (Sign in with Slack keeps none) leave the installation as it is.
+  app.event('tokens_revoked', async ({ event, context }) => {
+    if ((event.tokens.bot ?? []).length === 0) return;
+    await forget(context, 'tokens_revoked');
+  });
+}

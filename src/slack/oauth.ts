@@ -1,0 +1,168 @@
+// Multi-workspace mode: Bolt's OAuth install flow (/slack/install → Slack's consent page →
+// /slack/oauth_redirect). The state is a signed token in a cookie (Bolt's, from
+// SLACK_STATE_SECRET), so any process can finish a flow another began. On the way back the
+// tokens, the workspace's account and its first AccountAdmin are stored in one transaction.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HTTPReceiverOptions, Installation, InstallURLOptions } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { setOutcome } from '../request-log.js';
+import type { InstallationService } from '../services/installations.js';
+import type { Profile } from '../services/types.js';
+import { pageHeaders } from '../web/http.js';
+import { installedPage, installPage, messagePage, STYLE_HASH } from '../web/pages.js';
+import { installationStore } from './installation-store.js';
+
+/** What the bot asks each workspace for; the manifest's bot scopes say the same (tested). */
+export const BOT_SCOPES = ['commands', 'chat:write', 'im:write', 'users:read', 'users:read.email'];
+export const INSTALL_PATH = '/slack/install';
+export const OAUTH_REDIRECT_PATH = '/slack/oauth_redirect';
+
+export interface InstallDeps {
+  installations: InstallationService;
+  logger: Logger;
+  /** PUBLIC_URL, without a trailing slash. */
+  publicUrl: string;
+  /** Slack's browser-facing origin, from SLACK_API_URL (slack.com, GovSlack, a stand-in). */
+  slackOrigin: string;
+  /** The installer's name and email, read with the new token; undefined if Slack does not say in time. */
+  installerProfile(botToken: string, slackUserId: string): Promise<Profile | undefined>;
+}
+
+function send(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, { ...pageHeaders(STYLE_HASH), 'Content-Length': String(Buffer.byteLength(html)) });
+  res.end(html);
+}
+
+/** Why an install did not finish, in words for the person in the browser. */
+function failureText(code: string | undefined): { status: number; title: string; text: string } {
+  switch (code) {
+    case 'slack_oauth_installer_authorization_error':
+      return { status: 200, title: 'Not installed', text: 'The installation was cancelled; nothing was changed.' };
+    case 'slack_oauth_invalid_state':
+    case 'slack_oauth_missing_state':
+      return {
+        status: 400,
+        title: 'Installation link expired',
+        text: `This installation was started in another browser or more than 10 minutes ago. Start again at ${INSTALL_PATH}.`,
+      };
+    case 'slack_oauth_missing_code':
+      return {
+        status: 400,
+        title: 'Not installed',
+        text: `Slack did not complete the installation. Start again at ${INSTALL_PATH}.`,
+      };
+    default:
+      return {
+        status: 502,
+        title: 'Not installed',
+        text: 'The installation could not be completed. Please try again in a minute.',
+      };
+  }
+}
+
+/** The HTTPReceiver options that turn the OAuth flow on. */
+export function oauthReceiverOptions(
+  oauth: NonNullable<Config['slack']['oauth']>,
+  clientOptions: WebClientOptions,
+  deps: InstallDeps,
+): Pick<
+  HTTPReceiverOptions,
+  'clientId' | 'clientSecret' | 'stateSecret' | 'scopes' | 'installationStore' | 'redirectUri' | 'installerOptions'
+> {
+  const { logger } = deps;
+  const { logger: _ignored, ...installerClientOptions } = clientOptions;
+
+  async function afterInstallation(
+    installation: Installation,
+    _options: InstallURLOptions,
+    _req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<boolean> {
+    const isEnterpriseInstall = installation.isEnterpriseInstall === true;
+    const key = {
+      teamId: installation.team?.id ?? null,
+      enterpriseId: installation.enterprise?.id ?? null,
+      isEnterpriseInstall,
+    };
+    const token = installation.bot?.token;
+    if (!token) {
+      setOutcome('failed');
+      logger.warn({ team: key.teamId, enterprise: key.enterpriseId }, 'installation without a bot token; not kept');
+      send(res, 502, messagePage('Not installed', 'Slack did not give the app a bot token. Please try again.'));
+      return false;
+    }
+    const installerId = installation.user?.id;
+    const profile = installerId ? await deps.installerProfile(token, installerId).catch(() => undefined) : undefined;
+    const result = await deps.installations.installed({
+      key,
+      name: (isEnterpriseInstall ? installation.enterprise?.name : installation.team?.name) ?? null,
+      installer: installerId ? { slackUserId: installerId, ...profile } : null,
+      data: installation,
+    });
+    setOutcome('ok');
+    logger.info(
+      {
+        team: key.teamId,
+        enterprise: key.enterpriseId,
+        account: result.account.id,
+        installer: installerId,
+        outcome: result.installer,
+        reinstall: result.reinstall,
+      },
+      'app installed',
+    );
+    const appId = installation.appId;
+    const teamId = key.teamId ?? key.enterpriseId;
+    send(
+      res,
+      200,
+      installedPage({
+        accountName: result.account.name,
+        installer: result.installer,
+        reinstall: result.reinstall,
+        openSlackUrl: appId && teamId ? `${deps.slackOrigin}/app_redirect?app=${appId}&team=${teamId}` : null,
+      }),
+    );
+    // The installation is kept already, in the same transaction as the account: Bolt need not store it.
+    return false;
+  }
+
+  async function failureAsync(
+    error: { code?: string; message?: string },
+    _options: InstallURLOptions,
+    _req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const { status, title, text } = failureText(error.code);
+    setOutcome(status === 502 ? 'failed' : `refused:${error.code ?? 'install'}`);
+    logger.warn({ code: error.code, error: error.message }, 'installation not completed');
+    if (!res.headersSent) send(res, status, messagePage(title, text));
+    else res.end();
+  }
+
+  return {
+    clientId: oauth.clientId,
+    clientSecret: oauth.clientSecret,
+    stateSecret: oauth.stateSecret,
+    scopes: BOT_SCOPES,
+    installationStore: installationStore(deps.installations.vault),
+    redirectUri: `${deps.publicUrl}${OAUTH_REDIRECT_PATH}`,
+    installerOptions: {
+      installPath: INSTALL_PATH,
+      redirectUriPath: OAUTH_REDIRECT_PATH,
+      directInstall: false,
+      authorizationUrl: `${deps.slackOrigin}/oauth/v2/authorize`,
+      clientOptions: installerClientOptions,
+      installPathOptions: {
+        beforeRedirection: async (_req, res) => {
+          for (const [name, value] of Object.entries(pageHeaders(STYLE_HASH))) res.setHeader(name, value);
+          return true;
+        },
+      },
+      renderHtmlForInstallPath: installPage,
+      callbackOptions: { afterInstallation, failureAsync },
+    },
+  };
+}
