@@ -35,14 +35,16 @@ export async function ensureAccount(
     isEnterpriseInstall: boolean;
     name?: string | null;
   },
-): Promise<Account> {
+): Promise<{ account: Account; created: boolean }> {
+  // xmax is 0 on a row this statement inserted, and not on one it updated (made before, even by
+  // a transaction that committed while this one waited on the conflict).
   const { rows } = workspace.isEnterpriseInstall
     ? await db.raw(
         `INSERT INTO accounts (slack_team_id, slack_enterprise_id, is_enterprise_install, name)
          VALUES (NULL, ?, true, ?)
          ON CONFLICT (slack_enterprise_id) WHERE is_enterprise_install
          DO UPDATE SET name = COALESCE(EXCLUDED.name, accounts.name), updated_at = now()
-         RETURNING *`,
+         RETURNING *, (xmax = 0) AS created`,
         [workspace.enterpriseId ?? null, workspace.name ?? null],
       )
     : await db.raw(
@@ -52,10 +54,10 @@ export async function ensureAccount(
          DO UPDATE SET name = COALESCE(EXCLUDED.name, accounts.name),
                        slack_enterprise_id = COALESCE(EXCLUDED.slack_enterprise_id, accounts.slack_enterprise_id),
                        updated_at = now()
-         RETURNING *`,
+         RETURNING *, (xmax = 0) AS created`,
         [workspace.teamId ?? null, workspace.enterpriseId ?? null, workspace.name ?? null],
       );
-  return toAccount(rows[0]);
+  return { account: toAccount(rows[0]), created: rows[0].created === true };
 }
 
 export class AccountService {
@@ -67,7 +69,7 @@ export class AccountService {
     enterpriseId?: string | null;
     name?: string | null;
   }): Promise<Account> {
-    return ensureAccount(this.deps.knex, { ...workspace, isEnterpriseInstall: false });
+    return (await ensureAccount(this.deps.knex, { ...workspace, isEnterpriseInstall: false })).account;
   }
 
   /**

@@ -154,10 +154,11 @@ export class InstallationService {
   async installed(app: InstalledApp): Promise<{ account: Account; reinstall: boolean; installer: InstallerOutcome }> {
     return inTransaction(this.deps.knex, async (trx) => {
       const at = this.deps.now();
-      // Installed before, here or by another process, even if uninstalled since.
-      const reinstall = (await accountRow(trx, app.key)) !== undefined;
+      // The account row is taken first: a second install of the same workspace waits here.
+      const { account, created } = await ensureAccount(trx, { ...app.key, name: app.name });
+      // Installed before (by this process or another, even if uninstalled since).
+      const reinstall = !created;
       await this.deps.vault.save(app.key, app.data, trx);
-      const account = await ensureAccount(trx, { ...app.key, name: app.name });
       await lockAccount(trx, account.id);
       let installer: InstallerOutcome = 'not_made_admin';
       if (app.installer) {

@@ -2,7 +2,7 @@
 // key, bound to their workspace, replaced on a re-install, gone on uninstall.
 import type { Installation } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InstallationUnreadable, InstallationVault } from '../../src/services/installations.js';
+import { InstallationService, InstallationUnreadable, InstallationVault } from '../../src/services/installations.js';
 import { installationStore } from '../../src/slack/installation-store.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 
@@ -87,5 +87,86 @@ describe.each(backends)('installations on $name', (backend) => {
   it('refuses a short key and a key without its workspace', async () => {
     expect(() => new InstallationVault({ knex: db.knex, encryptionKey: 'short' })).toThrow(/32 characters/);
     await expect(vault.save({ isEnterpriseInstall: false }, {})).rejects.toThrow(/team id/);
+  });
+
+  describe('installing and uninstalling', () => {
+    let services: InstallationService;
+    const key = (team: string) => ({ teamId: team, enterpriseId: null, isEnterpriseInstall: false });
+    const installer = (id: string) => ({ slackUserId: id, displayName: id.toLowerCase() });
+    const activeAdmins = (accountId: number) =>
+      db
+        .knex('members')
+        .where({ account_id: accountId, role: 'AccountAdmin', status: 'active' })
+        .orderBy('slack_user_id')
+        .pluck('slack_user_id');
+
+    beforeEach(async () => {
+      for (const table of ['audit_log', 'members', 'accounts']) await db.knex(table).del();
+      services = new InstallationService({ knex: db.knex, vault, now: () => new Date() });
+    });
+
+    it('makes the first installer the only AccountAdmin when two install a new workspace at once', async () => {
+      const results = await Promise.all(
+        ['UONE', 'UTWO', 'UTHREE', 'UFOUR'].map((id) =>
+          services.installed({
+            key: key('T0RACE'),
+            name: 'Race',
+            installer: installer(id),
+            data: installation('T0RACE'),
+          }),
+        ),
+      );
+      const accountIds = new Set(results.map((r) => r.account.id));
+      expect(accountIds.size).toBe(1);
+      expect(results.filter((r) => r.installer === 'made_admin')).toHaveLength(1);
+      expect(results.filter((r) => !r.reinstall)).toHaveLength(1);
+      const [accountId] = [...accountIds] as [number];
+      const made = results.find((r) => r.installer === 'made_admin');
+      expect(made).toBeDefined();
+      expect(await activeAdmins(accountId)).toHaveLength(1);
+      expect(await db.knex('installations').where({ install_key: 'T:T0RACE' })).toHaveLength(1);
+      expect(await db.knex('audit_log').where({ account_id: accountId, action: 'app.installed' })).toHaveLength(4);
+    });
+
+    it('never changes roles on a re-install while an AccountAdmin can act', async () => {
+      const first = await services.installed({
+        key: key('T0ONE'),
+        name: 'One',
+        installer: installer('UADA'),
+        data: installation('T0ONE'),
+      });
+      expect(first).toMatchObject({ reinstall: false, installer: 'made_admin' });
+      const again = await services.installed({
+        key: key('T0ONE'),
+        name: 'One renamed',
+        installer: installer('UBOB'),
+        data: installation('T0ONE', 'xoxb-4444-again'),
+      });
+      expect(again).toMatchObject({ reinstall: true, installer: 'not_made_admin' });
+      expect(again.account).toMatchObject({ id: first.account.id, name: 'One renamed' });
+      expect(await activeAdmins(first.account.id)).toEqual(['UADA']);
+      expect(await db.knex('members').where({ slack_user_id: 'UBOB' })).toEqual([]);
+      const byAda = await services.installed({ key: key('T0ONE'), name: null, installer: installer('UADA'), data: {} });
+      expect(byAda).toMatchObject({ installer: 'already_admin', account: { name: 'One renamed' } });
+    });
+
+    it('forgets the tokens once, keeps the account and its members, and audits it', async () => {
+      const { account } = await services.installed({
+        key: key('T0ONE'),
+        name: 'One',
+        installer: installer('UADA'),
+        data: installation('T0ONE'),
+      });
+      expect(await services.botToken(account)).toBe(BOT_TOKEN);
+      expect(await services.uninstalled(key('T0ONE'), 'app_uninstalled')).toEqual({ removed: true });
+      expect(await services.uninstalled(key('T0ONE'), 'tokens_revoked')).toEqual({ removed: false });
+      expect(await services.botToken(account)).toBeUndefined();
+      expect(await activeAdmins(account.id)).toEqual(['UADA']);
+      const entries = await db.knex('audit_log').where({ account_id: account.id, action: 'app.uninstalled' });
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ actor: 'Slack', source: 'slack_event' });
+      // Another workspace's install is untouched.
+      expect(await services.uninstalled(key('T0OTHER'), 'app_uninstalled')).toEqual({ removed: false });
+    });
   });
 });

@@ -86,11 +86,17 @@ describe.each(backends)('multi-workspace mode on $name', (backend) => {
     return { status: res.status, headers: res.headers, html, text: textOf(html) };
   }
 
+  /** Every OAuth code and state handed out, for the log check. */
+  const handedOut: string[] = [];
+
   /** The whole install, as a person in a browser does it. */
   async function install(who: Installing) {
     standIn.addUser({ id: who.user, team_id: who.team, name: `installer-${who.user.toLowerCase()}` });
     const page = await installPage();
-    return comeBack(standIn.install(page.authorizeUrl, who), page.cookie);
+    const redirect = standIn.install(page.authorizeUrl, who);
+    const back = new URL(redirect).searchParams;
+    handedOut.push(back.get('code') ?? '', back.get('state') ?? '');
+    return comeBack(redirect, page.cookie);
   }
 
   const accountOf = (teamId: string) =>
@@ -386,5 +392,17 @@ describe.each(backends)('multi-workspace mode on $name', (backend) => {
       });
       expect(answer.text, team).toMatch(/You are an \*AccountAdmin\* of \*Grid Corp\*/);
     }
+  });
+
+  // Last: the logs of everything above, at debug level (where Bolt and the Web API client log
+  // requests and responses).
+  it('never logs the app credentials, the token key, OAuth codes or states, or a workspace token', () => {
+    const text = running.logs.join('\n');
+    expect(running.config.logLevel).toBe(process.env.TEST_LOG_LEVEL ?? 'debug');
+    expect(handedOut.length).toBeGreaterThan(10);
+    for (const secret of [CLIENT_SECRET, STATE_SECRET, TOKEN_KEY, ...handedOut.filter(Boolean)]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).not.toMatch(/xoxb-/);
   });
 });
