@@ -53,7 +53,14 @@ async function main(): Promise<void> {
     const bot = await createBot({ config, logger, db, linkSecret });
     const port = await bot.listen();
     logger.info(
-      { port, mode: config.slack.mode, account: bot.account?.name ?? '(multi-workspace)', publicUrl: config.publicUrl },
+      {
+        port,
+        mode: config.slack.mode,
+        workspaces: bot.account
+          ? bot.account.name
+          : `every one that installs the app (${config.publicUrl}/slack/install)`,
+        publicUrl: config.publicUrl,
+      },
       'chatbees-users is serving',
     );
 

@@ -2,11 +2,16 @@
 // state cookie, Slack's consent page, oauth.v2.access), one account per workspace with the
 // installer as its first AccountAdmin, every request and page served with its own workspace's
 // account and token, and uninstalling that forgets the tokens and keeps the members.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BOT_SCOPES } from '../../src/slack/oauth.js';
 import { handled, PUBLIC_URL, type RunningBot, startTestBot } from '../support/bot.js';
+import { type BotProcess, spawnBot } from '../support/bot-process.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import { insertMembers } from '../support/fixtures.js';
+import { SIGNING_SECRET } from '../support/slack-requests.js';
 import { APP_ID, CLIENT_ID, CLIENT_SECRET, type Installing, SlackStandIn, waitFor } from '../support/slack-stand-in.js';
 
 const STATE_SECRET = 'state-secret-for-the-oauth-flow-0123456789';
@@ -405,4 +410,38 @@ describe.each(backends)('multi-workspace mode on $name', (backend) => {
     }
     expect(text).not.toMatch(/xoxb-/);
   });
+});
+
+describe('multi-workspace mode as a process', () => {
+  it('starts from the environment alone, with no bot token and no call to Slack, and serves installs', async () => {
+    const standIn = await new SlackStandIn().start();
+    const dir = mkdtempSync(path.join(tmpdir(), 'chatbees-users-multi-'));
+    let bot: BotProcess | undefined;
+    try {
+      bot = await spawnBot(
+        {
+          ...MULTI_ENV,
+          SLACK_SIGNING_SECRET: SIGNING_SECRET,
+          SLACK_API_URL: standIn.apiUrl,
+          PUBLIC_URL,
+          REGISTRATION_LINK_SECRET: 'multi-workspace-process-link-secret-0123456789',
+          PGLITE_DATA_DIR: path.join(dir, 'pglite'),
+        },
+        60_000,
+      );
+      const serving = JSON.parse(bot.output.find((l) => l.includes('chatbees-users is serving')) as string);
+      expect(serving.workspaces).toBe(`every one that installs the app (${PUBLIC_URL}/slack/install)`);
+      const page = await fetch(`${bot.url}/slack/install`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('Add to Slack');
+      expect(standIn.calls).toEqual([]);
+      expect(await bot.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      const text = bot.output.join('\n');
+      for (const secret of [CLIENT_SECRET, STATE_SECRET, TOKEN_KEY]) expect(text).not.toContain(secret);
+    } finally {
+      await bot?.stop('SIGKILL');
+      await standIn.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
