@@ -249,7 +249,15 @@ describe.each(backends)('multi-workspace mode on $name', (backend) => {
     expect(stranger.text).toMatch(/not registered in this ChatBees account/);
     expect(stranger.raw).not.toContain('UONEUSER');
     expect(await membersOf('T0TWO')).toEqual(twoBefore);
-    const refusals = await db.knex('audit_log').where({ account_id: one.id, action: 'access.refused' });
+    // The refusal is recorded after it is answered.
+    const refusals = await waitFor(
+      async () => {
+        const rows = await db.knex('audit_log').where({ account_id: one.id, action: 'access.refused' });
+        return rows.length > 0 && rows;
+      },
+      5_000,
+      'the refusal in the audit log',
+    );
     expect(refusals.map((r) => r.actor)).toEqual(['UBEA']);
     expect(await db.knex('audit_log').where({ account_id: two.id }).whereNot({ source: 'slack_install' })).toEqual([]);
   });
