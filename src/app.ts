@@ -139,7 +139,8 @@ function multiWorkspace(config: Config, services: Services, logger: Logger): Wor
   return {
     account: undefined,
     // Read on every request: another process may have installed or uninstalled since.
-    accountFor: (teamId, enterpriseId) => services.accounts.findForSlack(teamId, enterpriseId),
+    accountFor: (teamId, enterpriseId, isEnterpriseInstall) =>
+      services.accounts.findForSlack(teamId, enterpriseId, isEnterpriseInstall),
     async clientFor(account) {
       const token = await installations.botToken(account);
       return token ? new WebClient(token, webClientOptions(config, { logger })) : undefined;

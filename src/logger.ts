@@ -38,6 +38,10 @@ const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["x-slack-signature"]',
   'req.url',
+  // An error that carries the HTTP exchange (Bolt's deferred-request error, HTTP clients'):
+  // its headers hold cookies and its URL an OAuth code.
+  'err.req',
+  'err.res',
   'err.config',
   'err.request',
   'err.response',

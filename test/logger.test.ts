@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LogLevel } from '../src/config.js';
 import { createLogger, scrubText } from '../src/logger.js';
+import { boltLogger } from '../src/slack/bolt-logger.js';
 
 const REDACTED = '[redacted]';
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJqdGkiOiJ4In0.sig';
@@ -154,6 +155,27 @@ describe('createLogger', () => {
     log.logger.info({ settingValue: later }, `loaded ${later}`);
     expect(log.lines).toHaveLength(1);
     expectClean(log.text(), [later]);
+  });
+  it("leaves out the HTTP exchange an error carries (Bolt's installer attaches the request)", () => {
+    const log = capture();
+    const err = Object.assign(new Error('deferred'), {
+      req: { url: '/slack/oauth_redirect?code=4321.abcd', headers: { cookie: 'slack-app-oauth-state=s7ate' } },
+      res: { statusCode: 500 },
+    });
+    log.logger.error({ err }, 'request failed');
+    const [record] = log.records();
+    expect(record?.err).toMatchObject({ message: 'deferred', req: REDACTED, res: REDACTED });
+    expectClean(log.text(), ['4321.abcd', 's7ate']);
+  });
+});
+
+describe('boltLogger', () => {
+  it('writes an Error given to it as its name and message, scrubbed', () => {
+    const log = capture('debug');
+    boltLogger(log.logger).error('Failed:', new TypeError(`bad token ${BOT_TOKEN}`), { n: 1 });
+    const [record] = log.records();
+    expect(record).toMatchObject({ level: 50, component: 'slack' });
+    expect(record?.msg).toBe(`Failed: TypeError: bad token ${REDACTED} {"n":1}`);
   });
 });
 

@@ -18,10 +18,10 @@ const RESOLVE_ACTOR = `SELECT row_to_json(a.*) AS account, row_to_json(m.*) AS m
   FROM accounts a LEFT JOIN members m ON m.account_id = a.id AND m.slack_user_id = $2
   WHERE a.id = $1`;
 
-const ACCOUNT_FOR_SLACK = `SELECT * FROM accounts
-  WHERE (is_enterprise_install AND slack_enterprise_id = $2::text)
-     OR (NOT is_enterprise_install AND slack_team_id = $1::text)
-  ORDER BY is_enterprise_install DESC LIMIT 1`;
+const ACCOUNT_FOR_WORKSPACE = `SELECT * FROM accounts
+  WHERE slack_team_id = $1::text AND NOT is_enterprise_install LIMIT 1`;
+const ACCOUNT_FOR_ORG = `SELECT * FROM accounts
+  WHERE slack_enterprise_id = $1::text AND is_enterprise_install LIMIT 1`;
 
 /**
  * The account of a workspace (or, for an org-wide install, of an Enterprise Grid org), made on
@@ -76,12 +76,21 @@ export class AccountService {
    * The account serving a Slack request from `teamId` (in Enterprise Grid org `enterpriseId`):
    * the org's, when the app is installed org-wide, else the workspace's. Never made here.
    */
-  async findForSlack(teamId: string | undefined, enterpriseId: string | undefined): Promise<Account | undefined> {
-    if (!teamId && !enterpriseId) return undefined;
-    const [row] = await prepared(this.deps.knex, 'account_for_slack', ACCOUNT_FOR_SLACK, [
-      teamId ?? null,
-      enterpriseId ?? null,
-    ]);
+  async findForSlack(
+    teamId: string | undefined,
+    enterpriseId: string | undefined,
+    isEnterpriseInstall: boolean,
+  ): Promise<Account | undefined> {
+    // Slack says in each request whether the app that serves it is installed org-wide; an org's
+    // old account is not used for a workspace that installed the app itself after the org's
+    // install was removed, nor the other way round.
+    const [row] = isEnterpriseInstall
+      ? enterpriseId
+        ? await prepared(this.deps.knex, 'account_for_org', ACCOUNT_FOR_ORG, [enterpriseId])
+        : []
+      : teamId
+        ? await prepared(this.deps.knex, 'account_for_workspace', ACCOUNT_FOR_WORKSPACE, [teamId])
+        : [];
     return row ? toAccount(row) : undefined;
   }
 

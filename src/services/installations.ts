@@ -99,11 +99,15 @@ export class InstallationVault {
     return row ? this.open(k, row.sealed as string) : undefined;
   }
 
-  /** Forgets the installation and its tokens; accounts and members stay, with their history. */
-  async remove(key: InstallationKey, db: Db = this.deps.knex): Promise<boolean> {
-    const deleted = await db('installations')
-      .where({ install_key: installKey(key) })
-      .del();
+  /**
+   * Forgets the installation and its tokens; accounts and members stay, with their history.
+   * With `savedBefore`, only an installation saved before then: a late event does not remove
+   * the tokens of an install that came after it.
+   */
+  async remove(key: InstallationKey, db: Db = this.deps.knex, savedBefore?: Date): Promise<boolean> {
+    const query = db('installations').where({ install_key: installKey(key) });
+    if (savedBefore) query.andWhere('updated_at', '<', savedBefore);
+    const deleted = await query.del();
     return Number(deleted) > 0;
   }
 }
@@ -136,6 +140,9 @@ export interface InstalledApp {
 
 /** What installing did for the installer. */
 export type InstallerOutcome = 'made_admin' | 'already_admin' | 'not_made_admin';
+
+/** How far Slack's clock and ours may differ when an uninstall's time is compared with an install's. */
+const CLOCK_MARGIN_MS = 5_000;
 
 export class InstallationService {
   constructor(private readonly deps: { knex: Knex; vault: InstallationVault; now: () => Date }) {}
@@ -189,10 +196,17 @@ export class InstallationService {
   /**
    * The app was uninstalled, or its bot token revoked: the tokens are forgotten; the account, its
    * members and their history stay (a new install picks them up again). Safe to repeat.
+   * `eventTime` is when Slack says it happened (whole seconds): an installation saved a few
+   * seconds after that (clocks differ a little) is a later install, and is kept.
    */
-  async uninstalled(key: InstallationKey, why: 'app_uninstalled' | 'tokens_revoked'): Promise<{ removed: boolean }> {
+  async uninstalled(
+    key: InstallationKey,
+    why: 'app_uninstalled' | 'tokens_revoked',
+    eventTime?: Date,
+  ): Promise<{ removed: boolean }> {
     return inTransaction(this.deps.knex, async (trx) => {
-      const removed = await this.deps.vault.remove(key, trx);
+      const savedBefore = eventTime ? new Date(eventTime.getTime() + CLOCK_MARGIN_MS) : undefined;
+      const removed = await this.deps.vault.remove(key, trx, savedBefore);
       if (!removed) return { removed };
       const account = await accountRow(trx, key);
       if (account) {

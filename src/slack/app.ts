@@ -1,10 +1,13 @@
 // Bolt wiring: one App, the permission middleware, and the listeners grouped by kind.
 import { App, ErrorCode, HTTPReceiver } from '@slack/bolt';
+import type { ExtendedErrorHandler } from '@slack/bolt/dist/App.js';
 import type { WebClientOptions } from '@slack/web-api';
 import type { Config } from '../config.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { currentRequest, newRequestRecord, type RequestRecord, runWithRequest, setOutcome } from '../request-log.js';
 import { boltLogger } from './bolt-logger.js';
-import type { SlackDeps } from './context.js';
+import { type SlackDeps, UNAVAILABLE } from './context.js';
+import { NotInstalled, rootCause } from './installation-store.js';
 import * as actions from './listeners/actions.js';
 import * as command from './listeners/command.js';
 import * as home from './listeners/home.js';
@@ -42,6 +45,7 @@ type SlackBody = {
   actions?: Array<{ action_id?: string }>;
   view?: { callback_id?: string };
   event?: { type?: string; user?: string | { id?: string } };
+  response_url?: string;
 };
 
 /** What a Slack request is, for the log: never the command's arguments. */
@@ -64,6 +68,35 @@ function describe(body: SlackBody): NonNullable<RequestRecord['slack']> {
 
 /** Slack's own payloads are a few KB; anything near this is not from Slack. */
 export const SLACK_BODY_LIMIT_BYTES = 512 * 1024;
+
+/**
+ * Multi-workspace mode: Bolt could not read the installation of the workspace a request came
+ * from. Bolt acks with nothing and no listener runs. With no installation (uninstalled, tokens
+ * revoked) that is not a bug; with the database out of reach or a row that cannot be decrypted
+ * it is, and the person who typed a command or pressed a button is told through response_url.
+ */
+async function notAuthorized(deps: SlackDeps, cause: unknown, body: SlackBody): Promise<void> {
+  if (cause instanceof NotInstalled) {
+    setOutcome('refused:not_installed');
+    deps.logger.warn('request from a workspace where the app is not installed; ignored');
+    return;
+  }
+  const unavailable = isDatabaseUnavailable(cause);
+  setOutcome(unavailable ? 'unavailable' : 'error');
+  if (unavailable) deps.logger.warn({ error: (cause as Error).message }, 'database unavailable');
+  else deps.logger.error({ err: cause }, "the workspace's installation could not be read");
+  if (!body.response_url) return;
+  try {
+    await fetch(body.response_url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: UNAVAILABLE }),
+      signal: AbortSignal.timeout(4_000),
+    });
+  } catch (err) {
+    deps.logger.warn({ error: (err as Error).message }, 'could not answer through response_url');
+  }
+}
 
 export interface SlackApp {
   app: App;
@@ -94,6 +127,9 @@ export function createSlackApp(
     clientOptions: webClientOptions(config, deps),
     // Bolt's default conversation store keeps state in memory; we keep none.
     convoStore: false as const,
+    // Error handlers get the request's body: a command refused before any listener can still
+    // be answered through its response_url.
+    extendedErrorHandler: true,
   };
   let slack: SlackApp;
   if (config.slack.mode === 'socket') {
@@ -138,15 +174,13 @@ export function createSlackApp(
   home.register(app, deps);
   slackUsers.register(app, deps);
   installs.register(app, deps);
-  app.error(async (error) => {
-    // Multi-workspace mode: a request from a workspace with no installation (uninstalled, or
-    // its tokens revoked) is not a bug; Bolt has acked it and no listener ran.
+  const onError: ExtendedErrorHandler = async ({ error, body }) => {
     if ((error as { code?: string }).code === ErrorCode.AuthorizationError) {
-      setOutcome('refused:not_installed');
-      deps.logger.warn('request from a workspace where the app is not installed; ignored');
+      await notAuthorized(deps, rootCause(error), body as SlackBody);
       return;
     }
     deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
-  });
+  };
+  app.error(onError);
   return slack;
 }

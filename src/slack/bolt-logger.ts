@@ -4,7 +4,10 @@ import type { Logger } from '../logger.js';
 /** Bolt's and the Web API client's logs, through our pino logger (and its redaction). */
 export function boltLogger(logger: Logger): SlackLogger {
   const child = logger.child({ component: 'slack' });
-  const text = (parts: unknown[]) => parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
+  // An Error stringifies to {}: its name and message are what says what happened.
+  const part = (p: unknown) =>
+    typeof p === 'string' ? p : p instanceof Error ? `${p.name}: ${p.message}` : JSON.stringify(p);
+  const text = (parts: unknown[]) => parts.map(part).join(' ');
   return {
     debug: (...msg: unknown[]) => child.debug(text(msg)),
     info: (...msg: unknown[]) => child.info(text(msg)),

@@ -38,8 +38,15 @@ export interface SlackDeps {
   services: Services;
   logger: Logger;
   inFlight: InFlight;
-  /** The account a Slack team (or Enterprise Grid org) belongs to, if this app serves it. */
-  accountFor(teamId: string | undefined, enterpriseId: string | undefined): Promise<Account | undefined>;
+  /**
+   * The account a Slack team (or Enterprise Grid org) belongs to, if this app serves it;
+   * `isEnterpriseInstall` is Bolt's context's: whether the app is installed org-wide there.
+   */
+  accountFor(
+    teamId: string | undefined,
+    enterpriseId: string | undefined,
+    isEnterpriseInstall: boolean,
+  ): Promise<Account | undefined>;
   /** How long database work before an ack may take before we answer "unavailable". */
   ackDeadlineMs: number;
   /** Sign in with Slack is configured, so links for anyone can be made. */

@@ -137,7 +137,7 @@ export function oauthReceiverOptions(
   ): Promise<void> {
     const { status, title, text } = failureText(error.code);
     setOutcome(status === 502 ? 'failed' : `refused:${error.code ?? 'install'}`);
-    logger.warn({ code: error.code, error: error.message }, 'installation not completed');
+    logger.warn({ reason: error.code, error: error.message }, 'installation not completed');
     if (!res.headersSent) send(res, status, messagePage(title, text));
     else res.end();
   }

@@ -233,14 +233,8 @@ export function registrationRoutes(deps: RegistrationDeps) {
   const byAddress = limiter(deps.limits.perAddress);
   const byLink = limiter(deps.limits.perLink);
 
-  /** Refuses floods from one address or on one link, before any database work. */
-  function admitted(req: IncomingMessage, res: ServerResponse, token: string): boolean {
-    const address = clientAddress(req.headers, req.socket.remoteAddress, deps.trustProxyHops ?? 0);
-    const link = createHash('sha256').update(token).digest('base64url');
-    const verdict = [byAddress?.take(address), byLink?.take(link)].find((a) => a && !a.ok);
-    if (!verdict || verdict.ok) return true;
+  function refuse(res: ServerResponse, wait: number): void {
     setOutcome('refused:rate_limited');
-    const wait = verdict.retryAfterSeconds;
     send(
       res,
       429,
@@ -249,10 +243,31 @@ export function registrationRoutes(deps: RegistrationDeps) {
         'Retry-After': String(wait),
       },
     );
+  }
+
+  const addressOf = (req: IncomingMessage) =>
+    clientAddress(req.headers, req.socket.remoteAddress, deps.trustProxyHops ?? 0);
+
+  /** Refuses floods from one address or on one link, before any database work. */
+  function admitted(req: IncomingMessage, res: ServerResponse, token: string): boolean {
+    const link = createHash('sha256').update(token).digest('base64url');
+    const verdict = [byAddress?.take(addressOf(req)), byLink?.take(link)].find((a) => a && !a.ok);
+    if (!verdict || verdict.ok) return true;
+    refuse(res, verdict.retryAfterSeconds);
     return false;
   }
 
   return {
+    /**
+     * The other public pages (the OAuth install's) count against the same per-address limit;
+     * false when the request was refused (and answered).
+     */
+    admit(req: IncomingMessage, res: ServerResponse): boolean {
+      const verdict = byAddress?.take(addressOf(req));
+      if (!verdict || verdict.ok) return true;
+      refuse(res, verdict.retryAfterSeconds);
+      return false;
+    },
     /** GET /register/signed-in?code=…&state=…, where Slack sends the person back. */
     async signedIn(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
       if (req.method !== 'GET') {

@@ -19,6 +19,8 @@ export interface WebRoutes {
   registration: {
     handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void>;
     signedIn(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void>;
+    /** The per-address flood limit of the public pages; false when refused (and answered). */
+    admit(req: IncomingMessage, res: ServerResponse): boolean;
   };
   /** Bolt's HTTP receiver; absent in Socket Mode. */
   slack?: RequestListener;
@@ -89,11 +91,19 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
         return routes.registration.handle(req, res, token);
       }
       if ((path === INSTALL_PATH || path === OAUTH_REDIRECT_PATH) && routes.slack && routes.slackInstall) {
-        if (req.method !== 'GET' && req.method !== 'HEAD') {
+        // GET only: Bolt's installer serves nothing else (it throws, with the request attached).
+        if (req.method !== 'GET') {
           res.writeHead(405, { Allow: 'GET' });
           return void res.end();
         }
-        return routes.slack(req, res);
+        if (!routes.registration.admit(req, res)) return;
+        // Bolt does not hand back its promise: the exchange is in flight (a graceful stop waits)
+        // until the answer is sent or the browser goes away.
+        const slack = routes.slack;
+        return new Promise<void>((resolve) => {
+          res.once('close', resolve);
+          slack(req, res);
+        });
       }
       if (path === '/slack/events' && routes.slack) {
         if (req.method !== 'POST') {

@@ -3,7 +3,7 @@
 import type { Installation } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InstallationService, InstallationUnreadable, InstallationVault } from '../../src/services/installations.js';
-import { installationStore } from '../../src/slack/installation-store.js';
+import { installationStore, NotInstalled } from '../../src/slack/installation-store.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 
 const KEY = 'installation-encryption-key-0123456789abcdef';
@@ -80,7 +80,7 @@ describe.each(backends)('installations on $name', (backend) => {
     });
 
     await store.deleteInstallation?.(query);
-    await expect(store.fetchInstallation(query)).rejects.toThrow(/no installation/);
+    await expect(store.fetchInstallation(query)).rejects.toBeInstanceOf(NotInstalled);
     expect(await vault.load({ enterpriseId: 'E0ORG', isEnterpriseInstall: true })).toBeDefined();
   });
 
@@ -167,6 +167,32 @@ describe.each(backends)('installations on $name', (backend) => {
       expect(entries[0]).toMatchObject({ actor: 'Slack', source: 'slack_event' });
       // Another workspace's install is untouched.
       expect(await services.uninstalled(key('T0OTHER'), 'app_uninstalled')).toEqual({ removed: false });
+    });
+
+    it('leaves an install alone when the uninstall happened before it (a late redelivery)', async () => {
+      let clock = new Date('2026-11-29T10:00:00.000Z');
+      services = new InstallationService({
+        knex: db.knex,
+        vault: new InstallationVault({ knex: db.knex, encryptionKey: KEY, now: () => clock }),
+        now: () => clock,
+      });
+      const { account } = await services.installed({
+        key: key('T0ONE'),
+        name: 'One',
+        installer: installer('UADA'),
+        data: installation('T0ONE'),
+      });
+      // Uninstalled at 09:59:50 by Slack's clock, delivered now: older than the install.
+      const before = new Date('2026-11-29T09:59:50.000Z');
+      expect(await services.uninstalled(key('T0ONE'), 'app_uninstalled', before)).toEqual({ removed: false });
+      expect(await services.botToken(account)).toBe(BOT_TOKEN);
+      // An uninstall in the same second as the install (Slack's times are whole seconds), or a
+      // little before by a clock a few seconds behind ours, is taken as after it.
+      clock = new Date('2026-11-29T10:00:00.900Z');
+      await services.installed({ key: key('T0ONE'), name: 'One', installer: null, data: installation('T0ONE') });
+      const sameSecond = new Date('2026-11-29T09:59:58.000Z');
+      expect(await services.uninstalled(key('T0ONE'), 'app_uninstalled', sameSecond)).toEqual({ removed: true });
+      expect(await services.botToken(account)).toBeUndefined();
     });
   });
 });

@@ -1,9 +1,9 @@
 // Block Kit builders: user text is escaped, and shortened before escaping so that no escape
 // (&amp; &lt; &gt;) is cut in half.
 import { describe, expect, it } from 'vitest';
-import type { Account, Member } from '../../src/services/types.js';
+import type { Account, AuditEntry, Member } from '../../src/services/types.js';
 import { consoleView } from '../../src/slack/blocks/console.js';
-import { accountName } from '../../src/slack/blocks/messages.js';
+import { accountName, auditLog } from '../../src/slack/blocks/messages.js';
 
 const account: Account = {
   id: 1,
@@ -59,5 +59,32 @@ describe('account names in blocks', () => {
       expect(brokenEscape(text)).toBe(false);
       expect(text.length).toBeLessThanOrEqual(300);
     }
+  });
+});
+
+describe('audit log sentences', () => {
+  const entry = (actor: string, action: AuditEntry['action'], after: Record<string, unknown> | null): AuditEntry => ({
+    id: 1,
+    accountId: 1,
+    actor,
+    action,
+    targetSlackUserId: action === 'member.removed' ? 'UBOB001' : null,
+    targetInviteId: null,
+    before: null,
+    after,
+    source: action === 'member.removed' ? 'slack_event' : 'slack_install',
+    createdAt: new Date('2026-11-01T00:00:00Z'),
+  });
+
+  it('says who installed the app, and only that it was installed when Slack did not say who', () => {
+    const text = auditLog(account, [
+      entry('UADMIN1', 'app.installed', { reinstall: false }),
+      entry('Slack', 'app.installed', { reinstall: true }),
+      entry('Slack', 'member.removed', null),
+    ]).text;
+    expect(text).toContain('<@UADMIN1> installed the app in Slack\n');
+    expect(text).toContain('The app was installed in Slack again');
+    expect(text).not.toContain('Slack (a deactivation) installed');
+    expect(text).toContain('Slack (a deactivation) removed <@UBOB001>');
   });
 });

@@ -407,6 +407,126 @@ describe.each(backends)('multi-workspace mode on $name', (backend) => {
     }
   });
 
+  it('answers anything but GET on the install paths with 405, logging neither the code nor the cookie', async () => {
+    const code = `${Date.now()}.headcode`;
+    const state = 'head-state-value-0123456789';
+    handedOut.push(code, state);
+    const since = running.logs.length;
+    for (const method of ['HEAD', 'POST', 'PUT']) {
+      for (const where of ['/slack/install', `/slack/oauth_redirect?code=${code}&state=${state}`]) {
+        const res = await fetch(`${running.url}${where}`, { method, headers: { Cookie: `${STATE_COOKIE}=${state}` } });
+        expect(res.status, `${method} ${where}`).toBe(405);
+        expect(res.headers.get('allow')).toBe('GET');
+      }
+    }
+    expect(standIn.callsTo('oauth.v2.access')).toEqual([]);
+    expect(await db.knex('installations')).toEqual([]);
+    const logged = running.logs.slice(since).map((line) => JSON.parse(line) as { level: number });
+    expect(logged.filter((l) => l.level >= 50)).toEqual([]);
+  });
+
+  it('serves a workspace that installs the app itself after its org-wide install was removed from its own account', async () => {
+    const grid = { id: 'E0GRID', name: 'Grid Corp' };
+    await install({ user: 'UORGADMIN', team: 'T0GRIDA', enterprise: grid, orgWide: true });
+    let since = running.logs.length;
+    await running.slack.event(
+      { type: 'app_uninstalled' },
+      {
+        team_id: 'T0GRIDA',
+        enterprise_id: 'E0GRID',
+        authorizations: [
+          { team_id: null, enterprise_id: 'E0GRID', user_id: 'UBOT1', is_bot: true, is_enterprise_install: true },
+        ],
+      },
+    );
+    await handled(running, 'app_uninstalled', 1, since);
+    expect(await db.knex('installations')).toEqual([]);
+
+    // A workspace of that org installs the app on its own.
+    const done = await install({ user: 'UWSADMIN', team: 'T0GRIDA', teamName: 'Grid A', enterprise: grid });
+    expect(done.text).toMatch(/You are its first AccountAdmin/);
+    const fromWorkspace = await command('T0GRIDA', 'UWSADMIN', 'whoami', {
+      enterprise_id: 'E0GRID',
+      is_enterprise_install: 'false',
+    });
+    expect(fromWorkspace.text).toMatch(/You are an \*AccountAdmin\* of \*Grid A\*/);
+    // The org's admin is not a member of the workspace's account, and its old account is untouched.
+    const orgAdmin = await command('T0GRIDA', 'UORGADMIN', 'list', {
+      enterprise_id: 'E0GRID',
+      is_enterprise_install: 'false',
+    });
+    expect(orgAdmin.text).not.toMatch(/UWSADMIN/);
+    const org = await db.knex('accounts').where({ slack_enterprise_id: 'E0GRID', is_enterprise_install: true }).first();
+    expect(await db.knex('members').where({ account_id: org.id }).pluck('slack_user_id')).toEqual(['UORGADMIN']);
+
+    // A user_change from that workspace is the workspace's account's too.
+    since = running.logs.length;
+    await running.slack.event(
+      { type: 'user_change', user: { id: 'UORGADMIN', team_id: 'T0GRIDA', enterprise_id: 'E0GRID', deleted: true } },
+      {
+        team_id: 'T0GRIDA',
+        enterprise_id: 'E0GRID',
+        authorizations: [{ team_id: 'T0GRIDA', enterprise_id: 'E0GRID', user_id: 'UBOT2', is_bot: true }],
+      },
+    );
+    await handled(running, 'user_change', 1, since);
+    expect(await db.knex('members').where({ account_id: org.id }).first()).toMatchObject({
+      status: 'active',
+      slack_deactivated_at: null,
+    });
+  });
+
+  it('keeps the tokens of a re-install when an older uninstall event arrives late', async () => {
+    await install({ user: 'UBEA', team: 'T0TWO' });
+    const uninstall = (secondsAgo: number) =>
+      running.slack.event(
+        { type: 'app_uninstalled' },
+        {
+          team_id: 'T0TWO',
+          event_time: Math.floor(Date.now() / 1000) - secondsAgo,
+          authorizations: [{ team_id: 'T0TWO', user_id: 'UBOT1', is_bot: true }],
+        },
+      );
+    let since = running.logs.length;
+    // Slack redelivers an hour-old event (the app has been installed again since).
+    await uninstall(3600);
+    await handled(running, 'app_uninstalled', 1, since);
+    expect(await db.knex('installations').pluck('install_key')).toEqual(['T:T0TWO']);
+    expect(await db.knex('audit_log').where({ action: 'app.uninstalled' })).toEqual([]);
+    expect((await command('T0TWO', 'UBEA', 'whoami')).text).toMatch(/You are an \*AccountAdmin\*/);
+    // The uninstall of now removes them.
+    since = running.logs.length;
+    await uninstall(0);
+    await handled(running, 'app_uninstalled', 1, since);
+    expect(await db.knex('installations')).toEqual([]);
+  });
+
+  it('tells the person, and logs an error, when the installation cannot be read (not "not installed")', async () => {
+    await install({ user: 'UBEA', team: 'T0TWO' });
+    await db.knex('installations').where({ install_key: 'T:T0TWO' }).update({ sealed: 'v1.AAAA.BBBB.CCCC' });
+    const before = await membersOf('T0TWO');
+    const since = running.logs.length;
+    const ack = await command('T0TWO', 'UBEA', 'remove <@UBEA>');
+    expect(ack.status).toBe(200);
+    const told = await waitFor(() => standIn.responseUrlPosts[0], 5_000, 'response_url answer');
+    expect(told.body).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringMatching(/temporarily unavailable/),
+    });
+    expect(await membersOf('T0TWO')).toEqual(before);
+    const logged = await waitFor(
+      () => {
+        const lines = running.logs.slice(since).map((line) => JSON.parse(line) as { level: number; msg: string });
+        return lines.some((l) => l.msg === 'request') ? lines : undefined;
+      },
+      5_000,
+      'request line',
+    );
+    const errors = logged.filter((l) => l.level >= 50).map((l) => l.msg);
+    expect(errors).toContain("the workspace's installation could not be read");
+    expect(logged.map((l) => l.msg)).not.toContain('request from a workspace where the app is not installed; ignored');
+  });
+
   // Last: the logs of everything above, at debug level (where Bolt and the Web API client log
   // requests and responses).
   it('never logs the app credentials, the token key, OAuth codes or states, or a workspace token', () => {
@@ -417,6 +537,28 @@ describe.each(backends)('multi-workspace mode on $name', (backend) => {
       expect(text).not.toContain(secret);
     }
     expect(text).not.toMatch(/xoxb-/);
+  });
+});
+
+describe('multi-workspace install pages under a flood', () => {
+  it('count against the per-address limit of the public pages: 429 before Slack is asked anything', async () => {
+    const db = await (backends[0] as (typeof backends)[number]).open();
+    const standIn = await new SlackStandIn().start();
+    const running = await startTestBot({ db, standIn, env: { ...MULTI_ENV, RATE_LIMIT_PER_ADDRESS: '3' } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await fetch(`${running.url}/slack/install`)).status);
+      const refused = await fetch(`${running.url}/slack/oauth_redirect?code=1.2&state=s`);
+      expect(statuses).toEqual([200, 200, 200]);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await fetch(`${running.url}/slack/install`)).status).toBe(429);
+      expect(standIn.callsTo('oauth.v2.access')).toEqual([]);
+    } finally {
+      await running.stop();
+      await standIn.stop();
+      await db.close();
+    }
   });
 });
 
@@ -443,7 +585,20 @@ describe('multi-workspace mode as a process', () => {
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('Add to Slack');
       expect(standIn.calls).toEqual([]);
-      expect(await bot.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+
+      // A stop while Slack is slow to exchange an install's code waits for that install.
+      const started = await fetch(`${bot.url}/slack/install`);
+      const cookie = (started.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const href = /<a class="button" href="([^"]+)">/.exec(await started.text())?.[1] ?? '';
+      standIn.addUser({ id: 'UPROC', team_id: 'T0PROC', name: 'proc-admin' });
+      const redirect = new URL(standIn.install(unescapeHtml(href), { user: 'UPROC', team: 'T0PROC' }));
+      standIn.fail('oauth.v2.access', { delayMs: 1_500 });
+      const back = fetch(`${bot.url}${redirect.pathname}${redirect.search}`, { headers: { Cookie: cookie } });
+      await waitFor(() => standIn.callsTo('oauth.v2.access')[0], 5_000, 'the code exchange');
+      const [installed, exit] = await Promise.all([back, bot.stop('SIGTERM')]);
+      expect(installed.status).toBe(200);
+      expect(textOf(await installed.text())).toMatch(/You are its first AccountAdmin/);
+      expect(exit).toEqual({ code: 0, signal: null });
       const text = bot.output.join('\n');
       for (const secret of [CLIENT_SECRET, STATE_SECRET, TOKEN_KEY]) expect(text).not.toContain(secret);
     } finally {

@@ -181,7 +181,8 @@ function auditSentence(entry: AuditEntry): string {
         ? `${target} installed the app and became an AccountAdmin`
         : `${who} made ${target} an AccountAdmin`;
     case 'app.installed':
-      return `${who} installed the app in Slack${after.reinstall ? ' again' : ''}`;
+      // Slack does not always say who installed.
+      return `${entry.actor === SLACK_ACTOR ? 'The app was installed' : `${who} installed the app`} in Slack${after.reinstall ? ' again' : ''}`;
     case 'app.uninstalled':
       return `The app was ${after.event === 'tokens_revoked' ? 'deauthorized' : 'uninstalled'} in Slack; its tokens were deleted, members kept`;
     case 'member.registered':

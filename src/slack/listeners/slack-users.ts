@@ -17,6 +17,7 @@ export function register(app: App, deps: SlackDeps): void {
     const account = await deps.accountFor(
       (context.teamId as string | undefined) ?? user.team_id,
       context.enterpriseId as string | undefined,
+      context.isEnterpriseInstall === true,
     );
     return account && belongsTo(account, user) ? account : undefined;
   };
@@ -36,7 +37,8 @@ export function register(app: App, deps: SlackDeps): void {
       const { outcome } = await services.members.deactivatedInSlack(account.id, user.id);
       if (outcome === 'removed') logger.info({ member: user.id }, 'member removed: deactivated in Slack');
       if (outcome !== 'kept_last_admin') return;
-      // For whoever runs the app: only they can name a new admin (INITIAL_ADMINS).
+      // For whoever runs the app: only they can name a new admin (INITIAL_ADMINS, or installing the
+      // app again in multi-workspace mode).
       logger.error({ member: user.id }, 'the last AccountAdmin who could act was deactivated in Slack: kept');
       // Every admin left is deactivated in Slack too; Slack may refuse these DMs, and says so.
       const admins = await services.members.activeAdmins(account.id, ADMINS_TOLD, { includeDeactivated: true });

@@ -135,7 +135,10 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
     context.ackBy = ackBy;
     const left = () => Math.max(100, ackBy - Date.now());
     try {
-      const account = await withDeadline(deps.accountFor(teamId, enterpriseId), left());
+      const account = await withDeadline(
+        deps.accountFor(teamId, enterpriseId, context.isEnterpriseInstall === true),
+        left(),
+      );
       if (!account || !slackUserId || !teamId) {
         setOutcome('refused:other_workspace');
         await answer(
