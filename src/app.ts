@@ -188,6 +188,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     install: services.installations && {
       installations: services.installations,
       logger,
+      inFlight,
       publicUrl: config.publicUrl,
       slackOrigin: new URL(config.slack.apiUrl).origin,
       async installerProfile(botToken, slackUserId) {

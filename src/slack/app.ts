@@ -3,11 +3,10 @@ import { App, ErrorCode, HTTPReceiver } from '@slack/bolt';
 import type { ExtendedErrorHandler } from '@slack/bolt/dist/App.js';
 import type { WebClientOptions } from '@slack/web-api';
 import type { Config } from '../config.js';
-import { isDatabaseUnavailable } from '../db/errors.js';
 import { currentRequest, newRequestRecord, type RequestRecord, runWithRequest, setOutcome } from '../request-log.js';
 import { boltLogger } from './bolt-logger.js';
 import { type SlackDeps, UNAVAILABLE } from './context.js';
-import { NotInstalled, rootCause } from './installation-store.js';
+import { authorizationFailure } from './installation-store.js';
 import * as actions from './listeners/actions.js';
 import * as command from './listeners/command.js';
 import * as home from './listeners/home.js';
@@ -69,33 +68,56 @@ function describe(body: SlackBody): NonNullable<RequestRecord['slack']> {
 /** Slack's own payloads are a few KB; anything near this is not from Slack. */
 export const SLACK_BODY_LIMIT_BYTES = 512 * 1024;
 
+/** Said when a workspace's installation is stored but cannot be read (a changed encryption key). */
+export const INSTALLATION_UNREADABLE =
+  "ChatBees user admin could not read this workspace's installation; nothing was changed. " +
+  'Whoever runs the app can see why in its log; installing the app again may be needed.';
+
+/** Slack's response URLs (hooks.slack.com, or GovSlack's), or a stand-in at SLACK_API_URL. */
+function isResponseUrl(url: string, apiUrl: string): boolean {
+  try {
+    const target = new URL(url);
+    const api = new URL(apiUrl);
+    return target.origin === api.origin || (target.protocol === 'https:' && target.host === `hooks.${api.host}`);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Multi-workspace mode: Bolt could not read the installation of the workspace a request came
- * from. Bolt acks with nothing and no listener runs. With no installation (uninstalled, tokens
- * revoked) that is not a bug; with the database out of reach or a row that cannot be decrypted
- * it is, and the person who typed a command or pressed a button is told through response_url.
+ * from. Bolt acks with nothing, once this returns, and no listener runs. With no installation
+ * (uninstalled, tokens revoked) that is not a bug; with the database out of reach or a row that
+ * cannot be decrypted it is, and the person who typed a command or pressed a message button is
+ * told through response_url, after the ack (Slack gives the ack 3 seconds).
  */
-async function notAuthorized(deps: SlackDeps, cause: unknown, body: SlackBody): Promise<void> {
-  if (cause instanceof NotInstalled) {
+function notAuthorized(deps: SlackDeps, apiUrl: string, error: unknown, body: SlackBody): void {
+  const failure = authorizationFailure(error);
+  if (failure.kind === 'not_installed') {
     setOutcome('refused:not_installed');
     deps.logger.warn('request from a workspace where the app is not installed; ignored');
     return;
   }
-  const unavailable = isDatabaseUnavailable(cause);
-  setOutcome(unavailable ? 'unavailable' : 'error');
-  if (unavailable) deps.logger.warn({ error: (cause as Error).message }, 'database unavailable');
-  else deps.logger.error({ err: cause }, "the workspace's installation could not be read");
-  if (!body.response_url) return;
-  try {
-    await fetch(body.response_url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: UNAVAILABLE }),
-      signal: AbortSignal.timeout(4_000),
-    });
-  } catch (err) {
-    deps.logger.warn({ error: (err as Error).message }, 'could not answer through response_url');
-  }
+  setOutcome(failure.kind);
+  if (failure.kind === 'unavailable') deps.logger.warn({ error: failure.error.message }, 'database unavailable');
+  else deps.logger.error({ err: failure.error }, "the workspace's installation could not be read");
+  const responseUrl = body.response_url;
+  if (!responseUrl || !isResponseUrl(responseUrl, apiUrl)) return;
+  const text = failure.kind === 'unavailable' ? UNAVAILABLE : INSTALLATION_UNREADABLE;
+  const tell = async () => {
+    try {
+      await fetch(responseUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+        signal: AbortSignal.timeout(4_000),
+      });
+    } catch (err) {
+      deps.logger.warn({ error: (err as Error).message }, 'could not answer through response_url');
+    }
+  };
+  // Not awaited: Bolt acks once the error handler returns. A graceful stop waits for it.
+  void deps.inFlight.track(tell());
 }
 
 export interface SlackApp {
@@ -176,7 +198,7 @@ export function createSlackApp(
   installs.register(app, deps);
   const onError: ExtendedErrorHandler = async ({ error, body }) => {
     if ((error as { code?: string }).code === ErrorCode.AuthorizationError) {
-      await notAuthorized(deps, rootCause(error), body as SlackBody);
+      notAuthorized(deps, config.slack.apiUrl, error, body as SlackBody);
       return;
     }
     deps.logger.error({ err: error }, 'unhandled error in a Slack listener');

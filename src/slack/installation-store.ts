@@ -1,6 +1,7 @@
 // Bolt's InstallationStore over the encrypted vault: the OAuth flow of the multi-workspace
 // mode stores each workspace's (or org's) tokens here.
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/bolt';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import type { InstallationVault } from '../services/installations.js';
 
 /** No installation for the workspace or org a request came from: uninstalled, or never installed. */
@@ -11,20 +12,28 @@ export class NotInstalled extends Error {
   }
 }
 
+/** What made Bolt's authorization of a request fail. */
+export type AuthorizationFailure =
+  | { kind: 'not_installed' }
+  | { kind: 'unavailable'; error: Error }
+  | { kind: 'error'; error: unknown };
+
 /**
- * The error at the bottom of a chain of wrappers: Bolt and its OAuth package each wrap what
- * the InstallationStore threw (in `original`, or `cause`).
+ * Bolt and its OAuth package each wrap what the InstallationStore threw (in `original`, or
+ * `cause`); the first error of the chain that says what happened decides (a database driver's
+ * timeout wraps a pool error that, alone, says nothing).
  */
-export function rootCause(error: unknown): unknown {
+export function authorizationFailure(error: unknown): AuthorizationFailure {
   let current = error;
-  for (let depth = 0; depth < 5; depth++) {
+  for (let depth = 0; depth < 6 && current; depth++) {
+    if (current instanceof NotInstalled) return { kind: 'not_installed' };
+    if (isDatabaseUnavailable(current)) return { kind: 'unavailable', error: current as Error };
     const next =
-      (current as { original?: unknown; cause?: unknown } | null)?.original ??
-      (current as { cause?: unknown } | null)?.cause;
+      (current as { original?: unknown; cause?: unknown }).original ?? (current as { cause?: unknown }).cause;
     if (next === undefined || next === null || next === current) break;
     current = next;
   }
-  return current;
+  return { kind: 'error', error: current };
 }
 
 export function installationStore(vault: InstallationVault): InstallationStore {
@@ -45,6 +54,8 @@ export function installationStore(vault: InstallationVault): InstallationStore {
       );
     },
     async fetchInstallation(query: InstallationQuery<boolean>) {
+      // A payload that names no workspace (or no org, for an org-wide install) has none.
+      if (query.isEnterpriseInstall ? !query.enterpriseId : !query.teamId) throw new NotInstalled();
       const found = await vault.load(keyOf(query));
       if (!found) throw new NotInstalled();
       return found as Installation<'v1' | 'v2', boolean>;

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HTTPReceiverOptions, Installation, InstallURLOptions } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { Config } from '../config.js';
+import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import { setOutcome } from '../request-log.js';
 import type { InstallationService } from '../services/installations.js';
@@ -21,6 +22,8 @@ export const OAUTH_REDIRECT_PATH = '/slack/oauth_redirect';
 
 export interface InstallDeps {
   installations: InstallationService;
+  /** A graceful stop waits for an install being stored, even if the browser went away. */
+  inFlight: InFlight;
   logger: Logger;
   /** PUBLIC_URL, without a trailing slash. */
   publicUrl: string;
@@ -74,12 +77,16 @@ export function oauthReceiverOptions(
   const { logger } = deps;
   const { logger: _ignored, ...installerClientOptions } = clientOptions;
 
-  async function afterInstallation(
+  function afterInstallation(
     installation: Installation,
     _options: InstallURLOptions,
     _req: IncomingMessage,
     res: ServerResponse,
   ): Promise<boolean> {
+    return deps.inFlight.track(keep(installation, res));
+  }
+
+  async function keep(installation: Installation, res: ServerResponse): Promise<boolean> {
     const isEnterpriseInstall = installation.isEnterpriseInstall === true;
     const key = {
       teamId: installation.team?.id ?? null,

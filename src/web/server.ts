@@ -43,6 +43,18 @@ function notFound(res: ServerResponse): void {
   res.end(html);
 }
 
+/**
+ * Hands a request to Bolt, which does not give back its promise: the request is in flight (a
+ * graceful stop waits) until it is answered or the client goes away. Work after the answer
+ * is tracked where it is started.
+ */
+function answeredBy(listener: RequestListener, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    res.once('close', resolve);
+    listener(req, res);
+  });
+}
+
 export function createWebServer(routes: WebRoutes, logger: Logger): Server {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -96,14 +108,10 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
           res.writeHead(405, { Allow: 'GET' });
           return void res.end();
         }
-        if (!routes.registration.admit(req, res)) return;
-        // Bolt does not hand back its promise: the exchange is in flight (a graceful stop waits)
-        // until the answer is sent or the browser goes away.
-        const slack = routes.slack;
-        return new Promise<void>((resolve) => {
-          res.once('close', resolve);
-          slack(req, res);
-        });
+        // Starting an install counts against the pages' per-address limit; coming back from
+        // Slack does not (Slack has installed the app by then: refusing would lose the tokens).
+        if (path === INSTALL_PATH && !routes.registration.admit(req, res)) return;
+        return answeredBy(routes.slack, req, res);
       }
       if (path === '/slack/events' && routes.slack) {
         if (req.method !== 'POST') {
@@ -111,7 +119,7 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
           return void res.end();
         }
         if (routes.slackBodyLimit !== undefined && refuseOversized(req, res, routes.slackBodyLimit)) return;
-        return routes.slack(req, res);
+        return answeredBy(routes.slack, req, res);
       }
       return notFound(res);
     })();

@@ -3,7 +3,7 @@
 import type { Installation } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InstallationService, InstallationUnreadable, InstallationVault } from '../../src/services/installations.js';
-import { installationStore, NotInstalled } from '../../src/slack/installation-store.js';
+import { authorizationFailure, installationStore, NotInstalled } from '../../src/slack/installation-store.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 
 const KEY = 'installation-encryption-key-0123456789abcdef';
@@ -82,6 +82,35 @@ describe.each(backends)('installations on $name', (backend) => {
     await store.deleteInstallation?.(query);
     await expect(store.fetchInstallation(query)).rejects.toBeInstanceOf(NotInstalled);
     expect(await vault.load({ enterpriseId: 'E0ORG', isEnterpriseInstall: true })).toBeDefined();
+  });
+
+  it('has no installation for a payload that names no workspace, or no org for an org-wide install', async () => {
+    const store = installationStore(vault);
+    await expect(
+      store.fetchInstallation({ teamId: undefined, enterpriseId: 'E0ORG', isEnterpriseInstall: false }),
+    ).rejects.toBeInstanceOf(NotInstalled);
+    await expect(
+      store.fetchInstallation({ teamId: 'T0ONE', enterpriseId: undefined, isEnterpriseInstall: true }),
+    ).rejects.toBeInstanceOf(NotInstalled);
+  });
+
+  it("tells a missing installation from an outage and from a bug, through Bolt's wrappers", () => {
+    // Bolt's AuthorizationError wraps the OAuth package's, which wraps what the store threw.
+    const wrapped = (error: unknown) => {
+      const inner = Object.assign(new Error('authorize failed'), { original: error });
+      return Object.assign(new Error('Authorization of incoming event did not succeed.'), { original: inner });
+    };
+    expect(authorizationFailure(wrapped(new NotInstalled()))).toEqual({ kind: 'not_installed' });
+    // Knex's pool timeout wraps the pool's own, which alone says nothing.
+    const timeout = Object.assign(new Error('Knex: Timeout acquiring a connection.'), {
+      name: 'KnexTimeoutError',
+      cause: new Error('operation timed out for an unknown reason'),
+    });
+    expect(authorizationFailure(wrapped(timeout))).toMatchObject({ kind: 'unavailable', error: timeout });
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(authorizationFailure(wrapped(refused))).toMatchObject({ kind: 'unavailable' });
+    const unreadable = new InstallationUnreadable();
+    expect(authorizationFailure(wrapped(unreadable))).toEqual({ kind: 'error', error: unreadable });
   });
 
   it('refuses a short key and a key without its workspace', async () => {

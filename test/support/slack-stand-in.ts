@@ -101,6 +101,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export class SlackStandIn {
   readonly calls: Call[] = [];
   readonly responseUrlPosts: ResponseUrlPost[] = [];
+  /** How long a response_url post waits for its answer (recorded on arrival). */
+  responseUrlDelayMs = 0;
   readonly users = new Map<string, SlackUser>();
   private readonly faults = new Map<string, Fault[]>();
   private readonly handlers = new Map<string, Handler>();
@@ -244,6 +246,7 @@ export class SlackStandIn {
   reset(): void {
     this.calls.length = 0;
     this.responseUrlPosts.length = 0;
+    this.responseUrlDelayMs = 0;
     this.faults.clear();
   }
 
@@ -337,6 +340,7 @@ export class SlackStandIn {
     }
     if (url.pathname.startsWith('/response/')) {
       this.responseUrlPosts.push({ id: url.pathname.slice('/response/'.length), body: raw ? JSON.parse(raw) : {} });
+      if (this.responseUrlDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.responseUrlDelayMs));
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end('ok');
       return;
