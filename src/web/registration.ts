@@ -248,26 +248,26 @@ export function registrationRoutes(deps: RegistrationDeps) {
   const addressOf = (req: IncomingMessage) =>
     clientAddress(req.headers, req.socket.remoteAddress, deps.trustProxyHops ?? 0);
 
-  /** Refuses floods from one address or on one link, before any database work. */
+  /** Refuses floods from one address, before any database work; false when refused (and answered). */
+  function admit(req: IncomingMessage, res: ServerResponse): boolean {
+    const verdict = byAddress?.take(addressOf(req));
+    if (!verdict || verdict.ok) return true;
+    refuse(res, verdict.retryAfterSeconds);
+    return false;
+  }
+
+  /** And on one link. */
   function admitted(req: IncomingMessage, res: ServerResponse, token: string): boolean {
-    const link = createHash('sha256').update(token).digest('base64url');
-    const verdict = [byAddress?.take(addressOf(req)), byLink?.take(link)].find((a) => a && !a.ok);
+    if (!admit(req, res)) return false;
+    const verdict = byLink?.take(createHash('sha256').update(token).digest('base64url'));
     if (!verdict || verdict.ok) return true;
     refuse(res, verdict.retryAfterSeconds);
     return false;
   }
 
   return {
-    /**
-     * The other public pages (the OAuth install's) count against the same per-address limit;
-     * false when the request was refused (and answered).
-     */
-    admit(req: IncomingMessage, res: ServerResponse): boolean {
-      const verdict = byAddress?.take(addressOf(req));
-      if (!verdict || verdict.ok) return true;
-      refuse(res, verdict.retryAfterSeconds);
-      return false;
-    },
+    /** The other public pages (starting an install) count against the same per-address limit. */
+    admit,
     /** GET /register/signed-in?code=…&state=…, where Slack sends the person back. */
     async signedIn(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
       if (req.method !== 'GET') {
