@@ -62,7 +62,9 @@ async function waitHealthy(url: string, child: ChildProcess, anyStatus = false, 
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  // Ended already: with a code, or by a signal (bare Bolt has no SIGTERM handler), when
+  // exitCode stays null and waiting for 'exit' would wait forever.
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
