@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { INSTALLATION_UNREADABLE } from '../../src/slack/app.js';
+import { OPEN_CONSOLE_FROM_HOME } from '../../src/slack/blocks/home.js';
 import { BOT_SCOPES } from '../../src/slack/oauth.js';
 import { handled, PUBLIC_URL, type RunningBot, startTestBot } from '../support/bot.js';
 import { type BotProcess, spawnBot } from '../support/bot-process.js';
@@ -406,6 +407,28 @@ describe.each(backends)('multi-workspace mode on $name', (backend) => {
       });
       expect(answer.text, team).toMatch(/You are an \*AccountAdmin\* of \*Grid Corp\*/);
     }
+    // A button (here the Home tab's) from another workspace of the org: the org's account, and
+    // the org's token to open the console.
+    const calls = standIn.calls.length;
+    const pressed = await running.slack.blockAction(
+      'UORGADMIN',
+      { action_id: OPEN_CONSOLE_FROM_HOME },
+      {},
+      {
+        user: { id: 'UORGADMIN', team_id: 'T0GRIDB', username: 'uorgadmin' },
+        team: { id: 'T0GRIDB', domain: 'grid-b', enterprise_id: 'E0GRID' },
+        enterprise: { id: 'E0GRID', name: 'Grid Corp' },
+        is_enterprise_install: true,
+      },
+    );
+    expect(pressed.status).toBe(200);
+    const opened = await waitFor(
+      () => standIn.calls.slice(calls).find((c) => c.method === 'views.open'),
+      5_000,
+      'console',
+    );
+    expect(opened.authorization).toBe(`Bearer ${standIn.tokenOf('E0GRID')}`);
+    expect(JSON.stringify(opened.params)).toContain('Grid Corp');
   });
 
   it('answers anything but GET on the install paths with 405, logging neither the code nor the cookie', async () => {
