@@ -84,13 +84,11 @@ export class AccountService {
     // Slack says in each request whether the app that serves it is installed org-wide; an org's
     // old account is not used for a workspace that installed the app itself after the org's
     // install was removed, nor the other way round.
-    const [row] = isEnterpriseInstall
-      ? enterpriseId
-        ? await prepared(this.deps.knex, 'account_for_org', ACCOUNT_FOR_ORG, [enterpriseId])
-        : []
-      : teamId
-        ? await prepared(this.deps.knex, 'account_for_workspace', ACCOUNT_FOR_WORKSPACE, [teamId])
-        : [];
+    const [name, sql, id] = isEnterpriseInstall
+      ? ['account_for_org', ACCOUNT_FOR_ORG, enterpriseId]
+      : ['account_for_workspace', ACCOUNT_FOR_WORKSPACE, teamId];
+    if (!id) return undefined;
+    const [row] = await prepared(this.deps.knex, name, sql, [id]);
     return row ? toAccount(row) : undefined;
   }
 

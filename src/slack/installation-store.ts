@@ -28,8 +28,8 @@ export function authorizationFailure(error: unknown): AuthorizationFailure {
   for (let depth = 0; depth < 6 && current; depth++) {
     if (current instanceof NotInstalled) return { kind: 'not_installed' };
     if (isDatabaseUnavailable(current)) return { kind: 'unavailable', error: current as Error };
-    const next =
-      (current as { original?: unknown; cause?: unknown }).original ?? (current as { cause?: unknown }).cause;
+    const wrapper = current as { original?: unknown; cause?: unknown };
+    const next = wrapper.original ?? wrapper.cause;
     if (next === undefined || next === null || next === current) break;
     current = next;
   }

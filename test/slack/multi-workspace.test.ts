@@ -480,6 +480,7 @@ describe.each(backends)('multi-workspace mode on $name', (backend) => {
       is_enterprise_install: 'false',
     });
     expect(orgAdmin.text).not.toMatch(/UWSADMIN/);
+    expect(orgAdmin.text).toMatch(/You are not registered in this ChatBees account/);
     const org = await db.knex('accounts').where({ slack_enterprise_id: 'E0GRID', is_enterprise_install: true }).first();
     expect(await db.knex('members').where({ account_id: org.id }).pluck('slack_user_id')).toEqual(['UORGADMIN']);
 
