@@ -13,9 +13,9 @@ import { createSlackApp, SLACK_BODY_LIMIT_BYTES, webClientOptions } from './slac
 import * as dm from './slack/blocks/dm.js';
 import * as messages from './slack/blocks/messages.js';
 import { type SlackDeps, withDeadline } from './slack/context.js';
-import { profileOf } from './slack/invite-people.js';
 import { sendDm, slackError } from './slack/notify.js';
 import { INSTALL_PATH } from './slack/oauth.js';
+import { profileOf, slackDirectory } from './slack/people.js';
 import { Csrf } from './web/csrf.js';
 import { registrationRoutes, SIGNED_IN_PATH } from './web/registration.js';
 import { Sealer } from './web/sealed.js';
@@ -157,14 +157,17 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     previousSecrets: config.registrationLink.previousSecrets,
     now,
   });
+  // The services ask Slack about people through the workspaces' clients, known once they are set up.
+  let workspaces: Workspaces | undefined;
   const services = createServices({
     knex: db.knex,
     links,
     inviteTtlSeconds: config.registrationLink.ttlSeconds,
     tokenEncryptionKey: config.slack.oauth?.tokenEncryptionKey,
+    directory: slackDirectory(async (account) => workspaces?.clientFor(account), SLACK_LOOKUP_DEADLINE_MS),
     now,
   });
-  const workspaces = config.slack.oauth
+  workspaces = config.slack.oauth
     ? multiWorkspace(config, services, logger)
     : await singleWorkspace(config, services, logger);
   // Calls that need no bot token: openid.connect.token, with the app's client id and secret.
@@ -218,13 +221,6 @@ export async function createBot(options: BotOptions): Promise<Bot> {
           now,
         })
       : undefined,
-    async lookupProfile(account, invite) {
-      if (!invite.forSlackUserId) return undefined;
-      const client = await workspaces.clientFor(account);
-      if (!client) return undefined;
-      const { user } = await withDeadline(client.users.info({ user: invite.forSlackUserId }), SLACK_LOOKUP_DEADLINE_MS);
-      return user ? profileOf(user) : undefined;
-    },
     async announce({ account: joined, member, invite }) {
       const client = await workspaces.clientFor(joined);
       if (!client) {

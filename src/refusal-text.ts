@@ -20,6 +20,15 @@ const TEXT: Record<Refusal, string> = {
     'Registering through a shared link needs Sign in with Slack, which is not set up here. Ask an AccountAdmin for a personal invite.',
   wrong_person: 'This registration link was made for someone else. Ask an AccountAdmin for your own invite.',
   wrong_account: 'This link is for a different Slack workspace.',
+  inviter_cannot_invite:
+    'The admin who made this link can no longer invite people, so it no longer works. Ask an AccountAdmin for a new one.',
+  app_not_installed:
+    'ChatBees Users is not installed in this Slack workspace now, so its links do not work. Ask an AccountAdmin to install it again, then for a new link if this one still fails.',
+  not_in_workspace:
+    'This invitation is for someone who is not an active member of the Slack workspace, so it no longer works.',
+  guest_needs_personal_invite:
+    'Guests of the Slack workspace can join only with a personal invite. Ask an AccountAdmin to invite you by name.',
+  slack_unavailable: 'Slack did not answer in time, so nothing changed. Try again in a minute.',
 };
 
 export function refusalText(reason: Refusal): string {
@@ -32,6 +41,8 @@ const FOR_ADMINS: Partial<Record<Refusal, string>> = {
   invite_replaced: 'That invite was already replaced by a newer one.',
   invite_used: 'That invite was already used.',
   invite_expired: 'That invite has already expired.',
+  inviter_cannot_invite: 'That invite already stopped working: the admin who made it can no longer invite people.',
+  not_in_workspace: 'That invite already stopped working: the person it was for was deactivated in Slack.',
 };
 
 /** The same refusals as an admin managing invites should read them (not as the invitee). */
@@ -49,4 +60,9 @@ export const REFUSAL_TITLE: Partial<Record<Refusal, string>> = {
   identity_required: 'Sign in with Slack needed',
   wrong_person: 'Link for someone else',
   wrong_account: 'Different workspace',
+  inviter_cannot_invite: 'Link no longer works',
+  app_not_installed: 'App not installed',
+  not_in_workspace: 'Invitation no longer works',
+  guest_needs_personal_invite: 'Guests need a personal invite',
+  slack_unavailable: 'Try again in a minute',
 };

@@ -4,6 +4,7 @@ import { AuditService } from './audit.js';
 import { InstallationService, InstallationVault } from './installations.js';
 import { InviteService } from './invites.js';
 import { MemberService } from './members.js';
+import type { Directory } from './people.js';
 import type { RegistrationLinks } from './registration-links.js';
 import { RequestClaims } from './request-claims.js';
 
@@ -24,6 +25,8 @@ export interface ServiceOptions {
   inviteTtlSeconds: number;
   /** Multi-workspace mode: the key the workspaces' tokens are encrypted with. */
   tokenEncryptionKey?: string;
+  /** What Slack says about people, asked when a registration link is used. */
+  directory: Directory;
   now?: () => Date;
 }
 
@@ -33,7 +36,15 @@ export function createServices(options: ServiceOptions): Services {
   return {
     accounts: new AccountService({ knex }),
     members: new MemberService({ knex, now }),
-    invites: new InviteService({ knex, links, now, ttlSeconds: options.inviteTtlSeconds }),
+    invites: new InviteService({
+      knex,
+      links,
+      now,
+      ttlSeconds: options.inviteTtlSeconds,
+      directory: options.directory,
+      // In multi-workspace mode a workspace's links work only while the app is installed there.
+      requireInstallation: options.tokenEncryptionKey !== undefined,
+    }),
     audit: new AuditService({ knex, now }),
     requests: new RequestClaims({ knex, now }),
     installations: options.tokenEncryptionKey
@@ -46,5 +57,6 @@ export function createServices(options: ServiceOptions): Services {
   };
 }
 
+export type { Directory, Lookup, SlackPerson } from './people.js';
 export * from './types.js';
 export type { AccountService, AuditService, InstallationService, InviteService, MemberService, RequestClaims };

@@ -121,6 +121,14 @@ export function accountInstallKey(account: Account): InstallationKey {
   };
 }
 
+/** Whether the app is installed for the account now (multi-workspace mode keeps one row per install). */
+export async function isInstalled(db: Db, account: Account): Promise<boolean> {
+  const row = await db('installations')
+    .where({ install_key: installKey(accountInstallKey(account)) })
+    .first('install_key');
+  return row !== undefined;
+}
+
 /** The account row an installation serves, if there is one yet. */
 function accountRow(db: Db, key: InstallationKey): Promise<{ id: number } | undefined> {
   return key.isEnterpriseInstall

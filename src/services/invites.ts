@@ -1,14 +1,19 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
+import { isInstalled } from './installations.js';
+import { belongsTo, type Directory, mayJoin, type SlackPerson } from './people.js';
 import type { RegistrationLinks } from './registration-links.js';
 import {
   authorizeAdmin,
+  canAdminister,
+  type Db,
   findMember,
   inTransaction,
   lockAccount,
   prepared,
   readAsAdmin,
   recordAudit,
+  recordRefusal,
   sortNameOf,
   toAccount,
   toInvite,
@@ -25,6 +30,7 @@ import {
   type Profile,
   type Refused,
   type Result,
+  type RevokeReason,
   refuse,
 } from './types.js';
 
@@ -45,11 +51,21 @@ export function inviteState(invite: Invite, now: Date): InviteState {
   return 'pending';
 }
 
+/** What a person is told of a link that ended before its time, by why it ended. */
+const REVOKED_AS: Record<RevokeReason, InviteRefusal | 'inviter_cannot_invite' | 'not_in_workspace'> = {
+  revoked: 'invite_revoked',
+  replaced: 'invite_replaced',
+  inviter_removed: 'inviter_cannot_invite',
+  inviter_demoted: 'inviter_cannot_invite',
+  invitee_removed: 'invite_revoked',
+  invitee_deactivated: 'not_in_workspace',
+};
+
 /** Why an invite cannot be used, as a refusal the pages and commands can show. */
-function refusalFor(invite: Invite, now: Date): Refused<InviteRefusal> | undefined {
+function refusalFor(invite: Invite, now: Date): Refused<LinkRefusal> | undefined {
   switch (inviteState(invite, now)) {
     case 'revoked':
-      return refuse(invite.revokeReason === 'replaced' ? 'invite_replaced' : 'invite_revoked');
+      return refuse(REVOKED_AS[invite.revokeReason ?? 'revoked']);
     case 'used':
       return refuse('invite_used');
     case 'expired':
@@ -60,6 +76,9 @@ function refusalFor(invite: Invite, now: Date): Refused<InviteRefusal> | undefin
 }
 
 export type InviteRefusal = 'invite_unknown' | 'invite_expired' | 'invite_revoked' | 'invite_replaced' | 'invite_used';
+
+/** Why a link does not work now: its own state, or the authority behind it. */
+export type LinkRefusal = InviteRefusal | 'inviter_cannot_invite' | 'app_not_installed' | 'not_in_workspace';
 
 export interface CreatedInvite {
   invite: Invite;
@@ -77,13 +96,33 @@ export interface InviteDetails {
 }
 
 /** A refused link still tells a legitimate holder whose it was, to ask them again. */
-export type Inspection = ({ ok: true } & InviteDetails) | (Refused<InviteRefusal> & { details?: InviteDetails });
+export type Inspection = ({ ok: true } & InviteDetails) | (Refused<LinkRefusal> & { details?: InviteDetails });
 
+/** Who a person is, as Slack vouched for them (Sign in with Slack). */
 export interface VerifiedIdentity {
   slackUserId: string;
-  /** The Slack team (or Enterprise Grid org) the identity was verified in. */
+  /** The Slack workspace the identity was verified in. */
   teamId: string;
+  /** Its Enterprise Grid org, if any. */
+  enterpriseId?: string | null;
 }
+
+/** Who a link would take, and what is known of them: their membership, or Slack's word. */
+export type Admitted = InviteDetails & { slackUserId: string; member?: Member; person?: SlackPerson };
+
+const NOT_FOUND_AS = {
+  unknown: 'not_in_workspace',
+  not_installed: 'app_not_installed',
+  unavailable: 'slack_unavailable',
+} as const;
+
+export type AcceptRefusal =
+  | LinkRefusal
+  | 'identity_required'
+  | 'wrong_person'
+  | 'wrong_account'
+  | 'guest_needs_personal_invite'
+  | 'slack_unavailable';
 
 // What a registration page shows: the invite, its account and the inviting admin's name.
 const INVITE_DETAILS = `SELECT i.*, row_to_json(a.*) AS account, inviter.display_name AS inviter_name
@@ -93,7 +132,29 @@ const INVITE_DETAILS = `SELECT i.*, row_to_json(a.*) AS account, inviter.display
   WHERE i.id = $1`;
 
 export class InviteService {
-  constructor(private readonly deps: { knex: Knex; links: RegistrationLinks; now: () => Date; ttlSeconds: number }) {}
+  constructor(
+    private readonly deps: {
+      knex: Knex;
+      links: RegistrationLinks;
+      now: () => Date;
+      ttlSeconds: number;
+      /** What Slack says about a person, asked when a link is used. */
+      directory: Directory;
+      /** Multi-workspace mode: a link works only while the app is installed in its workspace. */
+      requireInstallation: boolean;
+    },
+  ) {}
+
+  /**
+   * The authority a link carries, checked whenever it is used (not only when it was made): its
+   * maker can still act as an AccountAdmin, and (multi-workspace mode) the app is installed in
+   * its workspace now.
+   */
+  private async authorityOf(db: Db, invite: Invite, account: Account): Promise<Refused<LinkRefusal> | undefined> {
+    if (!(await canAdminister(db, invite.accountId, invite.createdBy))) return refuse('inviter_cannot_invite');
+    if (this.deps.requireInstallation && !(await isInstalled(db, account))) return refuse('app_not_installed');
+    return undefined;
+  }
 
   /**
    * A registration invite granting AccountUser: bound to one Slack user (single use; it
@@ -170,53 +231,96 @@ export class InviteService {
       account: toAccount(row.account as Record<string, unknown>),
       inviterName: (row.inviter_name as string | null) ?? null,
     };
-    const refusal = refusalFor(details.invite, this.deps.now());
+    const refusal =
+      refusalFor(details.invite, this.deps.now()) ??
+      (await this.authorityOf(this.deps.knex, details.invite, details.account));
     if (refusal) return { ...refusal, details };
     return { ok: true, ...details };
   }
 
   /**
-   * Registers the holder of a registration link as AccountUser. A bound invite registers
-   * exactly its Slack user; a link for anyone needs a verified Slack identity of the account's
-   * team. A member who is already active stays as is and the invite is not used up.
+   * Who would join through this link, and whether they may, by every rule but the use itself:
+   * the link's state and authority; for a personal invite, that the identity (when given) is the
+   * invited person; for a link for anyone, a verified identity of the account's workspace or org;
+   * and, asked of Slack now, that the person is an active person of it (a guest only by a personal
+   * invite). A refusal of someone Slack vouched for is audited.
+   */
+  private async admit(
+    token: string,
+    identity: VerifiedIdentity | undefined,
+    source: AuditSource,
+  ): Promise<Result<Admitted, AcceptRefusal>> {
+    const inspected = await this.inspect(token);
+    if (!inspected.ok) return refuse(inspected.reason);
+    const { ok: _, ...details } = inspected;
+    const { invite, account } = details;
+    let slackUserId: string;
+    if (invite.forSlackUserId) {
+      if (identity && identity.slackUserId !== invite.forSlackUserId) {
+        await this.refused(account, identity.slackUserId, source, 'wrong_person');
+        return refuse('wrong_person');
+      }
+      slackUserId = invite.forSlackUserId;
+    } else {
+      if (!identity) return refuse('identity_required');
+      if (!belongsTo(account, { teamId: identity.teamId, enterpriseId: identity.enterpriseId ?? null })) {
+        return refuse('wrong_account');
+      }
+      slackUserId = identity.slackUserId;
+    }
+
+    const existing = await findMember(this.deps.knex, account.id, slackUserId);
+    if (existing?.status === 'active') return { ok: true, ...details, slackUserId, member: existing };
+
+    const lookup = await this.deps.directory.lookup(account, slackUserId);
+    if (!lookup.found) return refuse(NOT_FOUND_AS[lookup.why]);
+    const may = mayJoin(account, lookup.person, invite.forSlackUserId ? 'personal_invite' : 'shared_link');
+    if (!may.ok) {
+      if (identity) await this.refused(account, slackUserId, source, may.reason);
+      return may;
+    }
+    return { ok: true, ...details, slackUserId, person: lookup.person };
+  }
+
+  /**
+   * For the page a signed-in person sees before confirming: whether this link would take them,
+   * without using it. Changes nothing but the audit of a refused person.
+   */
+  async identify(token: string, identity: VerifiedIdentity): Promise<Result<Admitted, AcceptRefusal>> {
+    return this.admit(token, identity, 'registration_page');
+  }
+
+  /**
+   * Registers a person through a registration link, as AccountUser, if `admit` lets them: the
+   * checks are made again under the account's lock, where the link is used up. An active
+   * member stays as is and the link is not used.
    */
   async accept(
     token: string,
     options: { identity?: VerifiedIdentity; profile?: Profile; source?: AuditSource } = {},
-  ): Promise<
-    Result<
-      { member: Member; account: Account; invite: Invite; alreadyMember: boolean },
-      InviteRefusal | 'identity_required' | 'wrong_person' | 'wrong_account'
-    >
-  > {
-    const verified = await this.deps.links.verify(token);
-    if (!verified.ok) return refuse('invite_unknown');
+  ): Promise<Result<{ member: Member; account: Account; invite: Invite; alreadyMember: boolean }, AcceptRefusal>> {
+    const source = options.source ?? 'registration_page';
+    // Slack is asked here, outside the transaction: no lock is held while Slack answers.
+    const admitted = await this.admit(token, options.identity, source);
+    if (!admitted.ok) return admitted;
+    const { invite, account, slackUserId } = admitted;
+    if (admitted.member) return { ok: true, member: admitted.member, account, invite, alreadyMember: true };
+    const profile = {
+      displayName: admitted.person?.displayName ?? options.profile?.displayName ?? invite.forDisplayName,
+      email: admitted.person?.email ?? options.profile?.email ?? null,
+    };
+
     return inTransaction(this.deps.knex, async (trx) => {
+      // Under the account's lock: a demotion, removal or revocation is either before this or after.
+      await lockAccount(trx, account.id);
       const now = this.deps.now();
-      const row = await trx('invites').where({ id: verified.inviteId }).first();
-      if (!row) return refuse('invite_unknown');
-      const invite = toInvite(row);
-      const accountRow = await trx('accounts').where({ id: invite.accountId }).first();
-      const account = toAccount(accountRow);
-      const refusal = refusalFor(invite, now);
+      const current = toInvite(await trx('invites').where({ id: invite.id }).first());
+      const refusal = refusalFor(current, now) ?? (await this.authorityOf(trx, current, account));
       if (refusal) return refusal;
 
-      const identity = options.identity;
-      let slackUserId: string;
-      if (invite.forSlackUserId) {
-        if (identity && identity.slackUserId !== invite.forSlackUserId) return refuse('wrong_person');
-        slackUserId = invite.forSlackUserId;
-      } else {
-        if (!identity) return refuse('identity_required');
-        const accountTeam = account.isEnterpriseInstall ? account.slackEnterpriseId : account.slackTeamId;
-        if (identity.teamId !== accountTeam) return refuse('wrong_account');
-        slackUserId = identity.slackUserId;
-      }
-
-      const existing = await findMember(trx, invite.accountId, slackUserId);
-      if (existing?.status === 'active') {
-        return { ok: true, member: existing, account, invite, alreadyMember: true };
-      }
+      const before = await findMember(trx, account.id, slackUserId);
+      if (before?.status === 'active')
+        return { ok: true, member: before, account, invite: current, alreadyMember: true };
 
       // One statement decides who gets the last use, however many try at once.
       const [used] = await trx('invites')
@@ -224,13 +328,8 @@ export class InviteService {
         .whereRaw(usableInvite('invites', '?'), [now])
         .update({ uses: trx.raw('uses + 1'), last_used_at: now })
         .returning('*');
-      if (!used) {
-        // Revoked, used up or expired by a concurrent request since we read it.
-        const current = toInvite(await trx('invites').where({ id: invite.id }).first());
-        return refusalFor(current, now) ?? refuse('invite_used');
-      }
+      if (!used) return refuse('invite_used');
 
-      const profile = options.profile ?? {};
       const registration = {
         display_name: profile.displayName ?? null,
         email: profile.email ?? null,
@@ -247,24 +346,34 @@ export class InviteService {
         updated_at: now,
       };
       const [memberRow] = await trx('members')
-        .insert({ account_id: invite.accountId, slack_user_id: slackUserId, ...registration })
+        .insert({ account_id: account.id, slack_user_id: slackUserId, ...registration })
         .onConflict(['account_id', 'slack_user_id'])
         .merge(registration)
         .returning('*');
       const member = toMember(memberRow);
       await recordAudit(trx, {
-        accountId: invite.accountId,
+        accountId: account.id,
         actor: slackUserId,
         action: 'member.registered',
-        source: options.source ?? 'registration_page',
+        source,
         targetSlackUserId: slackUserId,
         targetInviteId: invite.id,
-        before: existing ? { status: existing.status, role: existing.role } : null,
+        before: before ? { status: before.status, role: before.role } : null,
         after: { status: 'active', role: invite.role, invitedBy: invite.createdBy },
         at: now,
       });
       return { ok: true, member, account, invite: toInvite(used), alreadyMember: false };
     });
+  }
+
+  /** An attempt by a known person that a link refused, in the audit log. */
+  private refused(account: Account, slackUserId: string, source: AuditSource, reason: AcceptRefusal): Promise<void> {
+    return recordRefusal(
+      this.deps.knex,
+      { accountId: account.id, slackUserId, source },
+      { operation: 'register', reason },
+      this.deps.now(),
+    );
   }
 
   /** Invites that can still be used, soonest to expire first. */
@@ -290,7 +399,7 @@ export class InviteService {
   async revoke(
     actor: Actor,
     inviteId: string,
-  ): Promise<Result<{ invite: Invite }, 'not_member' | 'not_admin' | InviteRefusal>> {
+  ): Promise<Result<{ invite: Invite }, 'not_member' | 'not_admin' | LinkRefusal>> {
     return inTransaction(this.deps.knex, async (trx) => {
       await lockAccount(trx, actor.accountId);
       const auth = await authorizeAdmin(trx, actor);

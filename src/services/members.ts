@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import {
   authorizeAdmin,
   countUsableAdmins,
+  endInvites,
   findMember,
   grantAdmin,
   inTransaction,
@@ -180,13 +181,19 @@ export class MemberService {
     };
   }
 
-  /** Makes `slackUserId` an AccountAdmin or AccountUser. No change leaves the account without an admin. */
+  /**
+   * Makes `slackUserId` an AccountAdmin or AccountUser. No change leaves the account without an
+   * admin. A demoted admin's links stop working: they carried an authority the admin no longer has.
+   */
   async changeRole(
     actor: Actor,
     targetSlackUserId: string,
     role: Role,
   ): Promise<
-    Result<{ member: Member; changed: boolean }, 'not_member' | 'not_admin' | 'unknown_member' | 'last_admin'>
+    Result<
+      { member: Member; changed: boolean; revokedInvites: number },
+      'not_member' | 'not_admin' | 'unknown_member' | 'last_admin'
+    >
   > {
     return inTransaction(this.deps.knex, async (trx) => {
       await lockAccount(trx, actor.accountId);
@@ -194,7 +201,7 @@ export class MemberService {
       if (!auth.ok) return auth;
       const target = await findMember(trx, actor.accountId, targetSlackUserId);
       if (target?.status !== 'active') return refuse('unknown_member');
-      if (target.role === role) return { ok: true, member: target, changed: false };
+      if (target.role === role) return { ok: true, member: target, changed: false, revokedInvites: 0 };
       if (target.role === 'AccountAdmin' && (await countUsableAdmins(trx, actor.accountId, target.slackUserId)) === 0) {
         return refuse('last_admin');
       }
@@ -204,6 +211,13 @@ export class MemberService {
         .where({ id: target.id })
         .update({ role, updated_at: now, ...(role === 'AccountUser' ? { slack_deactivated_at: null } : {}) })
         .returning('*');
+      const revokedInvites =
+        role === 'AccountUser'
+          ? await endInvites(trx, actor.accountId, { createdBy: target.slackUserId }, 'inviter_demoted', {
+              actor: actor.slackUserId,
+              at: now,
+            })
+          : [];
       await recordAudit(trx, {
         accountId: actor.accountId,
         actor: actor.slackUserId,
@@ -211,22 +225,26 @@ export class MemberService {
         source: actor.source,
         targetSlackUserId: target.slackUserId,
         before: { role: target.role },
-        after: { role },
+        after: { role, ...(revokedInvites.length ? { revokedInvites } : {}) },
         at: now,
       });
-      return { ok: true, member: toMember(row), changed: true };
+      return { ok: true, member: toMember(row), changed: true, revokedInvites: revokedInvites.length };
     });
   }
 
   /**
-   * Soft-deletes a member: access ends now, history stays, and the invites they created stop
-   * working (a removed admin must not get people in through an earlier link).
+   * Soft-deletes a member: access ends now, history stays, the invites they created stop working
+   * (a removed admin must not get people in through an earlier link), and so does any invite
+   * still addressed to them (they must not come back through it).
    */
   async remove(
     actor: Actor,
     targetSlackUserId: string,
   ): Promise<
-    Result<{ member: Member; revokedInvites: number }, 'not_member' | 'not_admin' | 'unknown_member' | 'last_admin'>
+    Result<
+      { member: Member; revokedInvites: number; invitesForThem: number },
+      'not_member' | 'not_admin' | 'unknown_member' | 'last_admin'
+    >
   > {
     return inTransaction(this.deps.knex, async (trx) => {
       await lockAccount(trx, actor.accountId);
@@ -242,7 +260,12 @@ export class MemberService {
         source: actor.source,
         at: this.deps.now(),
       });
-      return { ok: true, member: toMember(removed.row), revokedInvites: removed.revokedInvites.length };
+      return {
+        ok: true,
+        member: toMember(removed.row),
+        revokedInvites: removed.revokedInvites.length,
+        invitesForThem: removed.invitesForThem.length,
+      };
     });
   }
 
@@ -270,20 +293,40 @@ export class MemberService {
   /**
    * Slack deactivated this person: they leave the account (audited, actor "Slack"), unless they
    * are its last AccountAdmin able to act, who stays, marked, so the account keeps an admin.
-   * Safe to repeat (Slack may deliver the event again).
+   * Invites addressed to them stop working, whether or not they were a member. Safe to repeat
+   * (Slack may deliver the event again).
    */
   async deactivatedInSlack(
     accountId: number,
     slackUserId: string,
-  ): Promise<{ outcome: 'removed' | 'kept_last_admin' | 'already_kept' | 'not_member' }> {
+  ): Promise<{ outcome: 'removed' | 'kept_last_admin' | 'already_kept' | 'not_member'; invitesEnded: number }> {
     return inTransaction(this.deps.knex, async (trx) => {
       await lockAccount(trx, accountId);
       const member = await findMember(trx, accountId, slackUserId);
-      if (member?.status !== 'active') return { outcome: 'not_member' };
       const now = this.deps.now();
+      if (member?.status !== 'active') {
+        const ended = await endInvites(trx, accountId, { forSlackUserId: slackUserId }, 'invitee_deactivated', {
+          actor: SLACK_ACTOR,
+          at: now,
+        });
+        for (const inviteId of ended) {
+          await recordAudit(trx, {
+            accountId,
+            actor: SLACK_ACTOR,
+            source: 'slack_event',
+            action: 'invite.revoked',
+            targetSlackUserId: slackUserId,
+            targetInviteId: inviteId,
+            before: { state: 'pending' },
+            after: { state: 'revoked', reason: 'invitee_deactivated' },
+            at: now,
+          });
+        }
+        return { outcome: 'not_member', invitesEnded: ended.length };
+      }
       const lastAdmin = member.role === 'AccountAdmin' && (await countUsableAdmins(trx, accountId, slackUserId)) === 0;
       if (lastAdmin) {
-        if (member.slackDeactivatedAt) return { outcome: 'already_kept' };
+        if (member.slackDeactivatedAt) return { outcome: 'already_kept', invitesEnded: 0 };
         await trx('members').where({ id: member.id }).update({ slack_deactivated_at: now, updated_at: now });
         await recordAudit(trx, {
           accountId,
@@ -295,11 +338,16 @@ export class MemberService {
           before: { status: 'active', role: member.role },
           after: { status: 'active', role: member.role, deactivatedInSlack: true },
         });
-        return { outcome: 'kept_last_admin' };
+        return { outcome: 'kept_last_admin', invitesEnded: 0 };
       }
       // Not (or no longer) the last admin who can act: a kept admin goes now too.
-      await removeMember(trx, member, { actor: SLACK_ACTOR, source: 'slack_event', at: now, deactivatedInSlack: true });
-      return { outcome: 'removed' };
+      const removed = await removeMember(trx, member, {
+        actor: SLACK_ACTOR,
+        source: 'slack_event',
+        at: now,
+        deactivatedInSlack: true,
+      });
+      return { outcome: 'removed', invitesEnded: removed.invitesForThem.length };
     });
   }
 

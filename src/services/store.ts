@@ -11,6 +11,7 @@ import {
   type Member,
   type Profile,
   type Refused,
+  type RevokeReason,
   refuse,
 } from './types.js';
 
@@ -187,6 +188,18 @@ export async function countUsableAdmins(db: Db, accountId: number, except?: stri
   return Number(row?.n ?? 0);
 }
 
+/**
+ * Whether a person can act as an AccountAdmin of the account now: active, AccountAdmin, and not
+ * deactivated in Slack. The authority a registration link carries is its maker's, checked at use.
+ */
+export async function canAdminister(db: Db, accountId: number, slackUserId: string): Promise<boolean> {
+  const row = await db('members')
+    .where({ account_id: accountId, slack_user_id: slackUserId, status: 'active', role: 'AccountAdmin' })
+    .whereNull('slack_deactivated_at')
+    .first('id');
+  return row !== undefined;
+}
+
 /** The actor as an active AccountAdmin of the account, or why they are not one. */
 export async function authorizeAdmin(
   db: Db,
@@ -224,15 +237,75 @@ export async function recordAudit(db: Db, entry: AuditRecord): Promise<void> {
   });
 }
 
+/** A refusal repeated within this time is not recorded again. */
+export const REFUSAL_QUIET_MS = 60_000;
+
 /**
- * Soft-deletes an active member and revokes the links they sent that could still be used, with
- * its audit entry: one place for a removal by an admin and by Slack (a deactivation).
+ * Something a person was not allowed to do, in the audit log (`access.refused`). Recorded once
+ * a minute at most per person and operation, so repeating a refused attempt does not flood it.
+ */
+export async function recordRefusal(
+  knex: Knex,
+  actor: Actor,
+  attempt: { operation: string; reason: string },
+  at: Date,
+): Promise<void> {
+  await inTransaction(knex, async (trx) => {
+    // One writer at a time per person and operation (any process): the check below then sees
+    // the row a refusal just before this one wrote, so a quick repeat is not recorded twice.
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [
+      `refusal:${actor.accountId}:${actor.slackUserId}:${attempt.operation}`,
+    ]);
+    await trx.raw(
+      `INSERT INTO audit_log (account_id, actor, action, source, after, created_at)
+       SELECT :account, :actor, 'access.refused', :source, CAST(:after AS jsonb), :at
+       WHERE NOT EXISTS (
+         SELECT 1 FROM audit_log
+         WHERE account_id = :account AND actor = :actor AND action = 'access.refused'
+           AND created_at > :since AND after->>'operation' = :operation)`,
+      {
+        account: actor.accountId,
+        actor: actor.slackUserId,
+        source: actor.source,
+        after: JSON.stringify({ operation: attempt.operation, reason: attempt.reason }),
+        at,
+        since: new Date(at.getTime() - REFUSAL_QUIET_MS),
+        operation: attempt.operation,
+      },
+    );
+  });
+}
+
+/**
+ * Ends the invites that could still be used and that were made by, or are for, one person:
+ * the authority behind them ended. Returns their ids; used-up and expired ones keep their story.
+ */
+export async function endInvites(
+  trx: Knex.Transaction,
+  accountId: number,
+  whose: { createdBy: string } | { forSlackUserId: string },
+  reason: RevokeReason,
+  by: { actor: string; at: Date },
+): Promise<string[]> {
+  const where = 'createdBy' in whose ? { created_by: whose.createdBy } : { for_slack_user_id: whose.forSlackUserId };
+  const ended: Array<{ id: string }> = await trx('invites')
+    .where({ account_id: accountId, ...where })
+    .whereRaw(usableInvite('invites', '?'), [by.at])
+    .update({ revoked_at: by.at, revoked_by: by.actor, revoke_reason: reason })
+    .returning('id');
+  return ended.map((r) => r.id);
+}
+
+/**
+ * Soft-deletes an active member, with its audit entry: one place for a removal by an admin and
+ * by Slack (a deactivation). What their access carried ends with it: the links they made, and
+ * any invite still addressed to them (they may have joined another way).
  */
 export async function removeMember(
   trx: Knex.Transaction,
   member: Member,
   by: { actor: string; source: AuditSource; at: Date; deactivatedInSlack?: boolean },
-): Promise<{ row: Row; revokedInvites: string[] }> {
+): Promise<{ row: Row; revokedInvites: string[]; invitesForThem: string[] }> {
   const [row] = await trx('members')
     .where({ id: member.id })
     .update({
@@ -243,13 +316,20 @@ export async function removeMember(
       updated_at: by.at,
     })
     .returning('*');
-  // Only links that could still be used: used-up and expired ones keep their own story.
-  const revoked: Array<{ id: string }> = await trx('invites')
-    .where({ account_id: member.accountId, created_by: member.slackUserId })
-    .whereRaw(usableInvite('invites', '?'), [by.at])
-    .update({ revoked_at: by.at, revoked_by: by.actor, revoke_reason: 'inviter_removed' })
-    .returning('id');
-  const revokedInvites = revoked.map((r) => r.id);
+  const revokedInvites = await endInvites(
+    trx,
+    member.accountId,
+    { createdBy: member.slackUserId },
+    'inviter_removed',
+    by,
+  );
+  const invitesForThem = await endInvites(
+    trx,
+    member.accountId,
+    { forSlackUserId: member.slackUserId },
+    by.deactivatedInSlack ? 'invitee_deactivated' : 'invitee_removed',
+    by,
+  );
   await recordAudit(trx, {
     accountId: member.accountId,
     actor: by.actor,
@@ -257,10 +337,15 @@ export async function removeMember(
     source: by.source,
     targetSlackUserId: member.slackUserId,
     before: { status: 'active', role: member.role },
-    after: { status: 'removed', revokedInvites, ...(by.deactivatedInSlack ? { deactivatedInSlack: true } : {}) },
+    after: {
+      status: 'removed',
+      revokedInvites,
+      ...(invitesForThem.length ? { revokedInvitesForThem: invitesForThem } : {}),
+      ...(by.deactivatedInSlack ? { deactivatedInSlack: true } : {}),
+    },
     at: by.at,
   });
-  return { row: row as Row, revokedInvites };
+  return { row: row as Row, revokedInvites, invitesForThem };
 }
 
 /**

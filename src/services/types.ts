@@ -59,8 +59,21 @@ export interface Invite {
   lastUsedAt: Date | null;
   revokedAt: Date | null;
   revokedBy: string | null;
-  revokeReason: 'revoked' | 'replaced' | 'inviter_removed' | null;
+  revokeReason: RevokeReason | null;
 }
+
+/**
+ * Why an invite stopped working before its time: an admin revoked it, a newer invite of the same
+ * person replaced it, or it ended with the authority behind it (the admin who made it was
+ * removed or demoted; the person it was for was removed, or deactivated in Slack).
+ */
+export type RevokeReason =
+  | 'revoked'
+  | 'replaced'
+  | 'inviter_removed'
+  | 'inviter_demoted'
+  | 'invitee_removed'
+  | 'invitee_deactivated';
 
 export interface AuditEntry {
   id: number;
@@ -117,7 +130,17 @@ export type Refusal =
   | 'invite_used'
   | 'identity_required'
   | 'wrong_person'
-  | 'wrong_account';
+  | 'wrong_account'
+  /** The admin who made the link cannot invite any more (removed, demoted, deactivated in Slack). */
+  | 'inviter_cannot_invite'
+  /** Multi-workspace mode: the app is not installed in the link's workspace now. */
+  | 'app_not_installed'
+  /** The person is not (or no longer) an active person of the account's workspace or org. */
+  | 'not_in_workspace'
+  /** A guest of the workspace tried a link for anyone: guests need a personal invite. */
+  | 'guest_needs_personal_invite'
+  /** Slack did not answer in time a question the rule depends on: try again; nothing changed. */
+  | 'slack_unavailable';
 
 export type Refused<R extends Refusal = Refusal> = { ok: false; reason: R };
 export type Result<T extends object, R extends Refusal = Refusal> = ({ ok: true } & T) | Refused<R>;

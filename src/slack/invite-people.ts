@@ -3,15 +3,18 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
+import { mayJoin } from '../services/people.js';
 import type { Account, Actor, Refusal } from '../services/types.js';
 import { invitation } from './blocks/dm.js';
 import { logFailure } from './context.js';
 import { sendDm, slackError } from './notify.js';
+import { personOf, type SlackUser } from './people.js';
 
 export type InviteOutcome =
-  | { user: string; kind: 'sent'; expiresAt: Date; replaced: boolean }
+  /** `guest`: a guest of the workspace, invited by name (the admin is told). */
+  | { user: string; kind: 'sent'; expiresAt: Date; replaced: boolean; guest: boolean }
   /** Stored, but the DM did not arrive: the admin gets the link to pass on. */
-  | { user: string; kind: 'dm_failed'; url: string; expiresAt: Date; error: string }
+  | { user: string; kind: 'dm_failed'; url: string; expiresAt: Date; error: string; guest: boolean }
   | { user: string; kind: 'already_member' }
   | {
       user: string;
@@ -22,34 +25,6 @@ export type InviteOutcome =
   | { user: string; kind: 'refused'; reason: Refusal }
   /** Storing this person's invite failed (the database, most likely); the others still count. */
   | { user: string; kind: 'failed' };
-
-export interface SlackProfile {
-  displayName: string | null;
-  email: string | null;
-}
-
-export type SlackUser = {
-  id?: string;
-  name?: string;
-  real_name?: string;
-  deleted?: boolean;
-  is_bot?: boolean;
-  is_app_user?: boolean;
-  team_id?: string;
-  enterprise_user?: { enterprise_id?: string };
-  profile?: { display_name?: string; real_name?: string; email?: string };
-};
-
-export function profileOf(user: SlackUser): SlackProfile {
-  const name = user.profile?.display_name || user.profile?.real_name || user.real_name || user.name || null;
-  return { displayName: name, email: user.profile?.email ?? null };
-}
-
-/** Whether a Slack user (as users.info or an event shows them) is a person of the account's workspace or org. */
-export function belongsTo(account: Account, user: SlackUser): boolean {
-  if (account.slackTeamId && user.team_id === account.slackTeamId) return true;
-  return Boolean(account.slackEnterpriseId && user.enterprise_user?.enterprise_id === account.slackEnterpriseId);
-}
 
 const CONCURRENCY = 4;
 
@@ -92,20 +67,21 @@ async function invitePerson(deps: InviteDeps, actor: Actor, user: string): Promi
       return { user, kind: 'not_invitable', why: 'unknown' };
     return { user, kind: 'not_invitable', why: 'lookup_failed', detail: error };
   }
-  if (slackUser.is_bot || slackUser.is_app_user || user === 'USLACKBOT')
-    return { user, kind: 'not_invitable', why: 'bot' };
-  if (slackUser.deleted) return { user, kind: 'not_invitable', why: 'deactivated' };
-  if (!belongsTo(account, slackUser)) return { user, kind: 'not_invitable', why: 'external' };
+  const person = personOf({ ...slackUser, id: user });
+  if (person.bot) return { user, kind: 'not_invitable', why: 'bot' };
+  if (person.deleted) return { user, kind: 'not_invitable', why: 'deactivated' };
+  // Guests may be invited by name: an admin chose that person.
+  if (!mayJoin(account, person, 'personal_invite').ok) return { user, kind: 'not_invitable', why: 'external' };
 
-  const profile = profileOf(slackUser);
-  const created = await services.invites.create(actor, { forSlackUserId: user, forDisplayName: profile.displayName });
+  const created = await services.invites.create(actor, { forSlackUserId: user, forDisplayName: person.displayName });
   if (!created.ok) {
     return created.reason === 'already_member'
       ? { user, kind: 'already_member' }
       : { user, kind: 'refused', reason: created.reason };
   }
   const dm = await sendDm(client, logger, user, invitation(account, created.invite, created.url));
+  const { guest } = person;
   if (!dm.ok)
-    return { user, kind: 'dm_failed', url: created.url, expiresAt: created.invite.expiresAt, error: dm.error };
-  return { user, kind: 'sent', expiresAt: created.invite.expiresAt, replaced: created.replaced !== null };
+    return { user, kind: 'dm_failed', url: created.url, expiresAt: created.invite.expiresAt, error: dm.error, guest };
+  return { user, kind: 'sent', expiresAt: created.invite.expiresAt, replaced: created.replaced !== null, guest };
 }

@@ -70,40 +70,49 @@ ${invitee ? `<p>This link is for <strong>${invitee}</strong> only.</p>` : ''}
   );
 }
 
-/** A link for anyone: first "Continue with Slack", then, signed in, confirm as that person. */
+/**
+ * With Sign in with Slack: first "Continue with Slack" (a plain link, so the way to Slack's
+ * origin is a navigation, not a form the page's CSP would have to allow), then, signed in,
+ * confirm as that person. For a link for anyone, and for a personal invite, whose person then
+ * shows who they are.
+ */
 export function signInPage(
   details: InviteDetails,
-  formAction: string,
-  csrf: string,
+  forms: { action: string; signIn: string; csrf: string },
   signedInAs: string | null,
 ): string {
   const { invite } = details;
   const account = escapeHtml(accountLabel(details));
   const inviter = escapeHtml(details.inviterName ?? 'An AccountAdmin');
+  const invitee = invite.forSlackUserId ? escapeHtml(invite.forDisplayName ?? 'one person') : null;
   const left =
-    invite.maxUses === null
+    invite.maxUses === null || invitee
       ? ''
       : ` It can be used ${invite.maxUses - invite.uses} more time${invite.maxUses - invite.uses === 1 ? '' : 's'}.`;
-  const intro = `<p>${inviter} shared a link to join <strong>${account}</strong> on ChatBees as an <strong>AccountUser</strong> (read-only access).</p>
-<p class="muted">The link expires ${escapeHtml(formatDate(invite.expiresAt))}.${left} Nothing happens until you confirm.</p>`;
-  const form = (step: string, label: string) => `<form method="post" action="${escapeHtml(formAction)}">
-<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
-${step ? `<input type="hidden" name="step" value="${escapeHtml(step)}">` : ''}
-<button type="submit">${label}</button>
-</form>`;
+  const intro = invitee
+    ? `<p>${inviter} invited <strong>${invitee}</strong> to join <strong>${account}</strong> on ChatBees as an <strong>AccountUser</strong> (read-only access).</p>
+<p>This invitation is for <strong>${invitee}</strong> only.</p>`
+    : `<p>${inviter} shared a link to join <strong>${account}</strong> on ChatBees as an <strong>AccountUser</strong> (read-only access).</p>`;
+  const when = `<p class="muted">The link expires ${escapeHtml(formatDate(invite.expiresAt))}.${left} Nothing happens until you confirm.</p>`;
   if (signedInAs === null) {
     return layout(
       `Join ${accountLabel(details)}`,
       `${intro}
+${when}
 <p>Slack tells us who you are, so that you join as yourself.</p>
-${form('sign-in', 'Continue with Slack')}`,
+<a class="button" href="${escapeHtml(forms.signIn)}">Continue with Slack</a>`,
     );
   }
   return layout(
     `Join ${accountLabel(details)}`,
     `${intro}
+${when}
 <p>Signed in with Slack as <strong>${escapeHtml(signedInAs)}</strong>.</p>
-${form('', `Confirm and join ${account}`)}`,
+<form method="post" action="${escapeHtml(forms.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(forms.csrf)}">
+<button type="submit">Confirm and join ${account}</button>
+</form>
+<p class="muted">Not you? <a href="${escapeHtml(forms.signIn)}">Continue with Slack</a> as someone else.</p>`,
   );
 }
 

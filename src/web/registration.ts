@@ -6,8 +6,8 @@ import type { Logger } from '../logger.js';
 import { REFUSAL_TITLE, refusalText } from '../refusal-text.js';
 import { setOutcome } from '../request-log.js';
 import type { Services } from '../services/index.js';
-import type { InviteDetails } from '../services/invites.js';
-import type { Account, Invite, Member, Profile, Refusal } from '../services/types.js';
+import type { InviteDetails, VerifiedIdentity } from '../services/invites.js';
+import type { Account, Invite, Member, Refusal } from '../services/types.js';
 import type { Csrf } from './csrf.js';
 import { BodyError, cookieValue, drain, pageHeaders, readForm, safeEqual } from './http.js';
 import { confirmPage, joinedPage, messagePage, STYLE_HASH, signInPage } from './pages.js';
@@ -23,6 +23,7 @@ const STATUS: Partial<Record<Refusal, number>> = {
   invite_revoked: 410,
   invite_replaced: 410,
   invite_used: 410,
+  slack_unavailable: 503,
 };
 
 export interface Registered {
@@ -40,8 +41,6 @@ export interface RegistrationDeps {
   logger: Logger;
   /** The origin of PUBLIC_URL: a POST from any other origin is refused. */
   publicOrigin: string;
-  /** The Slack profile of the person about to register, when Slack answers in time. */
-  lookupProfile(account: Account, invite: Invite): Promise<Profile | undefined>;
   /** Tells the inviter and welcomes the new member; runs after the page is sent. */
   announce(registered: Registered): Promise<void>;
   /** Sign in with Slack, for links meant for anyone; undefined when not configured. */
@@ -54,6 +53,8 @@ export interface RegistrationDeps {
 
 /** The path Slack sends a signed-in person back to; registered as the app's redirect URL. */
 export const SIGNED_IN_PATH = '/register/signed-in';
+/** Appended to a link's path: where "Continue with Slack" starts Slack's sign-in for it. */
+const SIGN_IN_SUFFIX = '/sign-in';
 const STATE_COOKIE = 'chatbees_signin';
 const IDENTITY_COOKIE = 'chatbees_identity';
 const SIGN_IN_SECONDS = 600;
@@ -76,9 +77,44 @@ function send(res: ServerResponse, status: number, html: string, extra: Record<s
   res.end(html);
 }
 
-function sendRefusal(res: ServerResponse, reason: Refusal): void {
+/** A 303 to `location`, nothing cached or leaked on the way. */
+function seeOther(res: ServerResponse, location: string, cookies: string[] = []): void {
+  res.writeHead(303, {
+    Location: location,
+    ...(cookies.length ? { 'Set-Cookie': cookies } : {}),
+    'Cache-Control': 'no-store',
+    'Referrer-Policy': 'no-referrer',
+  });
+  res.end();
+}
+
+/**
+ * A refused link, in a person's words: 404 for a link that never existed, 410 for one that ended,
+ * 503 (try again) when Slack did not answer, 403 for the rest. A personal invite refused to
+ * someone else names whom it is for.
+ */
+function sendRefusal(
+  res: ServerResponse,
+  reason: Refusal,
+  about: { details?: InviteDetails; signedIn?: SlackSignInUser } = {},
+): void {
   setOutcome(`refused:${reason}`);
-  send(res, STATUS[reason] ?? 403, messagePage(REFUSAL_TITLE[reason] ?? 'Not possible', refusalText(reason)));
+  const status = STATUS[reason] ?? 403;
+  const invitee = about.details?.invite.forDisplayName;
+  const text =
+    reason === 'wrong_person'
+      ? `This invitation is for ${invitee ? `@${invitee}` : 'someone else'}, and you signed in with Slack as ${
+          about.signedIn?.name ?? about.signedIn?.slackUserId ?? 'someone else'
+        }. Ask an AccountAdmin for your own invite.`
+      : refusalText(reason);
+  send(res, status, messagePage(REFUSAL_TITLE[reason] ?? 'Not possible', text), {
+    ...(status === 503 ? { 'Retry-After': '60' } : {}),
+  });
+}
+
+/** The identity Slack vouched for, as the services take it. */
+function identityOf(user: SlackSignInUser): VerifiedIdentity {
+  return { slackUserId: user.slackUserId, teamId: user.teamId, enterpriseId: user.enterpriseId };
 }
 
 export function registrationRoutes(deps: RegistrationDeps) {
@@ -86,17 +122,29 @@ export function registrationRoutes(deps: RegistrationDeps) {
 
   async function show(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
     const inspected = await services.invites.inspect(token);
-    if (!inspected.ok) return sendRefusal(res, inspected.reason);
+    if (!inspected.ok) return sendRefusal(res, inspected.reason, inspected);
     const details: InviteDetails = inspected;
-    if (details.invite.forSlackUserId === null && !deps.signIn) return sendRefusal(res, 'identity_required');
+    const personal = details.invite.forSlackUserId !== null;
+    if (!personal && !deps.signIn) return sendRefusal(res, 'identity_required');
     const { setCookie, formValue } = csrf.issue(token, csrf.nonceFrom(req.headers.cookie));
     const action = `/register/${encodeURIComponent(token)}`;
     let page: string;
-    if (details.invite.forSlackUserId !== null) page = confirmPage(details, action, formValue);
+    if (!deps.signIn) page = confirmPage(details, action, formValue);
     else {
-      // For anyone: who they are comes from Slack, then they confirm as that person.
+      // Who they are comes from Slack, then they confirm as that person.
       const signedIn = signedInAs(req, token);
-      page = signInPage(details, action, formValue, signedIn?.name ?? signedIn?.slackUserId ?? null);
+      if (signedIn) {
+        // Tell them now if this link will not take them (Slack's answer may be late: the POST checks again).
+        const identified = await services.invites.identify(token, identityOf(signedIn));
+        if (!identified.ok && identified.reason !== 'slack_unavailable') {
+          return sendRefusal(res, identified.reason, { details, signedIn });
+        }
+      }
+      page = signInPage(
+        details,
+        { action, signIn: `${action}${SIGN_IN_SUFFIX}`, csrf: formValue },
+        signedIn ? (signedIn.name ?? signedIn.slackUserId) : null,
+      );
     }
     send(res, 200, page, { 'Set-Cookie': setCookie });
   }
@@ -128,31 +176,36 @@ export function registrationRoutes(deps: RegistrationDeps) {
       );
     }
     const inspected = await services.invites.inspect(token);
-    if (!inspected.ok) return sendRefusal(res, inspected.reason);
+    if (!inspected.ok) return sendRefusal(res, inspected.reason, inspected);
     let accepted: Awaited<ReturnType<typeof services.invites.accept>>;
-    if (inspected.invite.forSlackUserId === null) {
-      const user = signedInAs(req, token);
-      if (!deps.signIn) return sendRefusal(res, 'identity_required');
-      if (!user || form.get('step') === 'sign-in') return startSignIn(res, token, inspected.account.slackTeamId);
-      const teamId = inspected.account.isEnterpriseInstall ? (user.enterpriseId ?? '') : user.teamId;
+    let signedIn: SlackSignInUser | undefined;
+    if (deps.signIn) {
+      signedIn = signedInAs(req, token);
+      // Not (or no longer) signed in: back to the link's page, which offers "Continue with Slack".
+      if (!signedIn) return seeOther(res, `/register/${encodeURIComponent(token)}`);
       accepted = await services.invites.accept(token, {
-        identity: { slackUserId: user.slackUserId, teamId },
-        profile: { displayName: user.name, email: user.email },
+        identity: identityOf(signedIn),
+        profile: { displayName: signedIn.name, email: signedIn.email },
         source: 'registration_page',
       });
     } else {
-      const profile = await deps.lookupProfile(inspected.account, inspected.invite).catch(() => undefined);
-      accepted = await services.invites.accept(token, {
-        profile: profile ?? { displayName: inspected.invite.forDisplayName },
-        source: 'registration_page',
-      });
+      if (inspected.invite.forSlackUserId === null) return sendRefusal(res, 'identity_required');
+      accepted = await services.invites.accept(token, { source: 'registration_page' });
     }
-    if (!accepted.ok) return sendRefusal(res, accepted.reason);
+    if (!accepted.ok) return sendRefusal(res, accepted.reason, { details: inspected, signedIn });
     setOutcome(accepted.alreadyMember ? 'already_member' : 'registered');
     send(res, 200, joinedPage(accepted.account.name, accepted.member.role, accepted.alreadyMember));
     if (!accepted.alreadyMember) {
       deps.announce(accepted).catch((err: unknown) => logger.warn({ err }, 'registration not announced'));
     }
+  }
+
+  /** GET /register/:token/sign-in: off to Slack's sign-in for this link, if it can still be used. */
+  async function beginSignIn(res: ServerResponse, token: string): Promise<void> {
+    if (!deps.signIn) return sendRefusal(res, 'identity_required');
+    const inspected = await services.invites.inspect(token);
+    if (!inspected.ok) return sendRefusal(res, inspected.reason, inspected);
+    startSignIn(res, token, inspected.account.slackTeamId);
   }
 
   const cookie = (name: string, value: string, seconds: number, sameSite: 'Lax' | 'Strict') =>
@@ -183,13 +236,9 @@ export function registrationRoutes(deps: RegistrationDeps) {
     };
     setOutcome('sign_in_started');
     // Lax: the way back from Slack is a top-level navigation from another site.
-    res.writeHead(303, {
-      Location: signIn.authorizeUrl(state.state, state.nonce, teamId),
-      'Set-Cookie': cookie(STATE_COOKIE, deps.sealer.seal('sign-in', state, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
-      'Cache-Control': 'no-store',
-      'Referrer-Policy': 'no-referrer',
-    });
-    res.end();
+    seeOther(res, signIn.authorizeUrl(state.state, state.nonce, teamId), [
+      cookie(STATE_COOKIE, deps.sealer.seal('sign-in', state, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
+    ]);
   }
 
   /** Back from Slack: verify who this is, then show the link's page again, to confirm as them. */
@@ -217,16 +266,10 @@ export function registrationRoutes(deps: RegistrationDeps) {
     if (!user) return fail('identity');
     setOutcome('signed_in');
     const identity: SignedInIdentity = { link: linkDigest(saved.token), user };
-    res.writeHead(303, {
-      Location: `/register/${encodeURIComponent(saved.token)}`,
-      'Set-Cookie': [
-        cookie(IDENTITY_COOKIE, deps.sealer.seal('identity', identity, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
-        cookie(STATE_COOKIE, '', 0, 'Lax'),
-      ],
-      'Cache-Control': 'no-store',
-      'Referrer-Policy': 'no-referrer',
-    });
-    res.end();
+    seeOther(res, `/register/${encodeURIComponent(saved.token)}`, [
+      cookie(IDENTITY_COOKIE, deps.sealer.seal('identity', identity, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
+      cookie(STATE_COOKIE, '', 0, 'Lax'),
+    ]);
   }
 
   const limiter = (limit: number) => (limit > 0 ? new RateLimiter({ limit, windowMs: 60_000 }) : undefined);
@@ -275,8 +318,15 @@ export function registrationRoutes(deps: RegistrationDeps) {
       }
       return signedIn(req, res, query);
     },
-    async handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
+    /** /register/:token (GET shows, POST confirms) and /register/:token/sign-in (GET). */
+    async handle(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
+      const signingIn = rest.endsWith(SIGN_IN_SUFFIX);
+      const token = signingIn ? rest.slice(0, -SIGN_IN_SUFFIX.length) : rest;
       if (!admitted(req, res, token)) return;
+      if (signingIn) {
+        if (req.method === 'GET') return beginSignIn(res, token);
+        return send(res, 405, messagePage('Not possible', 'Open the link in a browser.'), { Allow: 'GET' });
+      }
       if (req.method === 'GET' || req.method === 'HEAD') return show(req, res, token);
       if (req.method === 'POST') return confirm(req, res, token);
       send(res, 405, messagePage('Not possible', 'Open the link in a browser.'), { Allow: 'GET, POST' });

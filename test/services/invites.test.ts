@@ -298,7 +298,7 @@ describe.each(backends)('invites on $name', (backend) => {
       const removed = await services.members.remove(admin(), 'UCAROL');
       // Only the link that could still be used is revoked; the used one keeps its story.
       expect(removed.ok && removed.revokedInvites).toBe(1);
-      expect(await services.invites.accept(fromCarol.token)).toEqual({ ok: false, reason: 'invite_revoked' });
+      expect(await services.invites.accept(fromCarol.token)).toEqual({ ok: false, reason: 'inviter_cannot_invite' });
       expect(await services.invites.accept(usedFromCarol.token)).toEqual({ ok: false, reason: 'invite_used' });
     });
 

@@ -33,10 +33,22 @@ describe.each(backends)('Slack deactivations on $name', (backend) => {
       .first('status', 'role', 'slack_deactivated_at');
 
   it('removes an admin while another can act, and keeps the last one, marked', async () => {
-    expect(await services.members.deactivatedInSlack(account.id, 'UADA')).toEqual({ outcome: 'removed' });
-    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({ outcome: 'kept_last_admin' });
-    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({ outcome: 'already_kept' });
-    expect(await services.members.deactivatedInSlack(account.id, 'UADA')).toEqual({ outcome: 'not_member' });
+    expect(await services.members.deactivatedInSlack(account.id, 'UADA')).toEqual({
+      outcome: 'removed',
+      invitesEnded: 0,
+    });
+    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({
+      outcome: 'kept_last_admin',
+      invitesEnded: 0,
+    });
+    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({
+      outcome: 'already_kept',
+      invitesEnded: 0,
+    });
+    expect(await services.members.deactivatedInSlack(account.id, 'UADA')).toEqual({
+      outcome: 'not_member',
+      invitesEnded: 0,
+    });
     expect(await status('UBEN')).toMatchObject({ status: 'active', role: 'AccountAdmin' });
     expect((await status('UBEN'))?.slack_deactivated_at).not.toBeNull();
   });
@@ -75,10 +87,16 @@ describe.each(backends)('Slack deactivations on $name', (backend) => {
 
   it('removes a kept admin once another admin can act, and a demoted one is no longer marked', async () => {
     await services.members.deactivatedInSlack(account.id, 'UADA');
-    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({ outcome: 'kept_last_admin' });
+    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({
+      outcome: 'kept_last_admin',
+      invitesEnded: 0,
+    });
     // INITIAL_ADMINS names UCAT; Slack delivers UBEN's deactivation again: now UBEN goes.
     await services.members.bootstrapAdmins(account.id, [{ slackUserId: 'UCAT' }]);
-    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({ outcome: 'removed' });
+    expect(await services.members.deactivatedInSlack(account.id, 'UBEN')).toEqual({
+      outcome: 'removed',
+      invitesEnded: 0,
+    });
     expect((await status('UBEN'))?.status).toBe('removed');
     expect((await status('UBEN'))?.slack_deactivated_at).toBeNull();
 

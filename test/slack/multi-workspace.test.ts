@@ -13,6 +13,7 @@ import { handled, PUBLIC_URL, type RunningBot, startTestBot } from '../support/b
 import { type BotProcess, spawnBot } from '../support/bot-process.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import { insertMembers } from '../support/fixtures.js';
+import { PageSession } from '../support/page-session.js';
 import { SIGNING_SECRET } from '../support/slack-requests.js';
 import { APP_ID, CLIENT_ID, CLIENT_SECRET, type Installing, SlackStandIn, waitFor } from '../support/slack-stand-in.js';
 
@@ -274,20 +275,11 @@ describe.each(backends)('multi-workspace mode on $name', (backend) => {
     expect(dm.authorization).toBe(`Bearer ${tokenTwo}`);
     const url = /<(https:\/\/bees\.example\.test\/register\/[^|>]+)\|/.exec(String(dm.params.text))?.[1] as string;
     const path = new URL(url).pathname;
-    const page = await fetch(`${running.url}${path}`);
-    const html = await page.text();
-    expect(textOf(html)).toMatch(/join Two Ltd/);
-    const csrf = /name="csrf" value="([^"]*)"/.exec(html)?.[1] ?? '';
-    const confirmed = await fetch(`${running.url}${path}`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        Cookie: (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '',
-        Origin: new URL(PUBLIC_URL).origin,
-      },
-      body: new URLSearchParams({ csrf }).toString(),
-    });
+    // Sign in with Slack is set up (the same client id and secret): the invitee shows who they are.
+    const session = new PageSession(running.url);
+    const page = await session.signInAs(path, standIn, { user: 'UTINA', team: 'T0TWO' });
+    expect(textOf(page.html)).toMatch(/join Two Ltd/);
+    const confirmed = await session.submit(path, page.html);
     expect(confirmed.status).toBe(200);
     expect(await membersOf('T0TWO')).toContainEqual(
       expect.objectContaining({ slack_user_id: 'UTINA', role: 'AccountUser' }),
@@ -302,6 +294,37 @@ describe.each(backends)('multi-workspace mode on $name', (backend) => {
     expect(told.authorization).toBe(`Bearer ${tokenTwo}`);
     const welcome = await waitFor(() => standIn.dmsTo('UTINA')[1], 5_000, 'welcome');
     expect(welcome.authorization).toBe(`Bearer ${tokenTwo}`);
+  });
+
+  it("a workspace's links do not work while the app is uninstalled there, and work again after a re-install", async () => {
+    await install({ user: 'UBEA', team: 'T0TWO', teamName: 'Two Ltd' });
+    standIn.addUser({ id: 'UTINA', team_id: 'T0TWO', name: 'Tina' });
+    await command('T0TWO', 'UBEA', 'invite <@UTINA>');
+    const dm = await waitFor(() => standIn.dmsTo('UTINA')[0], 5_000, 'the invitation');
+    const url = /<(https:\/\/bees\.example\.test\/register\/[^|>]+)\|/.exec(String(dm.params.text))?.[1] as string;
+    const path = new URL(url).pathname;
+    const session = new PageSession(running.url);
+    const page = await session.signInAs(path, standIn, { user: 'UTINA', team: 'T0TWO' });
+    expect(page.html).toContain('Confirm and join');
+
+    const since = running.logs.length;
+    await running.slack.event(
+      { type: 'app_uninstalled' },
+      { team_id: 'T0TWO', authorizations: [{ team_id: 'T0TWO', user_id: 'UBOT1', is_bot: true }] },
+    );
+    await handled(running, 'app_uninstalled', 1, since);
+    const refused = await session.submit(path, page.html);
+    expect(refused.status).toBe(403);
+    expect(textOf(refused.html)).toContain('ChatBees Users is not installed in this Slack workspace now');
+    expect((await session.go(path)).status).toBe(403);
+    expect((await membersOf('T0TWO')).map((m) => m.slack_user_id)).toEqual(['UBEA']);
+
+    await install({ user: 'UBEA', team: 'T0TWO', teamName: 'Two Ltd' });
+    const again = await session.signInAs(path, standIn, { user: 'UTINA', team: 'T0TWO' });
+    expect((await session.submit(path, again.html)).status).toBe(200);
+    expect(await membersOf('T0TWO')).toContainEqual(
+      expect.objectContaining({ slack_user_id: 'UTINA', status: 'active' }),
+    );
   });
 
   it('forgets the tokens on app_uninstalled and keeps the members; a re-install picks the account up unchanged', async () => {

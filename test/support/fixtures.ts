@@ -1,5 +1,11 @@
 import type { Knex } from 'knex';
-import { createServices, type Services } from '../../src/services/index.js';
+import {
+  createServices,
+  type Directory,
+  type Lookup,
+  type Services,
+  type SlackPerson,
+} from '../../src/services/index.js';
 import { RegistrationLinks } from '../../src/services/registration-links.js';
 import { sortNameOf } from '../../src/services/store.js';
 import type { Account, Actor, AuditSource, Role } from '../../src/services/types.js';
@@ -21,8 +27,43 @@ export function makeLinks(clock: TestClock, secret = LINK_SECRET): RegistrationL
   return new RegistrationLinks({ publicUrl: PUBLIC_URL, secret, now: clock.now });
 }
 
-export function makeServices(knex: Knex, clock = new TestClock(), ttlSeconds = SEVEN_DAYS): Services {
-  return createServices({ knex, links: makeLinks(clock), inviteTtlSeconds: ttlSeconds, now: clock.now });
+/**
+ * Slack as the service tests see it: everyone is a full member of the account's workspace, except
+ * the people `users` describes otherwise (a guest, someone deactivated, someone Slack does not
+ * know, or "unavailable": Slack gives no answer in time). Tests change `users` as they go.
+ */
+export class FakeDirectory implements Directory {
+  readonly users = new Map<string, Partial<SlackPerson> | 'unknown' | 'unavailable'>();
+  readonly asked: string[] = [];
+
+  async lookup(account: Account, slackUserId: string): Promise<Lookup> {
+    this.asked.push(slackUserId);
+    const known = this.users.get(slackUserId);
+    if (known === 'unknown' || known === 'unavailable') return { found: false, why: known };
+    return {
+      found: true,
+      person: {
+        slackUserId,
+        teamId: account.slackTeamId,
+        enterpriseId: account.slackEnterpriseId,
+        deleted: false,
+        bot: false,
+        guest: false,
+        displayName: null,
+        email: null,
+        ...known,
+      },
+    };
+  }
+}
+
+export function makeServices(
+  knex: Knex,
+  clock = new TestClock(),
+  ttlSeconds = SEVEN_DAYS,
+  directory: Directory = new FakeDirectory(),
+): Services {
+  return createServices({ knex, links: makeLinks(clock), inviteTtlSeconds: ttlSeconds, now: clock.now, directory });
 }
 
 let teamCounter = 0;

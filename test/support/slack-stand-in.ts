@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import type { SlackUser as BotSlackUser } from '../../src/slack/invite-people.js';
+import type { SlackUser as BotSlackUser } from '../../src/slack/people.js';
 
 /** A user as users.info shows them: the shape the bot reads, with an id always. */
 export type SlackUser = BotSlackUser & { id: string };

@@ -684,7 +684,7 @@ describe.each(backends)('registration pages on $name', (backend) => {
   });
 
   describe('a removed inviter', () => {
-    it('makes their pending links stop working: 410 withdrawn', async () => {
+    it('makes their pending links stop working: 403, the admin who made it can no longer invite', async () => {
       // Someone else becomes AccountAdmin, then removes the admin who sent the invite.
       const path = await inviteFromSlack('UADMIN2');
       expect((await register(path)).status).toBe(200);
@@ -701,12 +701,12 @@ describe.each(backends)('registration pages on $name', (backend) => {
       const before = await snapshot();
 
       const reopened = await open(pending);
-      expect(reopened.status).toBe(410);
+      expect(reopened.status).toBe(403);
       expectPageHeaders(reopened);
-      expect(textOf(reopened.html)).toContain('This registration link was withdrawn by an AccountAdmin.');
+      expect(textOf(reopened.html)).toContain('The admin who made this link can no longer invite people');
       const posted = await confirm(pending, { cookie: page.cookie, csrf: page.csrf });
-      expect(posted.status).toBe(410);
-      expect(textOf(posted.html)).toContain('withdrawn');
+      expect(posted.status).toBe(403);
+      expect(textOf(posted.html)).toContain('can no longer invite people');
       expect(await snapshot()).toEqual(before);
       expect(await memberRow('UBOB001')).toBeUndefined();
     });

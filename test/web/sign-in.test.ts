@@ -6,42 +6,8 @@ import { generateKeyPair } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { botUnderTest, PUBLIC_URL, resetAccount } from '../support/bot.js';
 import { openPgliteTestDatabase } from '../support/databases.js';
+import { PageSession } from '../support/page-session.js';
 import { CLIENT_ID, CLIENT_SECRET, type SlackStandIn } from '../support/slack-stand-in.js';
-
-/** A browser's cookie jar, enough for one site. */
-class Browser {
-  private readonly jar = new Map<string, string>();
-  constructor(private readonly base: string) {}
-
-  async go(path: string, init: RequestInit = {}): Promise<{ status: number; location: string; html: string }> {
-    const res = await fetch(`${this.base}${path}`, {
-      redirect: 'manual',
-      ...init,
-      headers: {
-        ...(init.headers as Record<string, string>),
-        Cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '),
-      },
-    });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attributes] = line.split(';');
-      const [name, ...value] = (pair ?? '').split('=');
-      if (attributes.some((a) => a.trim() === 'Max-Age=0')) this.jar.delete(name as string);
-      else this.jar.set(name as string, value.join('='));
-    }
-    return { status: res.status, location: res.headers.get('location') ?? '', html: await res.text() };
-  }
-
-  /** Posts the page's form, with its CSRF value (and `fields`). */
-  async submit(path: string, html: string, fields: Record<string, string> = {}) {
-    const csrf = /name="csrf" value="([^"]*)"/.exec(html)?.[1] ?? '';
-    const step = /name="step" value="([^"]*)"/.exec(html)?.[1];
-    return this.go(path, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf, ...(step ? { step } : {}), ...fields }).toString(),
-    });
-  }
-}
 
 describe('links for anyone, with Sign in with Slack', () => {
   const t = botUnderTest(openPgliteTestDatabase, {
@@ -64,7 +30,7 @@ describe('links for anyone, with Sign in with Slack', () => {
 
   /** Opens the link, continues with Slack, and comes back from Slack's consent page as `who`. */
   async function signInThrough(
-    browser: Browser,
+    browser: PageSession,
     path: string,
     who: Parameters<SlackStandIn['signIn']>[1],
     claims: Record<string, unknown> = {},
@@ -73,7 +39,7 @@ describe('links for anyone, with Sign in with Slack', () => {
     const page = await browser.go(path);
     expect(page.status).toBe(200);
     expect(page.html).toContain('Continue with Slack');
-    const toSlack = await browser.submit(path, page.html);
+    const toSlack = await browser.continueWithSlack(page.html);
     expect(toSlack.status).toBe(303);
     const returnUrl = await t.standIn.signIn(toSlack.location, who, claims, options);
     return { toSlack, returnUrl, back: await browser.go(local(returnUrl)) };
@@ -82,7 +48,7 @@ describe('links for anyone, with Sign in with Slack', () => {
   it('registers the verified Slack user after they confirm, and counts the use', async () => {
     const { path, answer } = await shareLink('invite link for 3d uses 2');
     expect(answer).toMatch(/for up to 2 people/);
-    const browser = new Browser(t.running.url);
+    const browser = new PageSession(t.running.url);
     const { toSlack, back, returnUrl } = await signInThrough(browser, path, { user: 'UNEW1', name: 'New One' });
 
     const authorize = new URL(toSlack.location);
@@ -103,7 +69,12 @@ describe('links for anyone, with Sign in with Slack', () => {
 
     const joined = await browser.submit(path, confirm.html);
     expect(joined.status).toBe(200);
-    expect(await member('UNEW1')).toMatchObject({ status: 'active', role: 'AccountUser', display_name: 'New One' });
+    // The name Slack's users.info gives now (the stand-in's display name), not the id_token's.
+    expect(await member('UNEW1')).toMatchObject({
+      status: 'active',
+      role: 'AccountUser',
+      display_name: 'person-unew1',
+    });
     const invite = await t.db.knex('invites').whereNull('for_slack_user_id').first();
     expect(invite).toMatchObject({ uses: 1, max_uses: 2 });
     // "for 3d": the link's own lifetime, not the 7-day default.
@@ -126,16 +97,16 @@ describe('links for anyone, with Sign in with Slack', () => {
 
   it('stops at its number of uses, and when revoked', async () => {
     const { path } = await shareLink('invite link uses 1');
-    const first = new Browser(t.running.url);
+    const first = new PageSession(t.running.url);
     await signInThrough(first, path, { user: 'UNEW1' });
     expect((await first.submit(path, (await first.go(path)).html)).status).toBe(200);
-    const second = new Browser(t.running.url);
+    const second = new PageSession(t.running.url);
     expect((await second.go(path)).status).toBe(410);
 
     const other = await shareLink();
     const id = (await t.db.knex('invites').whereNull('for_slack_user_id').orderBy('created_at', 'desc').first()).id;
     await t.running.slack.command('UADMIN1', `revoke ${id}`);
-    expect((await new Browser(t.running.url).go(other.path)).status).toBe(410);
+    expect((await new PageSession(t.running.url).go(other.path)).status).toBe(410);
   });
 
   it('refuses an id_token it cannot trust: another key, audience, issuer or nonce, or expired', async () => {
@@ -149,7 +120,7 @@ describe('links for anyone, with Sign in with Slack', () => {
       ['expired', {}, { expiresInSeconds: -60 }],
     ];
     for (const [what, claims, options] of cases) {
-      const browser = new Browser(t.running.url);
+      const browser = new PageSession(t.running.url);
       const { back } = await signInThrough(browser, path, { user: 'UNEW2' }, claims, options);
       expect(back.status, what).toBe(400);
       expect(back.html, what).toContain('Sign-in did not work');
@@ -160,23 +131,33 @@ describe('links for anyone, with Sign in with Slack', () => {
 
   it('refuses a return from Slack without the state it sent', async () => {
     const { path } = await shareLink();
-    const browser = new Browser(t.running.url);
+    const browser = new PageSession(t.running.url);
     const page = await browser.go(path);
-    const toSlack = await browser.submit(path, page.html);
+    const toSlack = await browser.continueWithSlack(page.html);
     const back = new URL(await t.standIn.signIn(toSlack.location, { user: 'UNEW2' }));
     back.searchParams.set('state', 'forged-state-0123456789abcdef');
     expect((await browser.go(local(back.toString()))).status).toBe(400);
     // Another browser, without the state cookie, gets nowhere with a genuine return URL.
-    const genuine = await t.standIn.signIn((await browser.submit(path, page.html)).location, { user: 'UNEW2' });
-    expect((await new Browser(t.running.url).go(local(genuine))).status).toBe(400);
+    const genuine = await t.standIn.signIn((await browser.continueWithSlack(page.html)).location, { user: 'UNEW2' });
+    expect((await new PageSession(t.running.url).go(local(genuine))).status).toBe(400);
     expect(await member('UNEW2')).toBeUndefined();
   });
 
-  it('refuses a person of another workspace', async () => {
+  it('refuses a person of another workspace, on the page they come back to and on confirming', async () => {
     const { path } = await shareLink();
-    const browser = new Browser(t.running.url);
-    await signInThrough(browser, path, { user: 'UNEW3', team: 'TOTHER' });
-    const refused = await browser.submit(path, (await browser.go(path)).html);
+    const browser = new PageSession(t.running.url);
+    // A confirm form this browser got while signed in as someone of this workspace, posted after
+    // signing in again as someone of another.
+    await signInThrough(browser, path, { user: 'UNEW1' });
+    const before = await browser.go(path);
+    expect(before.html).toContain('Confirm and join');
+    const again = await browser.continueWithSlack(before.html);
+    await browser.go(local(await t.standIn.signIn(again.location, { user: 'UNEW3', team: 'TOTHER' })));
+    const shown = await browser.go(path);
+    expect(shown.status).toBe(403);
+    expect(shown.html).toContain('different Slack workspace');
+    expect(shown.html).not.toContain('Confirm and join');
+    const refused = await browser.submit(path, before.html);
     expect(refused.status).toBe(403);
     expect(refused.html).toContain('different Slack workspace');
     expect(await member('UNEW3')).toBeUndefined();
@@ -185,7 +166,7 @@ describe('links for anyone, with Sign in with Slack', () => {
   it('keeps a sign-in to its own link', async () => {
     const one = await shareLink();
     const two = await shareLink();
-    const browser = new Browser(t.running.url);
+    const browser = new PageSession(t.running.url);
     await signInThrough(browser, one.path, { user: 'UNEW1' });
     expect((await browser.go(two.path)).html).toContain('Continue with Slack');
   });

@@ -47,12 +47,15 @@ export function invitation(account: Account, invite: Invite, url: string): Messa
   };
 }
 
-export function roleChanged(account: Account, by: string, role: Role): Message {
+export function roleChanged(account: Account, by: string, role: Role, revokedInvites = 0): Message {
   const powers =
     role === 'AccountAdmin'
       ? 'You can now invite people, change roles and remove members with `/chatbees-users`.'
       : 'You now have read-only access.';
-  return { text: `${mention(by)} made you an *${role}* of *${accountName(account)}* on ChatBees. ${powers}` };
+  const ended = revokedInvites
+    ? ` The ${revokedInvites === 1 ? 'registration link' : `${revokedInvites} registration links`} you made stopped working.`
+    : '';
+  return { text: `${mention(by)} made you an *${role}* of *${accountName(account)}* on ChatBees. ${powers}${ended}` };
 }
 
 export function removed(account: Account, by: string): Message {

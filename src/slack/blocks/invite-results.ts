@@ -11,13 +11,18 @@ const WHY: Record<Extract<InviteOutcome, { kind: 'not_invitable' }>['why'], stri
   lookup_failed: 'could not be looked up in Slack right now; try again',
 };
 
+/** Guests may be invited by name; the admin should know that is what they did. */
+function guestNote(guest: boolean): string {
+  return guest ? ' (a guest of this workspace, not a full member)' : '';
+}
+
 function line(outcome: InviteOutcome): string {
   const who = mention(outcome.user);
   switch (outcome.kind) {
     case 'sent':
-      return `:white_check_mark: ${who} — invited; registration link sent by DM${outcome.replaced ? ' (it replaces their earlier link)' : ''}, expires ${slackDate(outcome.expiresAt)}`;
+      return `:white_check_mark: ${who} — invited${guestNote(outcome.guest)}; registration link sent by DM${outcome.replaced ? ' (it replaces their earlier link)' : ''}, expires ${slackDate(outcome.expiresAt)}`;
     case 'dm_failed':
-      return `:warning: ${who} — invited, but I could not DM them (${escapeMrkdwn(outcome.error)}). Send them this link yourself: ${link(outcome.url, 'registration link')} (expires ${slackDate(outcome.expiresAt)}; for them only)`;
+      return `:warning: ${who} — invited${guestNote(outcome.guest)}, but I could not DM them (${escapeMrkdwn(outcome.error)}). Send them this link yourself: ${link(outcome.url, 'registration link')} (expires ${slackDate(outcome.expiresAt)}; for them only)`;
     case 'already_member':
       return `:information_source: ${who} — already a member; nothing sent`;
     case 'not_invitable':

@@ -47,6 +47,45 @@ export function roleNeeded(role: Role | null, what: string): Message {
   return plain(`${what} needs the AccountAdmin role; you are an ${role}. Ask an AccountAdmin if you need it.`);
 }
 
+export function toldText(delivery: { ok: boolean; error?: string }): string {
+  return delivery.ok
+    ? 'I told them by DM.'
+    : `I could not tell them by DM (${escapeMrkdwn(delivery.error ?? 'error')}); please let them know.`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The links a change ended: those the person made, and an invite still pending for them. */
+function linksEnded(made: number, forThem = 0): string {
+  const parts = [
+    ...(made ? [`${plural(made, 'registration link')} they made`] : []),
+    ...(forThem ? ['the invite still pending for them'] : []),
+  ];
+  return parts.length ? ` ${parts.join(' and ')} stopped working.` : '';
+}
+
+/** A role change done, as the command and the console both answer it. */
+export function roleChangeDone(
+  user: string,
+  role: Role,
+  revokedInvites: number,
+  told: { ok: boolean; error?: string },
+): string {
+  return `${mention(user)} is now an *${role}*.${linksEnded(revokedInvites)} ${toldText(told)}`;
+}
+
+/** A removal done, as the command and the console both answer it. */
+export function removalDone(
+  account: Account,
+  user: string,
+  ended: { revokedInvites: number; invitesForThem: number },
+  told: { ok: boolean; error?: string },
+): string {
+  return `Removed ${mention(user)} from *${accountName(account)}*; their access has ended.${linksEnded(ended.revokedInvites, ended.invitesForThem)} ${toldText(told)}`;
+}
+
 /** How a new AccountAdmin is named when none can act, in single-workspace mode. */
 export const NEW_ADMIN_BY_RESTART =
   'Whoever runs this app can name a new AccountAdmin with INITIAL_ADMINS and a restart.';
@@ -165,6 +204,12 @@ export function pendingInvites(account: Account, invites: Invite[], limit: numbe
   };
 }
 
+/** ", ending N registration links they made", from an audit entry's list of revoked invite ids. */
+function endedLinks(ids: unknown): string {
+  const n = Array.isArray(ids) ? ids.length : 0;
+  return n ? `, ending ${plural(n, 'registration link')} they made` : '';
+}
+
 function auditSentence(entry: AuditEntry): string {
   const who =
     entry.actor === 'system'
@@ -188,15 +233,17 @@ function auditSentence(entry: AuditEntry): string {
     case 'member.registered':
       return `${target} registered (invited by ${mention(String(after.invitedBy ?? ''))})`;
     case 'member.role_changed':
-      return `${who} changed ${target}'s role ${escapeMrkdwn(String(before.role))} → ${escapeMrkdwn(String(after.role))}`;
+      return `${who} changed ${target}'s role ${escapeMrkdwn(String(before.role))} → ${escapeMrkdwn(String(after.role))}${endedLinks(after.revokedInvites)}`;
     case 'member.removed':
-      return `${who} removed ${target}`;
+      return `${who} removed ${target}${endedLinks(after.revokedInvites)}`;
     case 'member.kept_deactivated':
       return `${target} was deactivated in Slack but stays an AccountAdmin: the account has no other`;
     case 'invite.created':
       return `${who} invited ${target || 'anyone with the link'} (\`${escapeMrkdwn(entry.targetInviteId ?? '')}\`)`;
     case 'invite.revoked':
-      return `${who} revoked invite \`${escapeMrkdwn(entry.targetInviteId ?? '')}\`${target ? ` for ${target}` : ''}`;
+      return `${who} revoked invite \`${escapeMrkdwn(entry.targetInviteId ?? '')}\`${target ? ` for ${target}` : ''}${
+        after.reason === 'invitee_deactivated' ? ' (they were deactivated in Slack)' : ''
+      }`;
     case 'access.refused':
       return `${who} was refused ${escapeMrkdwn(String(after.operation ?? 'an admin operation'))} (${escapeMrkdwn(String(after.reason ?? ''))})`;
     default:

@@ -7,12 +7,11 @@ import { ROLES, type Role } from '../../services/types.js';
 import { ACTIONS, type ConsolePage, consoleView, decodePage, inviteForm, notice } from '../blocks/console.js';
 import * as dm from '../blocks/dm.js';
 import { OPEN_CONSOLE_FROM_HOME } from '../blocks/home.js';
-import { accountName } from '../blocks/messages.js';
+import { removalDone, roleChangeDone } from '../blocks/messages.js';
 import { escapeMrkdwn, mention } from '../blocks/text.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
-import { toldText } from './command.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
@@ -155,8 +154,13 @@ export function register(app: App, deps: SlackDeps): void {
     if (!result.ok) text = `:x: ${escapeMrkdwn(adminRefusalText(result.reason))}`;
     else if (!result.changed) text = `${mention(user)} is already an ${role}.`;
     else {
-      const told = await sendDm(args.client, logger, user, dm.roleChanged(actor.account, actor.slackUserId, role));
-      text = `:white_check_mark: ${mention(user)} is now an *${role}*. ${toldText(told)}`;
+      const told = await sendDm(
+        args.client,
+        logger,
+        user,
+        dm.roleChanged(actor.account, actor.slackUserId, role, result.revokedInvites),
+      );
+      text = `:white_check_mark: ${roleChangeDone(user, role, result.revokedInvites, told)}`;
     }
     await refreshAfterChange(args, deps, actor, shown, text);
   });
@@ -170,7 +174,7 @@ export function register(app: App, deps: SlackDeps): void {
     if (!result.ok) text = `:x: ${escapeMrkdwn(adminRefusalText(result.reason))}`;
     else {
       const told = await sendDm(args.client, logger, user, dm.removed(actor.account, actor.slackUserId));
-      text = `:white_check_mark: Removed ${mention(user)} from *${accountName(actor.account)}*. ${toldText(told)}`;
+      text = `:white_check_mark: ${removalDone(actor.account, user, result, told)}`;
     }
     await refreshAfterChange(args, deps, actor, shown, text);
   });

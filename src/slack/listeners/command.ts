@@ -179,21 +179,16 @@ async function change(
         args.client,
         logger,
         command.user,
-        dm.roleChanged(account, actor.slackUserId, command.role),
+        dm.roleChanged(account, actor.slackUserId, command.role, result.revokedInvites),
       );
-      await respond(`${mention(command.user)} is now an *${command.role}*. ${toldText(told)}`);
+      await respond(messages.roleChangeDone(command.user, command.role, result.revokedInvites, told));
       return;
     }
     case 'remove': {
       const result = await services.members.remove(who, command.user);
       if (!result.ok) return void (await respond(escapeMrkdwn(adminRefusalText(result.reason))));
       const told = await sendDm(args.client, logger, command.user, dm.removed(account, actor.slackUserId));
-      const revoked = result.revokedInvites
-        ? ` ${result.revokedInvites} invite${result.revokedInvites === 1 ? '' : 's'} they sent stopped working.`
-        : '';
-      await respond(
-        `Removed ${mention(command.user)} from *${messages.accountName(account)}*; their access has ended.${revoked} ${toldText(told)}`,
-      );
+      await respond(messages.removalDone(account, command.user, result, told));
       return;
     }
     case 'revoke': {
@@ -204,10 +199,4 @@ async function change(
       return;
     }
   }
-}
-
-export function toldText(delivery: { ok: boolean; error?: string }): string {
-  return delivery.ok
-    ? 'I told them by DM.'
-    : `I could not tell them by DM (${escapeMrkdwn(delivery.error ?? 'error')}); please let them know.`;
 }

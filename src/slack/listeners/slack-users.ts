@@ -1,11 +1,12 @@
 // Slack's own changes to people: a deactivation removes the member (the last AccountAdmin able
 // to act excepted); someone joining the workspace is told how to ask for access.
 import type { App } from '@slack/bolt';
+import { belongsTo } from '../../services/people.js';
 import type { Account } from '../../services/types.js';
 import * as dm from '../blocks/dm.js';
 import { ADMINS_TO_ASK, logFailure, type SlackDeps } from '../context.js';
-import { belongsTo, type SlackUser } from '../invite-people.js';
 import { sendDm } from '../notify.js';
+import { personOf, type SlackUser } from '../people.js';
 
 const ADMINS_TOLD = 20;
 
@@ -19,7 +20,7 @@ export function register(app: App, deps: SlackDeps): void {
       context.enterpriseId as string | undefined,
       context.isEnterpriseInstall === true,
     );
-    return account && belongsTo(account, user) ? account : undefined;
+    return account && user.id && belongsTo(account, personOf({ ...user, id: user.id })) ? account : undefined;
   };
 
   app.event('user_change', async ({ event, context, client }) => {
