@@ -1,6 +1,7 @@
 // The real bot (Bolt over HTTP, real services and database) on a free port, talking to a
 // Slack stand-in; its logs captured.
 
+import { createServer } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { type Bot, createBot } from '../../src/app.js';
 import { type Config, loadConfig, secretValues } from '../../src/config.js';
@@ -12,6 +13,18 @@ import { SIGNING_SECRET, SlackDriver } from './slack-requests.js';
 import { BOT_TOKEN, type SlackStandIn, SlackStandIn as StandIn, waitFor } from './slack-stand-in.js';
 
 export const PUBLIC_URL = 'https://bees.example.test';
+
+/** A port nobody listens on right now, to know a bot's URL (PUBLIC_URL) before it starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 export interface RunningBot {
   bot: Bot;
@@ -29,6 +42,8 @@ export async function startTestBot(options: {
   standIn: SlackStandIn;
   env?: Record<string, string>;
   now?: () => Date;
+  /** Listen on this port instead of a free one (e.g. one from `freePort()`, with PUBLIC_URL on it). */
+  port?: number;
 }): Promise<RunningBot> {
   const config = loadConfig({
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -55,7 +70,7 @@ export async function startTestBot(options: {
     linkSecret: LINK_SECRET,
     now: options.now,
   });
-  const port = await bot.listen(0);
+  const port = await bot.listen(options.port ?? 0);
   const url = `http://127.0.0.1:${port}`;
   return {
     bot,

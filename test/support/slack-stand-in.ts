@@ -61,6 +61,14 @@ export interface Installing {
   orgWide?: boolean;
 }
 
+/** Someone on Slack's Sign in with Slack consent page. */
+export interface SigningIn {
+  user: string;
+  team?: string;
+  name?: string;
+  email?: string;
+}
+
 export const TEAM_ID = 'T0ACME';
 export const TEAM_NAME = 'Acme Bees';
 export const BOT_USER_ID = 'UBOT0001';
@@ -92,6 +100,10 @@ function parseParams(contentType: string | undefined, raw: string): Record<strin
   return params;
 }
 
+function escapeText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -120,6 +132,8 @@ export class SlackStandIn {
   /** OAuth install: codes waiting to be exchanged with oauth.v2.access. */
   private readonly installCodes = new Map<string, { clientId: string; redirectUri: string; who: Installing }>();
   private installCounter = 0;
+  /** Who signs in on the consent page a real browser is sent to (GET /openid/connect/authorize). */
+  browserSignIn: SigningIn | undefined;
 
   constructor() {
     this.handlers.set('auth.test', (_p, caller) => {
@@ -266,7 +280,7 @@ export class SlackStandIn {
    */
   async signIn(
     authorizeUrl: string,
-    who: { user: string; team?: string; name?: string; email?: string },
+    who: SigningIn,
     claims: Record<string, unknown> = {},
     options: { key?: CryptoKey; expiresInSeconds?: number } = {},
   ): Promise<string> {
@@ -274,7 +288,16 @@ export class SlackStandIn {
     if (url.origin !== this.base || url.pathname !== '/openid/connect/authorize') {
       throw new Error(`not this stand-in's authorize URL: ${url.origin}${url.pathname}`);
     }
-    const q = url.searchParams;
+    return this.approveSignIn(url.searchParams, who, claims, options);
+  }
+
+  /** Issues a code (and the id_token it exchanges for) and returns redirect_uri with code and state. */
+  private async approveSignIn(
+    q: URLSearchParams,
+    who: SigningIn,
+    claims: Record<string, unknown>,
+    options: { key?: CryptoKey; expiresInSeconds?: number },
+  ): Promise<string> {
     const clientId = q.get('client_id') ?? '';
     const now = Math.floor(Date.now() / 1000);
     const idToken = await new SignJWT({
@@ -298,6 +321,39 @@ export class SlackStandIn {
     back.searchParams.set('code', code);
     back.searchParams.set('state', q.get('state') ?? '');
     return back.toString();
+  }
+
+  /**
+   * Slack's consent page for a real browser (GET /openid/connect/authorize): a plain page whose
+   * "Allow" button posts back to the same URL, which answers with a redirect to redirect_uri
+   * (code and state), as `signIn` returns it. Who signs in is `browserSignIn`, set beforehand.
+   */
+  private async authorizePage(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const q = url.searchParams;
+    const who = this.browserSignIn;
+    if (req.method === 'POST') {
+      if (!who) {
+        res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('stand-in: set browserSignIn before the browser signs in');
+        return;
+      }
+      res.writeHead(302, { Location: await this.approveSignIn(q, who, {}, {}), 'Cache-Control': 'no-store' });
+      res.end();
+      return;
+    }
+    const html = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in to Slack (stand-in)</title></head>
+<body>
+<h1>Sign in to Slack</h1>
+<p>${escapeText(q.get('client_id') ?? '')} would like to know who you are (${escapeText(q.get('scope') ?? '')}).</p>
+<p>Signing in as <strong>${escapeText(who ? (who.name ?? who.user) : 'nobody (set browserSignIn)')}</strong>.</p>
+<form method="post" action="${escapeText(url.pathname + url.search)}"><button type="submit">Allow</button></form>
+</body>
+</html>`;
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(html);
   }
 
   /**
@@ -333,6 +389,12 @@ export class SlackStandIn {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const raw = await readBody(req);
+    if (url.pathname === '/openid/connect/authorize') return this.authorizePage(req, res, url);
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     if (url.pathname === '/openid/connect/keys') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(this.jwks));
@@ -364,7 +426,12 @@ export class SlackStandIn {
     res.end(JSON.stringify(body));
   }
 
-  async start(): Promise<this> {
+  /**
+   * Starts listening on a free port. `host: 'localhost'` serves on http://localhost:PORT (on a
+   * dual-stack socket, so ::1 and 127.0.0.1 both answer): another site than a bot on 127.0.0.1,
+   * as Slack is for a browser (SameSite cookies tell sites apart, not ports).
+   */
+  async start(options: { host?: '127.0.0.1' | 'localhost' } = {}): Promise<this> {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         res.writeHead(500);
@@ -374,8 +441,22 @@ export class SlackStandIn {
     const pair = await generateKeyPair('RS256');
     this.signingKey = pair.privateKey;
     this.jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'stand-in-key', alg: 'RS256', use: 'sig' }] };
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const server = this.server;
+    const listen = (host: string, ipv6Only?: boolean) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ port: 0, host, ipv6Only }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    if (options.host === 'localhost') {
+      // "::" without ipv6Only takes IPv4 too; a machine without IPv6 gets 127.0.0.1 only.
+      await listen('::', false).catch(() => listen('127.0.0.1'));
+    } else {
+      await listen('127.0.0.1');
+    }
+    this.base = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
     return this;
   }
 
