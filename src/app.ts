@@ -164,7 +164,8 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     links,
     inviteTtlSeconds: config.registrationLink.ttlSeconds,
     tokenEncryptionKey: config.slack.oauth?.tokenEncryptionKey,
-    directory: slackDirectory(async (account) => workspaces?.clientFor(account), SLACK_LOOKUP_DEADLINE_MS),
+    directory: slackDirectory(async (account) => workspaces?.clientFor(account), SLACK_LOOKUP_DEADLINE_MS, logger),
+    multiWorkspace: config.slack.oauth !== undefined,
     now,
   });
   workspaces = config.slack.oauth

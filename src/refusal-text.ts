@@ -31,7 +31,14 @@ const TEXT: Record<Refusal, string> = {
   slack_unavailable: 'Slack did not answer in time, so nothing changed. Try again in a minute.',
 };
 
-export function refusalText(reason: Refusal): string {
+/**
+ * What a person is told. `about` makes it particular where the page knows more: whom a personal
+ * invite is for, and whom the person signed in as.
+ */
+export function refusalText(reason: Refusal, about: { invitee?: string | null; signedInAs?: string } = {}): string {
+  if (reason === 'wrong_person' && about.signedInAs) {
+    return `This invitation is for ${about.invitee ? `@${about.invitee}` : 'someone else'}, and you signed in with Slack as ${about.signedInAs}. Ask an AccountAdmin for your own invite.`;
+  }
   return TEXT[reason];
 }
 

@@ -5,6 +5,7 @@ import * as memberCounts from '../../migrations/20261128_003_member_counts_and_s
 import * as refusalIndex from '../../migrations/20261128_004_refusal_index.js';
 import * as slackDeactivation from '../../migrations/20261128_005_slack_deactivation.js';
 import * as installations from '../../migrations/20261128_006_installations.js';
+import * as slackDeactivations from '../../migrations/20261201_007_slack_deactivations.js';
 
 interface Migration {
   name: string;
@@ -22,6 +23,7 @@ const migrations: Migration[] = [
   { name: '20261128_004_refusal_index', ...refusalIndex },
   { name: '20261128_005_slack_deactivation', ...slackDeactivation },
   { name: '20261128_006_installations', ...installations },
+  { name: '20261201_007_slack_deactivations', ...slackDeactivations },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -27,6 +27,8 @@ export interface ServiceOptions {
   tokenEncryptionKey?: string;
   /** What Slack says about people, asked when a registration link is used. */
   directory: Directory;
+  /** Many workspaces install the app (OAuth); a workspace's links work only while it is installed. */
+  multiWorkspace?: boolean;
   now?: () => Date;
 }
 
@@ -42,8 +44,7 @@ export function createServices(options: ServiceOptions): Services {
       now,
       ttlSeconds: options.inviteTtlSeconds,
       directory: options.directory,
-      // In multi-workspace mode a workspace's links work only while the app is installed there.
-      requireInstallation: options.tokenEncryptionKey !== undefined,
+      multiWorkspace: options.multiWorkspace ?? false,
     }),
     audit: new AuditService({ knex, now }),
     requests: new RequestClaims({ knex, now }),

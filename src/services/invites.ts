@@ -1,12 +1,13 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isInstalled } from './installations.js';
-import { belongsTo, type Directory, mayJoin, type SlackPerson } from './people.js';
+import { type Directory, mayJoin, type SlackPerson, sameWorkspace } from './people.js';
 import type { RegistrationLinks } from './registration-links.js';
 import {
   authorizeAdmin,
   canAdminister,
   type Db,
+  deactivatedInSlack,
   findMember,
   inTransaction,
   lockAccount,
@@ -110,6 +111,9 @@ export interface VerifiedIdentity {
 /** Who a link would take, and what is known of them: their membership, or Slack's word. */
 export type Admitted = InviteDetails & { slackUserId: string; member?: Member; person?: SlackPerson };
 
+/** Whether a link would take someone: who, or why not (with what the link is, when it is known). */
+export type Admission = ({ ok: true } & Admitted) | (Refused<AcceptRefusal> & { details?: InviteDetails });
+
 const NOT_FOUND_AS = {
   unknown: 'not_in_workspace',
   not_installed: 'app_not_installed',
@@ -141,7 +145,7 @@ export class InviteService {
       /** What Slack says about a person, asked when a link is used. */
       directory: Directory;
       /** Multi-workspace mode: a link works only while the app is installed in its workspace. */
-      requireInstallation: boolean;
+      multiWorkspace: boolean;
     },
   ) {}
 
@@ -152,7 +156,7 @@ export class InviteService {
    */
   private async authorityOf(db: Db, invite: Invite, account: Account): Promise<Refused<LinkRefusal> | undefined> {
     if (!(await canAdminister(db, invite.accountId, invite.createdBy))) return refuse('inviter_cannot_invite');
-    if (this.deps.requireInstallation && !(await isInstalled(db, account))) return refuse('app_not_installed');
+    if (this.deps.multiWorkspace && !(await isInstalled(db, account))) return refuse('app_not_installed');
     return undefined;
   }
 
@@ -241,30 +245,29 @@ export class InviteService {
   /**
    * Who would join through this link, and whether they may, by every rule but the use itself:
    * the link's state and authority; for a personal invite, that the identity (when given) is the
-   * invited person; for a link for anyone, a verified identity of the account's workspace or org;
+   * invited person; for a link for anyone, a verified identity of the account's own workspace;
    * and, asked of Slack now, that the person is an active person of it (a guest only by a personal
-   * invite). A refusal of someone Slack vouched for is audited.
+   * invite). A refusal of someone Slack vouched for is audited. Refusals carry what the link is,
+   * for the page that explains them.
    */
-  private async admit(
-    token: string,
-    identity: VerifiedIdentity | undefined,
-    source: AuditSource,
-  ): Promise<Result<Admitted, AcceptRefusal>> {
+  private async admit(token: string, identity: VerifiedIdentity | undefined, source: AuditSource): Promise<Admission> {
     const inspected = await this.inspect(token);
-    if (!inspected.ok) return refuse(inspected.reason);
+    if (!inspected.ok) return inspected;
     const { ok: _, ...details } = inspected;
     const { invite, account } = details;
+    const refused = async (reason: AcceptRefusal, audited?: string) => {
+      if (audited) await this.refused(account, invite, audited, source, reason);
+      return { ...refuse(reason), details };
+    };
     let slackUserId: string;
     if (invite.forSlackUserId) {
-      if (identity && identity.slackUserId !== invite.forSlackUserId) {
-        await this.refused(account, identity.slackUserId, source, 'wrong_person');
-        return refuse('wrong_person');
-      }
+      if (identity && identity.slackUserId !== invite.forSlackUserId)
+        return refused('wrong_person', identity.slackUserId);
       slackUserId = invite.forSlackUserId;
     } else {
-      if (!identity) return refuse('identity_required');
-      if (!belongsTo(account, { teamId: identity.teamId, enterpriseId: identity.enterpriseId ?? null })) {
-        return refuse('wrong_account');
+      if (!identity) return refused('identity_required');
+      if (!sameWorkspace(account, { teamId: identity.teamId, enterpriseId: identity.enterpriseId ?? null })) {
+        return refused('wrong_account');
       }
       slackUserId = identity.slackUserId;
     }
@@ -273,12 +276,9 @@ export class InviteService {
     if (existing?.status === 'active') return { ok: true, ...details, slackUserId, member: existing };
 
     const lookup = await this.deps.directory.lookup(account, slackUserId);
-    if (!lookup.found) return refuse(NOT_FOUND_AS[lookup.why]);
+    if (!lookup.found) return refused(NOT_FOUND_AS[lookup.why]);
     const may = mayJoin(account, lookup.person, invite.forSlackUserId ? 'personal_invite' : 'shared_link');
-    if (!may.ok) {
-      if (identity) await this.refused(account, slackUserId, source, may.reason);
-      return may;
-    }
+    if (!may.ok) return refused(may.reason, identity ? slackUserId : undefined);
     return { ok: true, ...details, slackUserId, person: lookup.person };
   }
 
@@ -286,7 +286,7 @@ export class InviteService {
    * For the page a signed-in person sees before confirming: whether this link would take them,
    * without using it. Changes nothing but the audit of a refused person.
    */
-  async identify(token: string, identity: VerifiedIdentity): Promise<Result<Admitted, AcceptRefusal>> {
+  async identify(token: string, identity: VerifiedIdentity): Promise<Admission> {
     return this.admit(token, identity, 'registration_page');
   }
 
@@ -298,25 +298,33 @@ export class InviteService {
   async accept(
     token: string,
     options: { identity?: VerifiedIdentity; profile?: Profile; source?: AuditSource } = {},
-  ): Promise<Result<{ member: Member; account: Account; invite: Invite; alreadyMember: boolean }, AcceptRefusal>> {
+  ): Promise<
+    | { ok: true; member: Member; account: Account; invite: Invite; alreadyMember: boolean }
+    | (Refused<AcceptRefusal> & { details?: InviteDetails })
+  > {
     const source = options.source ?? 'registration_page';
     // Slack is asked here, outside the transaction: no lock is held while Slack answers.
     const admitted = await this.admit(token, options.identity, source);
     if (!admitted.ok) return admitted;
-    const { invite, account, slackUserId } = admitted;
-    if (admitted.member) return { ok: true, member: admitted.member, account, invite, alreadyMember: true };
+    const { ok: _, member: existing, person, slackUserId, ...details } = admitted;
+    const { invite, account } = details;
+    if (existing) return { ok: true, member: existing, account, invite, alreadyMember: true };
     const profile = {
-      displayName: admitted.person?.displayName ?? options.profile?.displayName ?? invite.forDisplayName,
-      email: admitted.person?.email ?? options.profile?.email ?? null,
+      displayName: person?.displayName ?? options.profile?.displayName ?? invite.forDisplayName,
+      email: person?.email ?? options.profile?.email ?? null,
     };
 
     return inTransaction(this.deps.knex, async (trx) => {
-      // Under the account's lock: a demotion, removal or revocation is either before this or after.
+      // Under the account's lock: a demotion, removal, revocation or Slack deactivation is either
+      // wholly before this or wholly after it.
       await lockAccount(trx, account.id);
       const now = this.deps.now();
       const current = toInvite(await trx('invites').where({ id: invite.id }).first());
-      const refusal = refusalFor(current, now) ?? (await this.authorityOf(trx, current, account));
-      if (refusal) return refusal;
+      const refusal =
+        refusalFor(current, now) ??
+        (await this.authorityOf(trx, current, account)) ??
+        ((await deactivatedInSlack(trx, account.id, slackUserId)) ? refuse('not_in_workspace') : undefined);
+      if (refusal) return { ...refusal, details };
 
       const before = await findMember(trx, account.id, slackUserId);
       if (before?.status === 'active')
@@ -328,7 +336,7 @@ export class InviteService {
         .whereRaw(usableInvite('invites', '?'), [now])
         .update({ uses: trx.raw('uses + 1'), last_used_at: now })
         .returning('*');
-      if (!used) return refuse('invite_used');
+      if (!used) return { ...refuse('invite_used'), details };
 
       const registration = {
         display_name: profile.displayName ?? null,
@@ -366,12 +374,18 @@ export class InviteService {
     });
   }
 
-  /** An attempt by a known person that a link refused, in the audit log. */
-  private refused(account: Account, slackUserId: string, source: AuditSource, reason: AcceptRefusal): Promise<void> {
+  /** An attempt by a person Slack vouched for that a link refused, in the audit log, naming the link. */
+  private refused(
+    account: Account,
+    invite: Invite,
+    slackUserId: string,
+    source: AuditSource,
+    reason: AcceptRefusal,
+  ): Promise<void> {
     return recordRefusal(
       this.deps.knex,
       { accountId: account.id, slackUserId, source },
-      { operation: 'register', reason },
+      { operation: 'register', reason, inviteId: invite.id, invitee: invite.forSlackUserId },
       this.deps.now(),
     );
   }

@@ -304,6 +304,12 @@ export class MemberService {
       await lockAccount(trx, accountId);
       const member = await findMember(trx, accountId, slackUserId);
       const now = this.deps.now();
+      // Kept until Slack reactivates them: a registration through a link for anyone, which has
+      // no invite to revoke, checks this under the same lock.
+      await trx('slack_deactivations')
+        .insert({ account_id: accountId, slack_user_id: slackUserId, deactivated_at: now })
+        .onConflict(['account_id', 'slack_user_id'])
+        .ignore();
       if (member?.status !== 'active') {
         const ended = await endInvites(trx, accountId, { forSlackUserId: slackUserId }, 'invitee_deactivated', {
           actor: SLACK_ACTOR,
@@ -359,6 +365,7 @@ export class MemberService {
     return inTransaction(this.deps.knex, async (trx) => {
       // Under the account's lock, so it cannot interleave with a deactivation of the same person.
       await lockAccount(trx, accountId);
+      await trx('slack_deactivations').where({ account_id: accountId, slack_user_id: slackUserId }).del();
       const cleared = await trx('members')
         .where({ account_id: accountId, slack_user_id: slackUserId, status: 'active' })
         .whereNotNull('slack_deactivated_at')

@@ -33,22 +33,41 @@ export interface Directory {
   lookup(account: Account, slackUserId: string): Promise<Lookup>;
 }
 
-/** Whether someone of `teamId` (in org `enterpriseId`) is a person of the account's workspace or org. */
-export function belongsTo(account: Account, who: { teamId: string | null; enterpriseId: string | null }): boolean {
-  if (account.slackTeamId && who.teamId === account.slackTeamId) return true;
-  return Boolean(account.slackEnterpriseId && who.enterpriseId === account.slackEnterpriseId);
+type Home = { teamId: string | null; enterpriseId: string | null };
+
+/**
+ * Whether someone of `teamId` (in org `enterpriseId`) is a person of the account's workspace or,
+ * when it is in an Enterprise Grid org, of that org: whom an admin may invite by name.
+ */
+export function belongsTo(account: Account, who: Home): boolean {
+  return (
+    sameWorkspace(account, who) || Boolean(account.slackEnterpriseId && who.enterpriseId === account.slackEnterpriseId)
+  );
+}
+
+/**
+ * Whether someone is of the account's own workspace (its org, for an org-wide install): whom a
+ * link for anyone admits. Nobody chose them by name, so other workspaces of the org are out.
+ */
+export function sameWorkspace(account: Account, who: Home): boolean {
+  if (account.isEnterpriseInstall)
+    return Boolean(account.slackEnterpriseId && who.enterpriseId === account.slackEnterpriseId);
+  return Boolean(account.slackTeamId && who.teamId === account.slackTeamId);
 }
 
 /**
  * Whether a person may join the account: never a bot, someone deactivated in Slack or someone
- * of another workspace or org; a guest only when an admin chose them by name (a personal invite).
+ * of another workspace or org. When an admin chose them by name (a personal invite): a guest, or
+ * someone of another workspace of the org, too. Through a link for anyone: full members of the
+ * account's own workspace only.
  */
 export function mayJoin(
   account: Account,
   person: SlackPerson,
   how: 'personal_invite' | 'shared_link',
 ): { ok: true } | Refused<'not_in_workspace' | 'guest_needs_personal_invite'> {
-  if (person.deleted || person.bot || !belongsTo(account, person)) return refuse('not_in_workspace');
+  const ours = how === 'personal_invite' ? belongsTo(account, person) : sameWorkspace(account, person);
+  if (person.deleted || person.bot || !ours) return refuse('not_in_workspace');
   if (person.guest && how === 'shared_link') return refuse('guest_needs_personal_invite');
   return { ok: true };
 }

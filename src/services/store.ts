@@ -175,14 +175,19 @@ export async function findMember(db: Db, accountId: number, slackUserId: string)
   return row ? toMember(row) : undefined;
 }
 
+/** The account's active AccountAdmins who can act (not deactivated in Slack), as a query. */
+function usableAdmins(db: Db, accountId: number) {
+  return db('members')
+    .where({ account_id: accountId, status: 'active', role: 'AccountAdmin' })
+    .whereNull('slack_deactivated_at');
+}
+
 /**
  * Active AccountAdmins who can act (not deactivated in Slack), other than `except`: the
  * last-admin rule asks whether any would be left after a change to `except`.
  */
 export async function countUsableAdmins(db: Db, accountId: number, except?: string): Promise<number> {
-  const query = db('members')
-    .where({ account_id: accountId, status: 'active', role: 'AccountAdmin' })
-    .whereNull('slack_deactivated_at');
+  const query = usableAdmins(db, accountId);
   if (except !== undefined) query.whereNot({ slack_user_id: except });
   const row = await query.count<{ n: number }>({ n: '*' }).first();
   return Number(row?.n ?? 0);
@@ -193,10 +198,12 @@ export async function countUsableAdmins(db: Db, accountId: number, except?: stri
  * deactivated in Slack. The authority a registration link carries is its maker's, checked at use.
  */
 export async function canAdminister(db: Db, accountId: number, slackUserId: string): Promise<boolean> {
-  const row = await db('members')
-    .where({ account_id: accountId, slack_user_id: slackUserId, status: 'active', role: 'AccountAdmin' })
-    .whereNull('slack_deactivated_at')
-    .first('id');
+  return (await usableAdmins(db, accountId).where({ slack_user_id: slackUserId }).first('id')) !== undefined;
+}
+
+/** Whether Slack said this person is deactivated (member or not), and has not reactivated them since. */
+export async function deactivatedInSlack(db: Db, accountId: number, slackUserId: string): Promise<boolean> {
+  const row = await db('slack_deactivations').where({ account_id: accountId, slack_user_id: slackUserId }).first();
   return row !== undefined;
 }
 
@@ -247,7 +254,7 @@ export const REFUSAL_QUIET_MS = 60_000;
 export async function recordRefusal(
   knex: Knex,
   actor: Actor,
-  attempt: { operation: string; reason: string },
+  attempt: { operation: string; reason: string; inviteId?: string; invitee?: string | null },
   at: Date,
 ): Promise<void> {
   await inTransaction(knex, async (trx) => {
@@ -257,16 +264,19 @@ export async function recordRefusal(
       `refusal:${actor.accountId}:${actor.slackUserId}:${attempt.operation}`,
     ]);
     await trx.raw(
-      `INSERT INTO audit_log (account_id, actor, action, source, after, created_at)
-       SELECT :account, :actor, 'access.refused', :source, CAST(:after AS jsonb), :at
+      `INSERT INTO audit_log (account_id, actor, action, source, target_slack_user_id, target_invite_id, after, created_at)
+       SELECT :account, :actor, 'access.refused', :source, :invitee, :invite, CAST(:after AS jsonb), :at
        WHERE NOT EXISTS (
          SELECT 1 FROM audit_log
          WHERE account_id = :account AND actor = :actor AND action = 'access.refused'
-           AND created_at > :since AND after->>'operation' = :operation)`,
+           AND created_at > :since AND after->>'operation' = :operation
+           AND target_invite_id IS NOT DISTINCT FROM :invite)`,
       {
         account: actor.accountId,
         actor: actor.slackUserId,
         source: actor.source,
+        invitee: attempt.invitee ?? null,
+        invite: attempt.inviteId ?? null,
         after: JSON.stringify({ operation: attempt.operation, reason: attempt.reason }),
         at,
         since: new Date(at.getTime() - REFUSAL_QUIET_MS),

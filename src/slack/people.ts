@@ -1,9 +1,10 @@
 // People as Slack's users.info and user events show them, turned into the domain's SlackPerson;
 // and the Directory through which the domain asks Slack about someone at the moment it matters.
 import type { WebClient } from '@slack/web-api';
+import type { Logger } from '../logger.js';
 import type { Directory, Lookup, SlackPerson } from '../services/people.js';
 import type { Account } from '../services/types.js';
-import { withDeadline } from './context.js';
+import { DeadlineExceeded, withDeadline } from './context.js';
 import { slackError } from './notify.js';
 
 export type SlackUser = {
@@ -46,15 +47,19 @@ export function personOf(user: SlackUser & { id: string }): SlackPerson {
 
 /** Errors by which Slack says it knows no such person (to this app). */
 const UNKNOWN_USER = new Set(['user_not_found', 'user_not_visible']);
+/** Errors by which Slack says the workspace's token no longer works: the app is not installed there. */
+const TOKEN_GONE = new Set(['account_inactive', 'token_revoked', 'invalid_auth', 'not_authed']);
 
 /**
  * The domain's Directory over users.info, with the bot token of the account's workspace. An
  * answer that does not come within `deadlineMs` (Slack slow, failing or rate-limiting) is
- * "unavailable": the caller changes nothing and asks the person to try again.
+ * "unavailable": the caller changes nothing and asks the person to try again. A token Slack
+ * no longer accepts means the app is not installed there.
  */
 export function slackDirectory(
   clientFor: (account: Account) => Promise<WebClient | undefined>,
   deadlineMs: number,
+  logger: Logger,
 ): Directory {
   return {
     async lookup(account, slackUserId): Promise<Lookup> {
@@ -65,7 +70,16 @@ export function slackDirectory(
         if (!user) return { found: false, why: 'unknown' };
         return { found: true, person: personOf({ ...(user as SlackUser), id: slackUserId }) };
       } catch (err) {
-        return { found: false, why: UNKNOWN_USER.has(slackError(err)) ? 'unknown' : 'unavailable' };
+        const error = err instanceof DeadlineExceeded ? 'no answer in time' : slackError(err);
+        if (UNKNOWN_USER.has(error)) return { found: false, why: 'unknown' };
+        if (TOKEN_GONE.has(error)) {
+          logger.warn({ account: account.id, error }, "Slack refused the workspace's token: treated as not installed");
+          return { found: false, why: 'not_installed' };
+        }
+        // Slow, failing, rate-limited, or refusing for a reason retrying will not mend (a missing
+        // scope): the person is asked to try again, the operator learns why from the log.
+        logger.warn({ account: account.id, error }, 'users.info gave no usable answer; registration not done');
+        return { found: false, why: 'unavailable' };
       }
     },
   };

@@ -100,13 +100,10 @@ function sendRefusal(
 ): void {
   setOutcome(`refused:${reason}`);
   const status = STATUS[reason] ?? 403;
-  const invitee = about.details?.invite.forDisplayName;
-  const text =
-    reason === 'wrong_person'
-      ? `This invitation is for ${invitee ? `@${invitee}` : 'someone else'}, and you signed in with Slack as ${
-          about.signedIn?.name ?? about.signedIn?.slackUserId ?? 'someone else'
-        }. Ask an AccountAdmin for your own invite.`
-      : refusalText(reason);
+  const text = refusalText(reason, {
+    invitee: about.details?.invite.forDisplayName,
+    signedInAs: about.signedIn ? (about.signedIn.name ?? about.signedIn.slackUserId) : undefined,
+  });
   send(res, status, messagePage(REFUSAL_TITLE[reason] ?? 'Not possible', text), {
     ...(status === 503 ? { 'Retry-After': '60' } : {}),
   });
@@ -121,31 +118,26 @@ export function registrationRoutes(deps: RegistrationDeps) {
   const { services, csrf, logger } = deps;
 
   async function show(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
-    const inspected = await services.invites.inspect(token);
-    if (!inspected.ok) return sendRefusal(res, inspected.reason, inspected);
-    const details: InviteDetails = inspected;
-    const personal = details.invite.forSlackUserId !== null;
-    if (!personal && !deps.signIn) return sendRefusal(res, 'identity_required');
+    // Signed in for this link: whether it would take them, told now (the POST checks again).
+    const signedIn = deps.signIn ? signedInAs(req, token) : undefined;
+    const found = signedIn
+      ? await services.invites.identify(token, identityOf(signedIn))
+      : await services.invites.inspect(token);
+    // Slack late with its answer about the person: show the page; confirming asks again.
+    if (!found.ok && (found.reason !== 'slack_unavailable' || !found.details)) {
+      return sendRefusal(res, found.reason, { details: found.details, signedIn });
+    }
+    const details = (found.ok ? found : found.details) as InviteDetails;
+    if (details.invite.forSlackUserId === null && !deps.signIn) return sendRefusal(res, 'identity_required');
     const { setCookie, formValue } = csrf.issue(token, csrf.nonceFrom(req.headers.cookie));
     const action = `/register/${encodeURIComponent(token)}`;
-    let page: string;
-    if (!deps.signIn) page = confirmPage(details, action, formValue);
-    else {
-      // Who they are comes from Slack, then they confirm as that person.
-      const signedIn = signedInAs(req, token);
-      if (signedIn) {
-        // Tell them now if this link will not take them (Slack's answer may be late: the POST checks again).
-        const identified = await services.invites.identify(token, identityOf(signedIn));
-        if (!identified.ok && identified.reason !== 'slack_unavailable') {
-          return sendRefusal(res, identified.reason, { details, signedIn });
-        }
-      }
-      page = signInPage(
-        details,
-        { action, signIn: `${action}${SIGN_IN_SUFFIX}`, csrf: formValue },
-        signedIn ? (signedIn.name ?? signedIn.slackUserId) : null,
-      );
-    }
+    const page = deps.signIn
+      ? signInPage(
+          details,
+          { action, signIn: `${action}${SIGN_IN_SUFFIX}`, csrf: formValue },
+          signedIn ? (signedIn.name ?? signedIn.slackUserId) : null,
+        )
+      : confirmPage(details, action, formValue);
     send(res, 200, page, { 'Set-Cookie': setCookie });
   }
 
@@ -175,8 +167,6 @@ export function registrationRoutes(deps: RegistrationDeps) {
         ),
       );
     }
-    const inspected = await services.invites.inspect(token);
-    if (!inspected.ok) return sendRefusal(res, inspected.reason, inspected);
     let accepted: Awaited<ReturnType<typeof services.invites.accept>>;
     let signedIn: SlackSignInUser | undefined;
     if (deps.signIn) {
@@ -189,10 +179,10 @@ export function registrationRoutes(deps: RegistrationDeps) {
         source: 'registration_page',
       });
     } else {
-      if (inspected.invite.forSlackUserId === null) return sendRefusal(res, 'identity_required');
+      // A link for anyone is refused here: who is registering would be the page's word.
       accepted = await services.invites.accept(token, { source: 'registration_page' });
     }
-    if (!accepted.ok) return sendRefusal(res, accepted.reason, { details: inspected, signedIn });
+    if (!accepted.ok) return sendRefusal(res, accepted.reason, { details: accepted.details, signedIn });
     setOutcome(accepted.alreadyMember ? 'already_member' : 'registered');
     send(res, 200, joinedPage(accepted.account.name, accepted.member.role, accepted.alreadyMember));
     if (!accepted.alreadyMember) {

@@ -65,7 +65,7 @@ describe.each(backends)('link authority on $name', (backend) => {
     });
     const before = await snapshot(db.knex, account.id);
     expect(await services.invites.inspect(link.token)).toMatchObject({ ok: false, reason: 'inviter_cannot_invite' });
-    expect(await services.invites.accept(link.token)).toEqual({ ok: false, reason: 'inviter_cannot_invite' });
+    expect(await services.invites.accept(link.token)).toMatchObject({ ok: false, reason: 'inviter_cannot_invite' });
     expect(await snapshot(db.knex, account.id)).toEqual(before);
     await services.members.reactivatedInSlack(account.id, 'UBEN');
     expect(await services.invites.accept(link.token)).toMatchObject({ ok: true, alreadyMember: false });
@@ -83,8 +83,8 @@ describe.each(backends)('link authority on $name', (backend) => {
     expect(ended.map((i) => i.revoke_reason)).toEqual(['inviter_demoted', 'inviter_demoted']);
 
     await services.members.changeRole(admin(), 'UBEN', 'AccountAdmin');
-    expect(await services.invites.accept(bob.token)).toEqual({ ok: false, reason: 'inviter_cannot_invite' });
-    expect(await services.invites.accept(anyone.token, { identity: identity('UDAN') })).toEqual({
+    expect(await services.invites.accept(bob.token)).toMatchObject({ ok: false, reason: 'inviter_cannot_invite' });
+    expect(await services.invites.accept(anyone.token, { identity: identity('UDAN') })).toMatchObject({
       ok: false,
       reason: 'inviter_cannot_invite',
     });
@@ -106,7 +106,7 @@ describe.each(backends)('link authority on $name', (backend) => {
     });
     const removed = await services.members.remove(admin(), 'UBOB');
     expect(removed).toMatchObject({ ok: true, revokedInvites: 0, invitesForThem: 1 });
-    expect(await services.invites.accept(forBob.token)).toEqual({ ok: false, reason: 'invite_revoked' });
+    expect(await services.invites.accept(forBob.token)).toMatchObject({ ok: false, reason: 'invite_revoked' });
     expect(await services.invites.listPending(admin())).toEqual({ ok: true, invites: [] });
   });
 
@@ -116,7 +116,7 @@ describe.each(backends)('link authority on $name', (backend) => {
       outcome: 'not_member',
       invitesEnded: 1,
     });
-    expect(await services.invites.accept(forBob.token)).toEqual({ ok: false, reason: 'not_in_workspace' });
+    expect(await services.invites.accept(forBob.token)).toMatchObject({ ok: false, reason: 'not_in_workspace' });
     const audit = await db.knex('audit_log').where({ action: 'invite.revoked', target_invite_id: forBob.invite.id });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'Slack', source: 'slack_event' });
@@ -138,7 +138,7 @@ describe.each(backends)('link authority on $name', (backend) => {
       ['unavailable', 'slack_unavailable'],
     ] as const) {
       slack.users.set('UBOB', said);
-      expect(await services.invites.accept(link.token), JSON.stringify(said)).toEqual({ ok: false, reason });
+      expect(await services.invites.accept(link.token), JSON.stringify(said)).toMatchObject({ ok: false, reason });
     }
     expect(await snapshot(db.knex, account.id)).toEqual(before);
     expect(slack.asked.filter((id) => id === 'UBOB')).toHaveLength(5);
@@ -148,10 +148,31 @@ describe.each(backends)('link authority on $name', (backend) => {
     expect(await services.invites.accept(link.token)).toMatchObject({ ok: true });
   });
 
+  it('a link for anyone does not register someone Slack deactivated while it was asking about them', async () => {
+    const anyone = await shared();
+    // Slack answers "active", but the deactivation event is handled before the registration commits.
+    const lookup = slack.lookup.bind(slack);
+    slack.lookup = async (acc, id) => {
+      const answer = await lookup(acc, id);
+      expect(await services.members.deactivatedInSlack(account.id, id)).toMatchObject({ outcome: 'not_member' });
+      return answer;
+    };
+    expect(await services.invites.accept(anyone.token, { identity: identity('UDAN') })).toMatchObject({
+      ok: false,
+      reason: 'not_in_workspace',
+    });
+    expect(await db.knex('members').where({ account_id: account.id, slack_user_id: 'UDAN' })).toEqual([]);
+    expect((await db.knex('invites').where({ id: anyone.invite.id }).first()).uses).toBe(0);
+    // Reactivated in Slack, they may join.
+    slack.lookup = lookup;
+    await services.members.reactivatedInSlack(account.id, 'UDAN');
+    expect(await services.invites.accept(anyone.token, { identity: identity('UDAN') })).toMatchObject({ ok: true });
+  });
+
   it('guests: welcome by a personal invite, refused by a link for anyone (audited)', async () => {
     slack.users.set('UGUEST', { guest: true, displayName: 'Guest' });
     const anyone = await shared();
-    expect(await services.invites.accept(anyone.token, { identity: identity('UGUEST') })).toEqual({
+    expect(await services.invites.accept(anyone.token, { identity: identity('UGUEST') })).toMatchObject({
       ok: false,
       reason: 'guest_needs_personal_invite',
     });
@@ -166,11 +187,11 @@ describe.each(backends)('link authority on $name', (backend) => {
 
   it('a personal invite with an identity registers only its person; another is refused and audited', async () => {
     const link = await personal('UBOB');
-    expect(await services.invites.identify(link.token, identity('UEVE'))).toEqual({
+    expect(await services.invites.identify(link.token, identity('UEVE'))).toMatchObject({
       ok: false,
       reason: 'wrong_person',
     });
-    expect(await services.invites.accept(link.token, { identity: identity('UEVE') })).toEqual({
+    expect(await services.invites.accept(link.token, { identity: identity('UEVE') })).toMatchObject({
       ok: false,
       reason: 'wrong_person',
     });
@@ -191,12 +212,13 @@ describe.each(backends)('link authority on $name', (backend) => {
       links: makeLinks(clock),
       inviteTtlSeconds: SEVEN_DAYS,
       tokenEncryptionKey: 'token-encryption-key-for-tests-0123456789',
+      multiWorkspace: true,
       directory: slack,
       now: clock.now,
     });
     const link = await personal('UBOB');
     const key = { teamId: account.slackTeamId, isEnterpriseInstall: false };
-    expect(await multi.invites.accept(link.token)).toEqual({ ok: false, reason: 'app_not_installed' });
+    expect(await multi.invites.accept(link.token)).toMatchObject({ ok: false, reason: 'app_not_installed' });
     await multi.installations?.vault.save(key, { bot: { token: 'xoxb-x' } });
     expect(await multi.invites.inspect(link.token)).toMatchObject({ ok: true });
     await multi.installations?.uninstalled(key, 'app_uninstalled');
@@ -226,7 +248,7 @@ describe.each(backends)('link authority on $name', (backend) => {
         .first();
       // Registered before the mark, or refused: never after it.
       if (accepted.ok) expect(registered.id).toBeLessThan(kept.id);
-      else expect(accepted).toEqual({ ok: false, reason: 'inviter_cannot_invite' });
+      else expect(accepted).toMatchObject({ ok: false, reason: 'inviter_cannot_invite' });
     }
   });
 });

@@ -96,7 +96,9 @@ export async function resetAccount(
   standIn: SlackStandIn,
   members: Parameters<typeof insertMembers>[2],
 ): Promise<void> {
-  for (const table of ['slack_request_claims', 'audit_log', 'invites', 'members']) await db.knex(table).del();
+  for (const table of ['slack_request_claims', 'slack_deactivations', 'audit_log', 'invites', 'members']) {
+    await db.knex(table).del();
+  }
   await insertMembers(db.knex, running.account, members);
   standIn.reset();
 }

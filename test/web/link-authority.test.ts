@@ -121,6 +121,31 @@ describe.each(backends)('personal links on $name', (backend) => {
     expect(await h.member('UCAROL')).toBeUndefined();
   });
 
+  it('removing an admin ends the links they made, and the answer says how many', async () => {
+    const { path } = await h.invite('UCAROL', 'UADMIN2');
+    const answer = await h.change('UADMIN1', 'remove <@UADMIN2>');
+    expect(answer).toContain('1 registration link they made stopped working.');
+    expect(await h.command('UADMIN1', 'audit 1')).toContain('removed <@UADMIN2>, ending 1 registration link they made');
+    const page = await new PageSession(t.running.url).go(path);
+    expect(page.status).toBe(403);
+    expect(textOf(page.html)).toContain('can no longer invite people');
+  });
+
+  it("Slack refusing the workspace's token is not 'try again': the app is not installed there", async () => {
+    const { path } = await h.invite('UBOB');
+    const session = new PageSession(t.running.url);
+    const page = await session.go(path);
+    t.standIn.fail('users.info', { error: 'account_inactive' });
+    const refused = await session.submit(path, page.html);
+    expect(refused.status).toBe(403);
+    expect(textOf(refused.html)).toContain('ChatBees Users is not installed in this Slack workspace now');
+    // Other refusals are for the operator (logged); the person may try again.
+    t.standIn.fail('users.info', { error: 'missing_scope' });
+    expect((await session.submit(path, page.html)).status).toBe(503);
+    expect(t.running.logs.join('\n')).toContain('missing_scope');
+    expect(await h.member('UBOB')).toBeUndefined();
+  });
+
   it('removing a member ends the personal invite still addressed to them', async () => {
     const { path } = await h.invite('UBOB');
     const session = new PageSession(t.running.url);
@@ -299,7 +324,11 @@ describe.each(backends)('with Sign in with Slack on $name', (backend) => {
     expect(await h.member('UEVE')).toBeUndefined();
     expect(await h.member('UBOB')).toBeUndefined();
     const attempt = await t.db.knex('audit_log').where({ action: 'access.refused', actor: 'UEVE' }).first();
-    expect(attempt).toMatchObject({ source: 'registration_page' });
+    expect(attempt).toMatchObject({
+      source: 'registration_page',
+      target_slack_user_id: 'UBOB',
+      target_invite_id: (await h.inviteFor('UBOB')).id,
+    });
     expect(attempt.after).toEqual({ operation: 'register', reason: 'wrong_person' });
     const bob = new PageSession(t.running.url);
     const page = await bob.signInAs(path, t.standIn, { user: 'UBOB', name: 'Bob' });
@@ -314,6 +343,21 @@ describe.each(backends)('with Sign in with Slack on $name', (backend) => {
     const again = await bob.signInAs(path, t.standIn, { user: 'UBOB', name: 'Bob' });
     expect((await bob.submit(path, again.html)).status).toBe(200);
     expect(await h.member('UBOB')).toMatchObject({ status: 'active', role: 'AccountUser', invited_by: 'UADMIN1' });
+  });
+
+  it('Slack slow to answer about a signed-in person: the page still shows; confirming answers 503, nothing changes', async () => {
+    const path = await shareLink();
+    const session = new PageSession(t.running.url);
+    t.standIn.fail('users.info', { delayMs: 3_000 });
+    const page = await session.signInAs(path, t.standIn, { user: 'UBOB' });
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('Confirm and join');
+    t.standIn.fail('users.info', { delayMs: 3_000 });
+    const late = await session.submit(path, page.html);
+    expect(late.status).toBe(503);
+    expect(late.headers.get('retry-after')).toBe('60');
+    expect(await h.member('UBOB')).toBeUndefined();
+    expect((await session.submit(path, page.html)).status).toBe(200);
   });
 
   it('a link for anyone made by an admin who was then demoted stops working', async () => {

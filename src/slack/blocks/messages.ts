@@ -235,7 +235,11 @@ function auditSentence(entry: AuditEntry): string {
     case 'member.role_changed':
       return `${who} changed ${target}'s role ${escapeMrkdwn(String(before.role))} → ${escapeMrkdwn(String(after.role))}${endedLinks(after.revokedInvites)}`;
     case 'member.removed':
-      return `${who} removed ${target}${endedLinks(after.revokedInvites)}`;
+      return `${who} removed ${target}${endedLinks(after.revokedInvites)}${
+        Array.isArray(after.revokedInvitesForThem) && after.revokedInvitesForThem.length
+          ? ', and the invite still pending for them'
+          : ''
+      }`;
     case 'member.kept_deactivated':
       return `${target} was deactivated in Slack but stays an AccountAdmin: the account has no other`;
     case 'invite.created':
