@@ -17,6 +17,7 @@ import { sendDm, slackError } from './slack/notify.js';
 import { INSTALL_PATH } from './slack/oauth.js';
 import { profileOf, slackDirectory } from './slack/people.js';
 import { Csrf } from './web/csrf.js';
+import { sharedLimiter } from './web/rate-limit.js';
 import { registrationRoutes, SIGNED_IN_PATH } from './web/registration.js';
 import { Sealer } from './web/sealed.js';
 import { createWebServer } from './web/server.js';
@@ -207,7 +208,18 @@ export async function createBot(options: BotOptions): Promise<Bot> {
   const registration = registrationRoutes({
     services,
     logger,
-    limits: config.pageRateLimits,
+    limiters: {
+      perAddress: sharedLimiter(db.knex, {
+        name: 'page:address',
+        points: config.pageRateLimits.perAddress,
+        durationSeconds: 60,
+      }),
+      perLink: sharedLimiter(db.knex, {
+        name: 'page:link',
+        points: config.pageRateLimits.perLink,
+        durationSeconds: 60,
+      }),
+    },
     trustProxyHops: config.trustProxyHops,
     csrf: new Csrf({ secret: options.linkSecret, secure: publicUrl.protocol === 'https:' }),
     publicOrigin: publicUrl.origin,

@@ -6,6 +6,7 @@ import * as refusalIndex from '../../migrations/20261128_004_refusal_index.js';
 import * as slackDeactivation from '../../migrations/20261128_005_slack_deactivation.js';
 import * as installations from '../../migrations/20261128_006_installations.js';
 import * as slackDeactivations from '../../migrations/20261201_007_slack_deactivations.js';
+import * as rateLimits from '../../migrations/20261201_008_rate_limits.js';
 
 interface Migration {
   name: string;
@@ -24,6 +25,7 @@ const migrations: Migration[] = [
   { name: '20261128_005_slack_deactivation', ...slackDeactivation },
   { name: '20261128_006_installations', ...installations },
   { name: '20261201_007_slack_deactivations', ...slackDeactivations },
+  { name: '20261201_008_rate_limits', ...rateLimits },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -1,43 +1,55 @@
-// Fixed-window request counts per key (a client address, a registration link), held in this
-// process's memory and bounded in size. They only shield the public pages from floods: with
-// several processes each allows its own share, which is fine for that purpose.
+// Request limits of the public pages, per client address and per registration link, counted in
+// the database (rate-limiter-flexible's PostgreSQL store, its table made by migration 008) so
+// that every process sees the same counts; while the database cannot be reached, each process
+// counts in its own memory (the library's insurance limiter) rather than letting floods through.
+import { isIPv6 } from 'node:net';
+import type { Knex } from 'knex';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 
 export type Admission = { ok: true } | { ok: false; retryAfterSeconds: number };
 
-export class RateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+export interface Limiter {
+  take(key: string): Promise<Admission>;
+}
 
-  constructor(private readonly options: { limit: number; windowMs: number; maxKeys?: number; now?: () => number }) {}
+/** The table migration 008 makes; the library is told it exists, and never creates it. */
+export const RATE_LIMIT_TABLE = 'rate_limits';
 
-  take(key: string): Admission {
-    const now = (this.options.now ?? Date.now)();
-    let window = this.windows.get(key);
-    if (!window || now - window.start >= this.options.windowMs) {
-      this.windows.delete(key); // re-inserted last: the map stays in order of recent use
-      window = { start: now, count: 0 };
-      this.windows.set(key, window);
-      this.evict();
-    }
-    window.count += 1;
-    if (window.count <= this.options.limit) return { ok: true };
-    return {
-      ok: false,
-      retryAfterSeconds: Math.max(1, Math.ceil((window.start + this.options.windowMs - now) / 1000)),
-    };
-  }
-
-  private evict(): void {
-    const max = this.options.maxKeys ?? 50_000;
-    for (const key of this.windows.keys()) {
-      if (this.windows.size <= max) return;
-      this.windows.delete(key);
-    }
-  }
+/**
+ * `points` requests per `durationSeconds` for each key, named apart by `name`; undefined for no
+ * limit (`points` 0).
+ */
+export function sharedLimiter(
+  knex: Knex,
+  options: { name: string; points: number; durationSeconds: number },
+): Limiter | undefined {
+  if (options.points <= 0) return undefined;
+  const common = { keyPrefix: options.name, points: options.points, duration: options.durationSeconds };
+  const limiter = new RateLimiterPostgres({
+    ...common,
+    storeClient: knex,
+    storeType: 'knex',
+    tableName: RATE_LIMIT_TABLE,
+    tableCreated: true,
+    insuranceLimiter: new RateLimiterMemory(common),
+  });
+  return {
+    async take(key) {
+      try {
+        await limiter.consume(key);
+        return { ok: true };
+      } catch (err) {
+        if (!(err instanceof RateLimiterRes)) throw err;
+        return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)) };
+      }
+    },
+  };
 }
 
 /**
  * The client's address: the socket's, or, behind `trustedHops` proxies, the address the
- * outermost trusted proxy saw (X-Forwarded-For entries further left can be forged).
+ * outermost trusted proxy saw. Entries further left can be forged; so can a chain shorter than
+ * the trusted hops (the client reached us without passing them all): the socket's address then.
  */
 export function clientAddress(
   headers: Record<string, string | string[] | undefined>,
@@ -51,5 +63,25 @@ export function clientAddress(
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return chain[chain.length - trustedHops] ?? chain[0] ?? direct;
+  return chain.length >= trustedHops ? (chain[chain.length - trustedHops] as string) : direct;
+}
+
+/**
+ * What a client is counted as: its IPv4 address, or the /64 of an IPv6 one (a single host
+ * usually holds a whole /64, and could otherwise take a fresh address per request).
+ */
+export function limitKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1] as string;
+  if (!isIPv6(address)) return address;
+  const [head = '', tail = ''] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = address.includes('::') && tail ? tail.split(':') : [];
+  const groups = address.includes('::')
+    ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }

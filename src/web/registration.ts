@@ -11,7 +11,7 @@ import type { Account, Invite, Member, Refusal } from '../services/types.js';
 import type { Csrf } from './csrf.js';
 import { BodyError, cookieValue, drain, pageHeaders, readForm, safeEqual } from './http.js';
 import { confirmPage, joinedPage, messagePage, STYLE_HASH, signInPage } from './pages.js';
-import { clientAddress, RateLimiter } from './rate-limit.js';
+import { clientAddress, type Limiter, limitKey } from './rate-limit.js';
 import type { Sealer } from './sealed.js';
 import type { SlackSignIn, SlackSignInUser } from './slack-sign-in.js';
 
@@ -34,8 +34,8 @@ export interface Registered {
 
 export interface RegistrationDeps {
   services: Services;
-  /** Requests a minute per client address and per link; 0 means no limit. */
-  limits: { perAddress: number; perLink: number };
+  /** Requests a minute per client address (its /64 for IPv6) and per link; absent: no limit. */
+  limiters: { perAddress?: Limiter; perLink?: Limiter };
   trustProxyHops?: number;
   csrf: Csrf;
   logger: Logger;
@@ -249,6 +249,9 @@ export function registrationRoutes(deps: RegistrationDeps) {
       );
     };
     if (!signIn || !saved || !code || !safeEqual(given, saved.state)) return fail('state');
+    // A sign-in state is good once, in any process: taken before Slack is asked anything, so a
+    // replayed return (made-up codes on a captured state) never reaches Slack.
+    if (!(await services.requests.claim(`sign-in:${saved.state}`))) return fail('replayed');
     const user = await signIn.verify(code, saved.nonce).catch((err: unknown) => {
       logger.warn({ err }, 'Sign in with Slack: code not exchanged');
       return undefined;
@@ -261,10 +264,6 @@ export function registrationRoutes(deps: RegistrationDeps) {
       cookie(STATE_COOKIE, '', 0, 'Lax'),
     ]);
   }
-
-  const limiter = (limit: number) => (limit > 0 ? new RateLimiter({ limit, windowMs: 60_000 }) : undefined);
-  const byAddress = limiter(deps.limits.perAddress);
-  const byLink = limiter(deps.limits.perLink);
 
   function refuse(res: ServerResponse, wait: number): void {
     setOutcome('refused:rate_limited');
@@ -279,40 +278,41 @@ export function registrationRoutes(deps: RegistrationDeps) {
   }
 
   const addressOf = (req: IncomingMessage) =>
-    clientAddress(req.headers, req.socket.remoteAddress, deps.trustProxyHops ?? 0);
+    limitKey(clientAddress(req.headers, req.socket.remoteAddress, deps.trustProxyHops ?? 0));
 
-  /** Refuses floods from one address, before any database work; false when refused (and answered). */
-  function admit(req: IncomingMessage, res: ServerResponse): boolean {
-    const verdict = byAddress?.take(addressOf(req));
+  /** Refuses floods from one address, before any other work; false when refused (and answered). */
+  async function admit(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const verdict = await deps.limiters.perAddress?.take(addressOf(req));
     if (!verdict || verdict.ok) return true;
     refuse(res, verdict.retryAfterSeconds);
     return false;
   }
 
   /** And on one link. */
-  function admitted(req: IncomingMessage, res: ServerResponse, token: string): boolean {
-    if (!admit(req, res)) return false;
-    const verdict = byLink?.take(createHash('sha256').update(token).digest('base64url'));
+  async function admitted(req: IncomingMessage, res: ServerResponse, token: string): Promise<boolean> {
+    if (!(await admit(req, res))) return false;
+    const verdict = await deps.limiters.perLink?.take(createHash('sha256').update(token).digest('base64url'));
     if (!verdict || verdict.ok) return true;
     refuse(res, verdict.retryAfterSeconds);
     return false;
   }
 
   return {
-    /** The other public pages (starting an install) count against the same per-address limit. */
+    /** The other public pages (the install flow) count against the same per-address limit. */
     admit,
     /** GET /register/signed-in?code=…&state=…, where Slack sends the person back. */
     async signedIn(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
       if (req.method !== 'GET') {
         return send(res, 405, messagePage('Not possible', 'Open the link in a browser.'), { Allow: 'GET' });
       }
+      if (!(await admit(req, res))) return;
       return signedIn(req, res, query);
     },
     /** /register/:token (GET shows, POST confirms) and /register/:token/sign-in (GET). */
     async handle(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
       const signingIn = rest.endsWith(SIGN_IN_SUFFIX);
       const token = signingIn ? rest.slice(0, -SIGN_IN_SUFFIX.length) : rest;
-      if (!admitted(req, res, token)) return;
+      if (!(await admitted(req, res, token))) return;
       if (signingIn) {
         if (req.method === 'GET') return beginSignIn(res, token);
         return send(res, 405, messagePage('Not possible', 'Open the link in a browser.'), { Allow: 'GET' });

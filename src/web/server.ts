@@ -20,7 +20,7 @@ export interface WebRoutes {
     handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void>;
     signedIn(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void>;
     /** The per-address flood limit of the public pages; false when refused (and answered). */
-    admit(req: IncomingMessage, res: ServerResponse): boolean;
+    admit(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   };
   /** Bolt's HTTP receiver; absent in Socket Mode. */
   slack?: RequestListener;
@@ -108,9 +108,10 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
           res.writeHead(405, { Allow: 'GET' });
           return void res.end();
         }
-        // Starting an install counts against the pages' per-address limit; coming back from
-        // Slack does not (Slack has installed the app by then: refusing would lose the tokens).
-        if (path === INSTALL_PATH && !routes.registration.admit(req, res)) return;
+        // Both count against the pages' per-address limit: a flood of made-up codes on the way
+        // back would make Slack rate-limit the app for everyone (a real install's return is one
+        // request; refused, the person installs again).
+        if (!(await routes.registration.admit(req, res))) return;
         return answeredBy(routes.slack, req, res);
       }
       if (path === '/slack/events' && routes.slack) {

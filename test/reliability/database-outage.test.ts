@@ -87,6 +87,17 @@ describe.runIf(postgresUrl)('a database outage, with a real process on PostgreSQ
     expect(bot.child.exitCode).toBeNull();
   });
 
+  it('still limits the pages per client address while the database is gone, in memory', async () => {
+    // 60 a minute by default, counted in the database: now in this process's memory instead.
+    const statuses: number[] = [];
+    for (let i = 0; i < 62; i++) statuses.push(await status(`/register/guess-${i}`));
+    const first = statuses.indexOf(429);
+    expect(statuses.slice(0, first).every((s) => s === 404)).toBe(true);
+    // One page was asked for in the test before.
+    expect(first).toBe(59);
+    expect(bot.child.exitCode).toBeNull();
+  });
+
   it('answers within 3 seconds when the database hangs without closing anything', async () => {
     await proxy.blackhole();
     const { result, ms } = await timed(() => slack.command('UADMIN1', 'whoami'));

@@ -16,14 +16,28 @@ export function pathOf(url: string): string {
 }
 
 export class PageSession {
-  private readonly jar = new Map<string, string>();
-  constructor(private readonly base: string) {}
+  constructor(
+    private readonly base: string,
+    private readonly options: { headers?: Record<string, string> } = {},
+    private readonly jar = new Map<string, string>(),
+  ) {}
+
+  /** The same browser (its cookies) on another server: another process behind one address. */
+  on(base: string): PageSession {
+    return new PageSession(base, this.options, this.jar);
+  }
+
+  /** Another browser holding a copy of this one's cookies as they are now (a captured session). */
+  copy(base = this.base): PageSession {
+    return new PageSession(base, this.options, new Map(this.jar));
+  }
 
   async go(path: string, init: RequestInit = {}): Promise<PageAnswer> {
     const res = await fetch(`${this.base}${path}`, {
       redirect: 'manual',
       ...init,
       headers: {
+        ...this.options.headers,
         ...(init.headers as Record<string, string>),
         Cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '),
       },
