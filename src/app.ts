@@ -164,6 +164,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     knex: db.knex,
     links,
     inviteTtlSeconds: config.registrationLink.ttlSeconds,
+    inviteLimitPerDay: config.inviteLimitPerDay,
     tokenEncryptionKey: config.slack.oauth?.tokenEncryptionKey,
     directory: slackDirectory(async (account) => workspaces?.clientFor(account), SLACK_LOOKUP_DEADLINE_MS, logger),
     multiWorkspace: config.slack.oauth !== undefined,

@@ -42,6 +42,8 @@ export interface Config {
   trustProxyHops: number;
   /** Registration page requests a minute, per client address and per link (0: no limit). */
   pageRateLimits: { perAddress: number; perLink: number };
+  /** Invitations one AccountAdmin may make in a rolling 24 hours (0: no limit). */
+  inviteLimitPerDay: number;
 }
 
 export class ConfigError extends Error {
@@ -52,6 +54,9 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** Invitations an AccountAdmin may make in 24 hours unless INVITE_LIMIT_PER_DAY says otherwise. */
+export const DEFAULT_INVITE_LIMIT_PER_DAY = 200;
 
 const NODE_ENVS: ReadonlyArray<Config['nodeEnv']> = ['production', 'development', 'test'];
 
@@ -141,6 +146,9 @@ const schema = z
     }),
     RATE_LIMIT_PER_LINK: optionalText.refine((v) => v === undefined || /^\d{1,9}$/.test(v), {
       message: 'must be a whole number of requests a minute (0: no limit)',
+    }),
+    INVITE_LIMIT_PER_DAY: optionalText.refine((v) => v === undefined || /^\d{1,6}$/.test(v), {
+      message: 'must be a whole number of invitations per AccountAdmin in 24 hours (0: no limit)',
     }),
     LOG_LEVEL: optionalText.refine((l) => l === undefined || (LOG_LEVELS as readonly string[]).includes(l), {
       message: `must be one of ${LOG_LEVELS.join(', ')}`,
@@ -247,6 +255,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
       perAddress: Number(e.RATE_LIMIT_PER_ADDRESS ?? 60),
       perLink: Number(e.RATE_LIMIT_PER_LINK ?? 20),
     },
+    inviteLimitPerDay: Number(e.INVITE_LIMIT_PER_DAY ?? DEFAULT_INVITE_LIMIT_PER_DAY),
   };
 }
 

@@ -29,6 +29,8 @@ const TEXT: Record<Refusal, string> = {
   guest_needs_personal_invite:
     'Guests of the Slack workspace can join only with a personal invite. Ask an AccountAdmin to invite you by name.',
   slack_unavailable: 'Slack did not answer in time, so nothing changed. Try again in a minute.',
+  invite_limit: 'You reached the number of invitations an AccountAdmin may send in 24 hours.',
+  invitee_invite_limit: 'This person was already invited as often as anyone may in 24 hours.',
 };
 
 /**

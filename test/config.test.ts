@@ -41,6 +41,15 @@ describe('loadConfig defaults', () => {
     expect(config.logLevel).toBe('info');
     expect(config.nodeEnv).toBe('development');
     expect(config.initialAdmins).toEqual([]);
+    expect(config.inviteLimitPerDay).toBe(200);
+  });
+
+  it('reads INVITE_LIMIT_PER_DAY (0: no limit) and refuses what is not a count', () => {
+    expect(loadConfig({ ...MINIMAL, INVITE_LIMIT_PER_DAY: '0' }).inviteLimitPerDay).toBe(0);
+    expect(loadConfig({ ...MINIMAL, INVITE_LIMIT_PER_DAY: '25' }).inviteLimitPerDay).toBe(25);
+    for (const bad of ['-1', 'lots', '1.5']) {
+      expect(named(configError({ ...MINIMAL, INVITE_LIMIT_PER_DAY: bad }))).toEqual(['INVITE_LIMIT_PER_DAY']);
+    }
   });
 
   it('derives PUBLIC_URL from PORT when only PORT is set', () => {

@@ -7,6 +7,7 @@ import * as slackDeactivation from '../../migrations/20261128_005_slack_deactiva
 import * as installations from '../../migrations/20261128_006_installations.js';
 import * as slackDeactivations from '../../migrations/20261201_007_slack_deactivations.js';
 import * as rateLimits from '../../migrations/20261201_008_rate_limits.js';
+import * as inviteCaps from '../../migrations/20261201_009_invite_caps.js';
 
 interface Migration {
   name: string;
@@ -26,6 +27,7 @@ const migrations: Migration[] = [
   { name: '20261128_006_installations', ...installations },
   { name: '20261201_007_slack_deactivations', ...slackDeactivations },
   { name: '20261201_008_rate_limits', ...rateLimits },
+  { name: '20261201_009_invite_caps', ...inviteCaps },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

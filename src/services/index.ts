@@ -23,6 +23,8 @@ export interface ServiceOptions {
   links: RegistrationLinks;
   /** Lifetime of a new registration link, in seconds. */
   inviteTtlSeconds: number;
+  /** Invitations one admin may make in 24 hours (0: no limit); none unless said. */
+  inviteLimitPerDay?: number;
   /** Multi-workspace mode: the key the workspaces' tokens are encrypted with. */
   tokenEncryptionKey?: string;
   /** What Slack says about people, asked when a registration link is used. */
@@ -43,6 +45,7 @@ export function createServices(options: ServiceOptions): Services {
       links,
       now,
       ttlSeconds: options.inviteTtlSeconds,
+      inviteLimitPerDay: options.inviteLimitPerDay ?? 0,
       directory: options.directory,
       multiWorkspace: options.multiWorkspace ?? false,
     }),

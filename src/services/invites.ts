@@ -81,6 +81,28 @@ export type InviteRefusal = 'invite_unknown' | 'invite_expired' | 'invite_revoke
 /** Why a link does not work now: its own state, or the authority behind it. */
 export type LinkRefusal = InviteRefusal | 'inviter_cannot_invite' | 'app_not_installed' | 'not_in_workspace';
 
+/** The rolling window the invitation caps count over. */
+export const INVITE_WINDOW_MS = 86_400_000;
+/** At most this many invitations of one person in the window, by anyone. */
+export const INVITES_PER_PERSON_PER_DAY = 5;
+
+/** An invitation refused by a cap: whose (the admin's own, or the invitee's), and when it frees up. */
+export type InviteCapReached = {
+  ok: false;
+  reason: 'invite_limit' | 'invitee_invite_limit';
+  limit: number;
+  resetsAt: Date;
+};
+
+/**
+ * When a rolling window holding `times` (oldest first) has room again under `limit`; undefined
+ * while it has room now.
+ */
+function freedAt(times: Date[], limit: number): Date | undefined {
+  if (times.length < limit) return undefined;
+  return new Date(new Date(times[times.length - limit] as Date).getTime() + INVITE_WINDOW_MS);
+}
+
 export interface CreatedInvite {
   invite: Invite;
   token: string;
@@ -142,6 +164,8 @@ export class InviteService {
       links: RegistrationLinks;
       now: () => Date;
       ttlSeconds: number;
+      /** Invitations one admin may make in 24 hours (0: no limit). */
+      inviteLimitPerDay: number;
       /** What Slack says about a person, asked when a link is used. */
       directory: Directory;
       /** Multi-workspace mode: a link works only while the app is installed in its workspace. */
@@ -172,13 +196,19 @@ export class InviteService {
       ttlSeconds?: number;
       maxUses?: number | null;
     } = {},
-  ): Promise<Result<CreatedInvite, 'not_member' | 'not_admin' | 'already_member'>> {
+  ): Promise<
+    ({ ok: true } & CreatedInvite) | Refused<'not_member' | 'not_admin' | 'already_member'> | InviteCapReached
+  > {
     const forSlackUserId = options.forSlackUserId ?? null;
     const result = await inTransaction(this.deps.knex, async (trx) => {
+      // The account's lock also makes the caps exact across processes: counts are read and the
+      // invite written with no other invitation of the account in between.
       await lockAccount(trx, actor.accountId);
       const auth = await authorizeAdmin(trx, actor);
       if (!auth.ok) return auth;
       const now = this.deps.now();
+      const capped = await this.capReached(trx, actor, forSlackUserId, now);
+      if (capped) return capped;
       let replaced: string | null = null;
       if (forSlackUserId) {
         const existing = await findMember(trx, actor.accountId, forSlackUserId);
@@ -222,6 +252,58 @@ export class InviteService {
     if (!result.ok) return result;
     const token = await this.deps.links.sign(result.invite);
     return { ok: true, invite: result.invite, replaced: result.replaced, token, url: this.deps.links.url(token) };
+  }
+
+  /**
+   * Whether one more invitation by `actor` (of `forSlackUserId`, if named) would pass a cap:
+   * `inviteLimitPerDay` per admin and INVITES_PER_PERSON_PER_DAY per invitee, over the rolling
+   * 24 hours before `now`. Every invitation made counts, a link for anyone once.
+   */
+  private async capReached(
+    db: Db,
+    actor: Actor,
+    forSlackUserId: string | null,
+    now: Date,
+  ): Promise<InviteCapReached | undefined> {
+    const since = new Date(now.getTime() - INVITE_WINDOW_MS);
+    const made = (where: Record<string, unknown>) =>
+      db('invites')
+        .where({ account_id: actor.accountId, ...where })
+        .where('created_at', '>', since)
+        .orderBy('created_at')
+        .pluck('created_at') as Promise<Date[]>;
+    const limit = this.deps.inviteLimitPerDay;
+    if (limit > 0) {
+      const resetsAt = freedAt(await made({ created_by: actor.slackUserId }), limit);
+      if (resetsAt) return { ok: false, reason: 'invite_limit', limit, resetsAt };
+    }
+    if (forSlackUserId) {
+      const resetsAt = freedAt(await made({ for_slack_user_id: forSlackUserId }), INVITES_PER_PERSON_PER_DAY);
+      if (resetsAt) return { ok: false, reason: 'invitee_invite_limit', limit: INVITES_PER_PERSON_PER_DAY, resetsAt };
+    }
+    return undefined;
+  }
+
+  /**
+   * How many more invitations `actor` may make now, and when the oldest counted one stops
+   * counting; undefined when there is no limit.
+   */
+  async allowance(actor: Actor): Promise<{ limit: number; left: number; resetsAt: Date | null } | undefined> {
+    const limit = this.deps.inviteLimitPerDay;
+    if (limit <= 0) return undefined;
+    const now = this.deps.now();
+    const made: Date[] = await this.deps
+      .knex('invites')
+      .where({ account_id: actor.accountId, created_by: actor.slackUserId })
+      .where('created_at', '>', new Date(now.getTime() - INVITE_WINDOW_MS))
+      .orderBy('created_at')
+      .pluck('created_at');
+    const first = made[0];
+    return {
+      limit,
+      left: Math.max(0, limit - made.length),
+      resetsAt: first ? new Date(new Date(first).getTime() + INVITE_WINDOW_MS) : null,
+    };
   }
 
   /** What a registration link points at, for the page a GET shows. Changes nothing. */

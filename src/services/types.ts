@@ -140,7 +140,11 @@ export type Refusal =
   /** A guest of the workspace tried a link for anyone: guests need a personal invite. */
   | 'guest_needs_personal_invite'
   /** Slack did not answer in time a question the rule depends on: try again; nothing changed. */
-  | 'slack_unavailable';
+  | 'slack_unavailable'
+  /** The admin made as many invitations as they may in 24 hours. */
+  | 'invite_limit'
+  /** This person was invited as often as anyone may in 24 hours. */
+  | 'invitee_invite_limit';
 
 export type Refused<R extends Refusal = Refusal> = { ok: false; reason: R };
 export type Result<T extends object, R extends Refusal = Refusal> = ({ ok: true } & T) | Refused<R>;

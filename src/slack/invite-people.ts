@@ -3,6 +3,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
+import type { InviteCapReached } from '../services/invites.js';
 import { mayJoin } from '../services/people.js';
 import type { Account, Actor, Refusal } from '../services/types.js';
 import { invitation } from './blocks/dm.js';
@@ -23,6 +24,8 @@ export type InviteOutcome =
       detail?: string;
     }
   | { user: string; kind: 'refused'; reason: Refusal }
+  /** Past a cap: the admin's own for 24 hours, or this person's; invitations open again at `resetsAt`. */
+  | { user: string; kind: 'capped'; cap: InviteCapReached['reason']; limit: number; resetsAt: Date }
   /** Storing this person's invite failed (the database, most likely); the others still count. */
   | { user: string; kind: 'failed' };
 
@@ -45,9 +48,14 @@ type InviteDeps = { client: WebClient; services: Services; logger: Logger; accou
 
 export async function invitePeople(deps: InviteDeps, actor: Actor, users: string[]): Promise<InviteOutcome[]> {
   const { logger } = deps;
+  // Once the admin's own cap is reached, the people after are not looked up in Slack at all.
+  let ownCap: Extract<InviteOutcome, { kind: 'capped' }> | undefined;
   return mapLimited(users, CONCURRENCY, async (user): Promise<InviteOutcome> => {
+    if (ownCap) return { ...ownCap, user };
     try {
-      return await invitePerson(deps, actor, user);
+      const outcome = await invitePerson(deps, actor, user);
+      if (outcome.kind === 'capped' && outcome.cap === 'invite_limit') ownCap = outcome;
+      return outcome;
     } catch (err) {
       // One person's failure must not cost the admin the links already made for the others.
       logFailure(logger, err, 'invite failed', { invitee: user });
@@ -75,6 +83,9 @@ async function invitePerson(deps: InviteDeps, actor: Actor, user: string): Promi
 
   const created = await services.invites.create(actor, { forSlackUserId: user, forDisplayName: person.displayName });
   if (!created.ok) {
+    if ('resetsAt' in created) {
+      return { user, kind: 'capped', cap: created.reason, limit: created.limit, resetsAt: created.resetsAt };
+    }
     return created.reason === 'already_member'
       ? { user, kind: 'already_member' }
       : { user, kind: 'refused', reason: created.reason };

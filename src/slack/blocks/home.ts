@@ -3,6 +3,7 @@
 import type { HomeView, KnownBlock } from '@slack/types';
 import type { Account, Member } from '../../services/types.js';
 import { whoami } from './messages.js';
+import { slackDate } from './text.js';
 
 export const OPEN_CONSOLE_FROM_HOME = 'home_open_console';
 
@@ -13,11 +14,34 @@ export interface HomeData {
   admins: string[];
   /** What is wrong with the account, when something is (no AccountAdmin can act). */
   warning?: string;
-  /** For AccountAdmins only. */
-  summary?: { members: number; pendingInvites: number };
+  /** For AccountAdmins only; `allowance`: their invitations left in 24 hours, when limited. */
+  summary?: {
+    members: number;
+    pendingInvites: number;
+    allowance?: { limit: number; left: number; resetsAt: Date | null };
+  };
 }
 
+/** Below this many invitations left, an admin is told how many. */
+export const FEW_INVITATIONS_LEFT = 20;
+
 const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+function allowanceBlocks(allowance: NonNullable<HomeData['summary']>['allowance']): KnownBlock[] {
+  if (!allowance || allowance.left >= FEW_INVITATIONS_LEFT) return [];
+  const more = allowance.resetsAt ? ` More from ${slackDate(allowance.resetsAt)}.` : '';
+  return [
+    {
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `:hourglass: You can send ${plural(allowance.left, 'more invitation', 'more invitations')} today (at most ${allowance.limit} in 24 hours).${more}`,
+        },
+      ],
+    },
+  ];
+}
 
 export function homeView(data: HomeData): HomeView {
   const blocks: KnownBlock[] = [
@@ -39,6 +63,7 @@ export function homeView(data: HomeData): HomeView {
           },
         ],
       },
+      ...allowanceBlocks(data.summary.allowance),
       {
         type: 'actions',
         elements: [

@@ -16,6 +16,13 @@ function guestNote(guest: boolean): string {
   return guest ? ' (a guest of this workspace, not a full member)' : '';
 }
 
+/** Why a cap stopped an invitation, and when invitations open again. */
+export function capText(cap: { cap: 'invite_limit' | 'invitee_invite_limit'; limit: number; resetsAt: Date }): string {
+  return cap.cap === 'invite_limit'
+    ? `you reached your limit of ${cap.limit} invitations in 24 hours; you can invite again ${slackDate(cap.resetsAt)}`
+    : `already invited ${cap.limit} times in the last 24 hours; they can be invited again ${slackDate(cap.resetsAt)}`;
+}
+
 function line(outcome: InviteOutcome): string {
   const who = mention(outcome.user);
   switch (outcome.kind) {
@@ -31,6 +38,8 @@ function line(outcome: InviteOutcome): string {
       return `:x: ${who} — not invited: ${escapeMrkdwn(refusalText(outcome.reason))}`;
     case 'failed':
       return `:x: ${who} — not invited: it could not be stored just now; try again in a minute`;
+    case 'capped':
+      return `:no_entry: ${who} — not invited: ${capText(outcome)}`;
   }
 }
 

@@ -5,7 +5,7 @@ import { adminRefusalText, refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
 import { consoleView } from '../blocks/console.js';
 import * as dm from '../blocks/dm.js';
-import { inviteResults } from '../blocks/invite-results.js';
+import { capText, inviteResults } from '../blocks/invite-results.js';
 import * as messages from '../blocks/messages.js';
 import { escapeMrkdwn, mention } from '../blocks/text.js';
 import type { Command } from '../command/parse.js';
@@ -84,7 +84,10 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
           maxUses: command.maxUses ?? null,
         }),
       );
-      if (!created.ok) return reply(messages.plain(adminRefusalText(created.reason)));
+      if (!created.ok) {
+        if ('resetsAt' in created) return reply({ text: `Not made: ${capText({ ...created, cap: created.reason })}.` });
+        return reply(messages.plain(adminRefusalText(created.reason)));
+      }
       return reply(messages.sharedLink(actor.account, created.invite, created.url));
     }
     case 'console':

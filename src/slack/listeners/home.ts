@@ -1,6 +1,6 @@
 // The App Home tab, published each time someone opens it: the role is read afresh each time.
 import type { App } from '@slack/bolt';
-import { homeView } from '../blocks/home.js';
+import { type HomeData, homeView } from '../blocks/home.js';
 import { accountWarning, actorFrom, adminsToAsk, logFailure, type SlackDeps, serviceActor } from '../context.js';
 
 /** The Home tab has no ack to beat; a database that does not answer in this time is reported. */
@@ -12,10 +12,11 @@ export function register(app: App, deps: SlackDeps): void {
     if (event.tab !== 'home') return;
     const actor = actorFrom(context);
     try {
-      let summary: { members: number; pendingInvites: number } | undefined;
+      let summary: HomeData['summary'];
       if (actor.role === 'AccountAdmin') {
-        const read = await services.members.summary(serviceActor(actor, 'app_home'));
-        if (read.ok) summary = { members: read.members, pendingInvites: read.pendingInvites };
+        const who = serviceActor(actor, 'app_home');
+        const [read, allowance] = await Promise.all([services.members.summary(who), services.invites.allowance(who)]);
+        if (read.ok) summary = { members: read.members, pendingInvites: read.pendingInvites, allowance };
       }
       const admins = await adminsToAsk(deps, actor, HOME_DEADLINE_MS);
       // The admin part shows only when the service agreed the person is an AccountAdmin.
