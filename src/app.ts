@@ -76,7 +76,12 @@ async function identifyWorkspace(client: WebClient, logger: Logger) {
   }
 }
 
-/** INITIAL_ADMINS, with their Slack names; ids Slack does not know (typos) are skipped. */
+/**
+ * INITIAL_ADMINS, checked with Slack and with their Slack names. Ids Slack does not know (typos),
+ * bots and deactivated users are skipped; an id Slack could not be asked about (the Web API
+ * client has retried already) is not promoted unchecked: it is tried again at the next start,
+ * while the account still has no AccountAdmin who can act.
+ */
 async function bootstrapInitialAdmins(
   client: WebClient,
   services: Services,
@@ -98,9 +103,12 @@ async function bootstrapInitialAdmins(
       const error = slackError(err);
       if (error === 'user_not_found') {
         logger.warn({ slackUserId }, 'INITIAL_ADMINS names a user Slack does not know; skipped');
-        continue;
+      } else {
+        logger.warn(
+          { slackUserId, error },
+          'INITIAL_ADMINS: Slack could not be asked about this user; not made an admin, tried again at the next start',
+        );
       }
-      people.push({ slackUserId });
     }
   }
   const { promoted } = await services.members.bootstrapAdmins(account.id, people);
@@ -226,6 +234,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     publicOrigin: publicUrl.origin,
     sealer: new Sealer(options.linkSecret, now),
     secureCookies: publicUrl.protocol === 'https:',
+    appUrl: config.appUrl,
     signIn: config.slack.signIn
       ? new SlackSignIn({
           ...config.slack.signIn,
@@ -257,6 +266,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
       slack: slack.receiver?.requestListener,
       slackInstall: config.slack.oauth !== undefined,
       slackBodyLimit: SLACK_BODY_LIMIT_BYTES,
+      strictTransportSecurity: config.nodeEnv === 'production' && publicUrl.protocol === 'https:',
       ready: () =>
         withDeadline(db.ping(), 1_000).then(
           () => true,

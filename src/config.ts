@@ -44,6 +44,8 @@ export interface Config {
   pageRateLimits: { perAddress: number; perLink: number };
   /** Invitations one AccountAdmin may make in a rolling 24 hours (0: no limit). */
   inviteLimitPerDay: number;
+  /** The product's own sign-in page, offered to someone who just joined; unset: none. */
+  appUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -147,6 +149,7 @@ const schema = z
     RATE_LIMIT_PER_LINK: optionalText.refine((v) => v === undefined || /^\d{1,9}$/.test(v), {
       message: 'must be a whole number of requests a minute (0: no limit)',
     }),
+    APP_URL: optionalText.pipe(httpUrl().optional()),
     INVITE_LIMIT_PER_DAY: optionalText.refine((v) => v === undefined || /^\d{1,6}$/.test(v), {
       message: 'must be a whole number of invitations per AccountAdmin in 24 hours (0: no limit)',
     }),
@@ -184,8 +187,23 @@ const schema = z
       if (env.SLACK_CLIENT_SECRET !== undefined)
         require('SLACK_CLIENT_ID', 'with SLACK_CLIENT_SECRET (Sign in with Slack)');
     }
-    if (env.NODE_ENV === 'production') require('REGISTRATION_LINK_SECRET', 'when NODE_ENV=production');
+    if (env.NODE_ENV === 'production') {
+      require('REGISTRATION_LINK_SECRET', 'when NODE_ENV=production');
+      // Registration links, sign-in cookies and Slack's redirects travel over it.
+      // Unset, it is http://localhost:PORT, this machine's own.
+      const url = URL.canParse(env.PUBLIC_URL ?? '') ? new URL(env.PUBLIC_URL as string) : undefined;
+      if (url && url.protocol !== 'https:' && !LOCAL_HOSTS.has(url.hostname)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['PUBLIC_URL'],
+          message: 'must be an https:// URL when NODE_ENV=production (http only for localhost)',
+        });
+      }
+    }
   });
+
+/** Hosts a plain-http PUBLIC_URL may name in production: this machine only. */
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function splitList(list: string): string[] {
   return list
@@ -256,6 +274,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
       perLink: Number(e.RATE_LIMIT_PER_LINK ?? 20),
     },
     inviteLimitPerDay: Number(e.INVITE_LIMIT_PER_DAY ?? DEFAULT_INVITE_LIMIT_PER_DAY),
+    appUrl: e.APP_URL,
   };
 }
 

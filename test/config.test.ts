@@ -44,6 +44,22 @@ describe('loadConfig defaults', () => {
     expect(config.inviteLimitPerDay).toBe(200);
   });
 
+  it('needs an https PUBLIC_URL in production, localhost aside', () => {
+    const production = { ...MINIMAL, NODE_ENV: 'production', REGISTRATION_LINK_SECRET: 'x'.repeat(40) };
+    expect(named(configError({ ...production, PUBLIC_URL: 'http://bees.example.com' }))).toEqual(['PUBLIC_URL']);
+    for (const ok of ['https://bees.example.com', 'http://localhost:3000', 'http://127.0.0.1:3000', undefined]) {
+      expect(loadConfig({ ...production, PUBLIC_URL: ok }).publicUrl, ok).toBeTruthy();
+    }
+    expect(loadConfig({ ...MINIMAL, PUBLIC_URL: 'http://bees.example.com' }).publicUrl).toBe('http://bees.example.com');
+  });
+
+  it('reads APP_URL, a URL', () => {
+    expect(loadConfig({ ...MINIMAL, APP_URL: 'https://app.example.com/login' }).appUrl).toBe(
+      'https://app.example.com/login',
+    );
+    expect(named(configError({ ...MINIMAL, APP_URL: 'app' }))).toEqual(['APP_URL']);
+  });
+
   it('reads INVITE_LIMIT_PER_DAY (0: no limit) and refuses what is not a count', () => {
     expect(loadConfig({ ...MINIMAL, INVITE_LIMIT_PER_DAY: '0' }).inviteLimitPerDay).toBe(0);
     expect(loadConfig({ ...MINIMAL, INVITE_LIMIT_PER_DAY: '25' }).inviteLimitPerDay).toBe(25);

@@ -116,14 +116,16 @@ ${when}
   );
 }
 
-export function joinedPage(accountName: string | null, role: Role, alreadyMember: boolean): string {
+/** After joining (or finding one is a member already); `appUrl`: the product's sign-in page, when known. */
+export function joinedPage(accountName: string | null, role: Role, alreadyMember: boolean, appUrl?: string): string {
   const account = escapeHtml(accountName ?? 'the account');
+  const open = appUrl ? `\n<a class="button" href="${escapeHtml(appUrl)}">Open ChatBees</a>` : '';
   return layout(
     alreadyMember ? 'You are already a member' : 'You are in',
     alreadyMember
-      ? `<p>You are already a member of <strong>${account}</strong>, as an <strong>${role}</strong>. Nothing changed.</p>`
+      ? `<p>You are already a member of <strong>${account}</strong>, as an <strong>${role}</strong>. Nothing changed.</p>${open}`
       : `<p>You are now an <strong>${role}</strong> of <strong>${account}</strong> on ChatBees.</p>
-<p>Back in Slack, type <code>/chatbees-users whoami</code> to see your role. You can close this page.</p>`,
+<p>Back in Slack, type <code>/chatbees-users whoami</code> to see your role.${appUrl ? '' : ' You can close this page.'}</p>${open}`,
   );
 }
 

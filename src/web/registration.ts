@@ -49,6 +49,8 @@ export interface RegistrationDeps {
   sealer: Sealer;
   /** Cookies get Secure (PUBLIC_URL is https). */
   secureCookies: boolean;
+  /** APP_URL: the product's sign-in page, offered once someone joined. */
+  appUrl?: string;
 }
 
 /** The path Slack sends a signed-in person back to; registered as the app's redirect URL. */
@@ -184,7 +186,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
     }
     if (!accepted.ok) return sendRefusal(res, accepted.reason, { details: accepted.details, signedIn });
     setOutcome(accepted.alreadyMember ? 'already_member' : 'registered');
-    send(res, 200, joinedPage(accepted.account.name, accepted.member.role, accepted.alreadyMember));
+    send(res, 200, joinedPage(accepted.account.name, accepted.member.role, accepted.alreadyMember, deps.appUrl));
     if (!accepted.alreadyMember) {
       deps.announce(accepted).catch((err: unknown) => logger.warn({ err }, 'registration not announced'));
     }

@@ -28,7 +28,12 @@ export interface WebRoutes {
   slackInstall?: boolean;
   /** The largest body Slack's endpoint takes. */
   slackBodyLimit?: number;
+  /** In production on https: browsers are told to use https only (Strict-Transport-Security). */
+  strictTransportSecurity?: boolean;
 }
+
+/** A year, and the header browsers keep for this host. */
+const HSTS = 'max-age=31536000';
 
 function routeOf(path: string): string {
   if (path === '/healthz' || path === '/readyz' || path === '/slack/events') return path;
@@ -59,6 +64,7 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const record = newRequestRecord({ route: routeOf(path) });
+    if (routes.strictTransportSecurity) res.setHeader('Strict-Transport-Security', HSTS);
     res.once('close', () => {
       // Slack requests are logged by the Bolt middleware once their work is done.
       if (record.slack) return;
