@@ -4,13 +4,16 @@
 // counts in its own memory (the library's insurance limiter) rather than letting floods through.
 import { isIPv6 } from 'node:net';
 import type { Knex } from 'knex';
-import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
 
 export type Admission = { ok: true } | { ok: false; retryAfterSeconds: number };
 
 export interface Limiter {
   take(key: string): Promise<Admission>;
 }
+
+/** How long a page waits for the shared count before counting in memory. */
+const STORE_TIMEOUT_MS = 500;
 
 /** The table migration 008 makes; the library is told it exists, and never creates it. */
 export const RATE_LIMIT_TABLE = 'rate_limits';
@@ -25,12 +28,17 @@ export function sharedLimiter(
 ): Limiter | undefined {
   if (options.points <= 0) return undefined;
   const common = { keyPrefix: options.name, points: options.points, duration: options.durationSeconds };
-  const limiter = new RateLimiterPostgres({
-    ...common,
-    storeClient: knex,
-    storeType: 'knex',
-    tableName: RATE_LIMIT_TABLE,
-    tableCreated: true,
+  // A database that fails, or hangs, costs a page at most STORE_TIMEOUT_MS here: then this
+  // process's own memory counts (the insurance limiter), and the page goes on to its own fate.
+  const limiter = new RLWrapperTimeouts({
+    limiter: new RateLimiterPostgres({
+      ...common,
+      storeClient: knex,
+      storeType: 'knex',
+      tableName: RATE_LIMIT_TABLE,
+      tableCreated: true,
+    }),
+    timeoutMs: STORE_TIMEOUT_MS,
     insuranceLimiter: new RateLimiterMemory(common),
   });
   return {
