@@ -8,6 +8,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('key', 255).primary();
     t.integer('points').notNullable().defaultTo(0);
     t.bigInteger('expire');
+    // The library deletes rows an hour past their expiry, every few minutes.
+    t.index(['expire'], 'rate_limits_expire');
   });
 }
 

@@ -78,9 +78,9 @@ async function identifyWorkspace(client: WebClient, logger: Logger) {
 
 /**
  * INITIAL_ADMINS, checked with Slack and with their Slack names. Ids Slack does not know (typos),
- * bots and deactivated users are skipped; an id Slack could not be asked about (the Web API
- * client has retried already) is not promoted unchecked: it is tried again at the next start,
- * while the account still has no AccountAdmin who can act.
+ * bots and deactivated users are skipped. The list is applied whole: when Slack could not be
+ * asked about an id (the Web API client has retried already), nobody is made an admin unchecked
+ * or without the others, and the whole list is tried again at the next start.
  */
 async function bootstrapInitialAdmins(
   client: WebClient,
@@ -91,6 +91,7 @@ async function bootstrapInitialAdmins(
 ) {
   if (ids.length === 0) return;
   const people = [];
+  const unchecked: string[] = [];
   for (const slackUserId of ids) {
     try {
       const { user } = await client.users.info({ user: slackUserId });
@@ -104,12 +105,14 @@ async function bootstrapInitialAdmins(
       if (error === 'user_not_found') {
         logger.warn({ slackUserId }, 'INITIAL_ADMINS names a user Slack does not know; skipped');
       } else {
-        logger.warn(
-          { slackUserId, error },
-          'INITIAL_ADMINS: Slack could not be asked about this user; not made an admin, tried again at the next start',
-        );
+        logger.warn({ slackUserId, error }, 'INITIAL_ADMINS: Slack could not be asked about this user');
+        unchecked.push(slackUserId);
       }
     }
+  }
+  if (unchecked.length) {
+    logger.warn({ unchecked }, 'INITIAL_ADMINS not applied: tried again, whole, at the next start');
+    return;
   }
   const { promoted } = await services.members.bootstrapAdmins(account.id, people);
   if (promoted.length) logger.info({ promoted }, 'initial AccountAdmins made');
@@ -218,12 +221,12 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     services,
     logger,
     limiters: {
-      perAddress: sharedLimiter(db.knex, {
+      perAddress: sharedLimiter(db.knex, logger, {
         name: 'page:address',
         points: config.pageRateLimits.perAddress,
         durationSeconds: 60,
       }),
-      perLink: sharedLimiter(db.knex, {
+      perLink: sharedLimiter(db.knex, logger, {
         name: 'page:link',
         points: config.pageRateLimits.perLink,
         durationSeconds: 60,

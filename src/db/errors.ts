@@ -23,7 +23,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (!e) return false;
   if (e.name === 'KnexTimeoutError' || e.name === 'DeadlineExceeded') return true;
   if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
-  return /Connection terminated|connection timeout|Query read timeout|Client has encountered a connection error/i.test(
+  // "timeout expired": node-postgres giving up on connecting (connectionTimeoutMillis).
+  return /Connection terminated|connection timeout|timeout expired|Query read timeout|Client has encountered a connection error/i.test(
     e.message ?? '',
   );
 }

@@ -98,9 +98,19 @@ export type InviteCapReached = {
  * When a rolling window holding `times` (oldest first) has room again under `limit`; undefined
  * while it has room now.
  */
+/** When the invitations made (`created_by`) or received (`for_slack_user_id`) in the window were made, oldest first. */
+async function invitedRecently(db: Db, accountId: number, whose: Record<string, string>, now: Date): Promise<Date[]> {
+  const times: Array<Date | string> = await db('invites')
+    .where({ account_id: accountId, ...whose })
+    .where('created_at', '>', new Date(now.getTime() - INVITE_WINDOW_MS))
+    .orderBy('created_at')
+    .pluck('created_at');
+  return times.map((t) => new Date(t));
+}
+
 function freedAt(times: Date[], limit: number): Date | undefined {
   if (times.length < limit) return undefined;
-  return new Date(new Date(times[times.length - limit] as Date).getTime() + INVITE_WINDOW_MS);
+  return new Date((times[times.length - limit] as Date).getTime() + INVITE_WINDOW_MS);
 }
 
 export interface CreatedInvite {
@@ -207,12 +217,14 @@ export class InviteService {
       const auth = await authorizeAdmin(trx, actor);
       if (!auth.ok) return auth;
       const now = this.deps.now();
+      if (forSlackUserId) {
+        const existing = await findMember(trx, actor.accountId, forSlackUserId);
+        if (existing?.status === 'active') return refuse('already_member');
+      }
       const capped = await this.capReached(trx, actor, forSlackUserId, now);
       if (capped) return capped;
       let replaced: string | null = null;
       if (forSlackUserId) {
-        const existing = await findMember(trx, actor.accountId, forSlackUserId);
-        if (existing?.status === 'active') return refuse('already_member');
         const [old] = await trx('invites')
           .where({ account_id: actor.accountId, for_slack_user_id: forSlackUserId, uses: 0 })
           .whereNull('revoked_at')
@@ -265,45 +277,42 @@ export class InviteService {
     forSlackUserId: string | null,
     now: Date,
   ): Promise<InviteCapReached | undefined> {
-    const since = new Date(now.getTime() - INVITE_WINDOW_MS);
-    const made = (where: Record<string, unknown>) =>
-      db('invites')
-        .where({ account_id: actor.accountId, ...where })
-        .where('created_at', '>', since)
-        .orderBy('created_at')
-        .pluck('created_at') as Promise<Date[]>;
     const limit = this.deps.inviteLimitPerDay;
     if (limit > 0) {
-      const resetsAt = freedAt(await made({ created_by: actor.slackUserId }), limit);
+      const resetsAt = freedAt(
+        await invitedRecently(db, actor.accountId, { created_by: actor.slackUserId }, now),
+        limit,
+      );
       if (resetsAt) return { ok: false, reason: 'invite_limit', limit, resetsAt };
     }
     if (forSlackUserId) {
-      const resetsAt = freedAt(await made({ for_slack_user_id: forSlackUserId }), INVITES_PER_PERSON_PER_DAY);
+      const times = await invitedRecently(db, actor.accountId, { for_slack_user_id: forSlackUserId }, now);
+      const resetsAt = freedAt(times, INVITES_PER_PERSON_PER_DAY);
       if (resetsAt) return { ok: false, reason: 'invitee_invite_limit', limit: INVITES_PER_PERSON_PER_DAY, resetsAt };
     }
     return undefined;
   }
 
   /**
-   * How many more invitations `actor` may make now, and when the oldest counted one stops
-   * counting; undefined when there is no limit.
+   * How many more invitations `actor` may make now, and when the cap has room again once reached
+   * (else when the oldest counted one stops counting); undefined when there is no limit.
    */
   async allowance(actor: Actor): Promise<{ limit: number; left: number; resetsAt: Date | null } | undefined> {
     const limit = this.deps.inviteLimitPerDay;
     if (limit <= 0) return undefined;
     const now = this.deps.now();
-    const made: Date[] = await this.deps
-      .knex('invites')
-      .where({ account_id: actor.accountId, created_by: actor.slackUserId })
-      .where('created_at', '>', new Date(now.getTime() - INVITE_WINDOW_MS))
-      .orderBy('created_at')
-      .pluck('created_at');
-    const first = made[0];
+    const made = await invitedRecently(this.deps.knex, actor.accountId, { created_by: actor.slackUserId }, now);
+    const oldest = made[0];
     return {
       limit,
       left: Math.max(0, limit - made.length),
-      resetsAt: first ? new Date(new Date(first).getTime() + INVITE_WINDOW_MS) : null,
+      resetsAt: freedAt(made, limit) ?? (oldest ? new Date(oldest.getTime() + INVITE_WINDOW_MS) : null),
     };
+  }
+
+  /** Whether a token is a link this service signed (expired or not), without asking the database. */
+  async genuine(token: string): Promise<boolean> {
+    return (await this.deps.links.verify(token)).ok;
   }
 
   /** What a registration link points at, for the page a GET shows. Changes nothing. */

@@ -83,7 +83,7 @@ async function invitePerson(deps: InviteDeps, actor: Actor, user: string): Promi
 
   const created = await services.invites.create(actor, { forSlackUserId: user, forDisplayName: person.displayName });
   if (!created.ok) {
-    if ('resetsAt' in created) {
+    if (created.reason === 'invite_limit' || created.reason === 'invitee_invite_limit') {
       return { user, kind: 'capped', cap: created.reason, limit: created.limit, resetsAt: created.resetsAt };
     }
     return created.reason === 'already_member'

@@ -1,10 +1,12 @@
 // Request limits of the public pages, per client address and per registration link, counted in
 // the database (rate-limiter-flexible's PostgreSQL store, its table made by migration 008) so
-// that every process sees the same counts; while the database cannot be reached, each process
-// counts in its own memory (the library's insurance limiter) rather than letting floods through.
-import { isIPv6 } from 'node:net';
+// that every process sees the same counts. When the database fails or is slow, each process
+// counts in its own memory for a while (the same library's memory limiter) rather than letting
+// floods through or making every page wait for the database.
+import { isIP } from 'node:net';
 import type { Knex } from 'knex';
-import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Logger } from '../logger.js';
 
 export type Admission = { ok: true } | { ok: false; retryAfterSeconds: number };
 
@@ -12,39 +14,68 @@ export interface Limiter {
   take(key: string): Promise<Admission>;
 }
 
-/** How long a page waits for the shared count before counting in memory. */
-const STORE_TIMEOUT_MS = 500;
-
 /** The table migration 008 makes; the library is told it exists, and never creates it. */
 export const RATE_LIMIT_TABLE = 'rate_limits';
+/** How long a page waits for the shared count before counting in memory. */
+const STORE_TIMEOUT_MS = 500;
+/** After the shared count failed or was slow, how long to count in memory without asking it. */
+const STORE_PAUSE_MS = 10_000;
+
+class StoreTimeout extends Error {}
 
 /**
  * `points` requests per `durationSeconds` for each key, named apart by `name`; undefined for no
- * limit (`points` 0).
+ * limit (`points` 0). A key past its limit is refused from memory until its window ends, so a
+ * flood costs the database one row update per window, not one per request.
  */
 export function sharedLimiter(
   knex: Knex,
+  logger: Logger,
   options: { name: string; points: number; durationSeconds: number },
 ): Limiter | undefined {
   if (options.points <= 0) return undefined;
   const common = { keyPrefix: options.name, points: options.points, duration: options.durationSeconds };
-  // A database that fails, or hangs, costs a page at most STORE_TIMEOUT_MS here: then this
-  // process's own memory counts (the insurance limiter), and the page goes on to its own fate.
-  const limiter = new RLWrapperTimeouts({
-    limiter: new RateLimiterPostgres({
-      ...common,
-      storeClient: knex,
-      storeType: 'knex',
-      tableName: RATE_LIMIT_TABLE,
-      tableCreated: true,
-    }),
-    timeoutMs: STORE_TIMEOUT_MS,
-    insuranceLimiter: new RateLimiterMemory(common),
+  const shared = new RateLimiterPostgres({
+    ...common,
+    storeClient: knex,
+    storeType: 'knex',
+    tableName: RATE_LIMIT_TABLE,
+    tableCreated: true,
+    inMemoryBlockOnConsumed: options.points + 1,
   });
+  const local = new RateLimiterMemory(common);
+  let sharedPausedUntil = 0;
+
+  const consumeShared = (key: string) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreTimeout()), STORE_TIMEOUT_MS);
+    });
+    return Promise.race([shared.consume(key), late]).finally(() => clearTimeout(timer));
+  };
+
   return {
     async take(key) {
       try {
-        await limiter.consume(key);
+        if (Date.now() < sharedPausedUntil) await local.consume(key);
+        else {
+          try {
+            await consumeShared(key);
+          } catch (err) {
+            if (err instanceof RateLimiterRes) throw err;
+            if (Date.now() >= sharedPausedUntil) {
+              logger.warn(
+                {
+                  limit: options.name,
+                  error: err instanceof StoreTimeout ? 'no answer in time' : (err as Error).message,
+                },
+                'page rate limits: the database did not count; counting in this process for now',
+              );
+            }
+            sharedPausedUntil = Date.now() + STORE_PAUSE_MS;
+            await local.consume(key);
+          }
+        }
         return { ok: true };
       } catch (err) {
         if (!(err instanceof RateLimiterRes)) throw err;
@@ -54,10 +85,19 @@ export function sharedLimiter(
   };
 }
 
+/** An address as a proxy may write it, without brackets or port; undefined when it is none. */
+function bareAddress(entry: string): string | undefined {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(entry);
+  const withPort = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(entry);
+  const address = bracketed?.[1] ?? withPort?.[1] ?? entry;
+  return isIP(address.split('%')[0] as string) ? address : undefined;
+}
+
 /**
  * The client's address: the socket's, or, behind `trustedHops` proxies, the address the
  * outermost trusted proxy saw. Entries further left can be forged; so can a chain shorter than
- * the trusted hops (the client reached us without passing them all): the socket's address then.
+ * the trusted hops (the client reached us without passing them all), and an entry that is no
+ * address: the socket's address then.
  */
 export function clientAddress(
   headers: Record<string, string | string[] | undefined>,
@@ -71,25 +111,41 @@ export function clientAddress(
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return chain.length >= trustedHops ? (chain[chain.length - trustedHops] as string) : direct;
+  if (chain.length < trustedHops) return direct;
+  return bareAddress(chain[chain.length - trustedHops] as string) ?? direct;
+}
+
+/** The eight 16-bit groups of an IPv6 address (an embedded dotted IPv4 counts as two). */
+function ipv6Groups(address: string): number[] {
+  let text = address.split('%')[0] as string;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const parts = (s: string) => (s ? s.split(':').map((g) => Number.parseInt(g, 16)) : []);
+  const left = parts(head);
+  const right = tail === undefined ? [] : parts(tail);
+  return tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill(0), ...right];
 }
 
 /**
- * What a client is counted as: its IPv4 address, or the /64 of an IPv6 one (a single host
- * usually holds a whole /64, and could otherwise take a fresh address per request).
+ * What a client is counted as: its IPv4 address (however IPv6 wraps it), or the /64 of an IPv6
+ * one (a single host usually holds a whole /64, and could otherwise take a fresh address per
+ * request).
  */
 export function limitKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1] as string;
-  if (!isIPv6(address)) return address;
-  const [head = '', tail = ''] = address.split('::');
-  const left = head ? head.split(':') : [];
-  const right = address.includes('::') && tail ? tail.split(':') : [];
-  const groups = address.includes('::')
-    ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
-    : left;
-  return `${groups
+  if (isIP(address.split('%')[0] as string) !== 6) return address;
+  const g = ipv6Groups(address);
+  const upperZero = g.slice(0, 5).every((x) => x === 0);
+  // ::ffff:a.b.c.d (IPv4-mapped, any spelling) and ::a.b.c.d (IPv4-compatible, obsolete).
+  if (upperZero && (g[5] === 0xffff || (g[5] === 0 && (g[6] ?? 0) > 0))) {
+    const [hi = 0, lo = 0] = g.slice(6);
+    return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.');
+  }
+  return `${g
     .slice(0, 4)
-    .map((g) => Number.parseInt(g, 16).toString(16))
+    .map((x) => x.toString(16))
     .join(':')}::/64`;
 }

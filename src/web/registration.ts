@@ -290,10 +290,11 @@ export function registrationRoutes(deps: RegistrationDeps) {
     return false;
   }
 
-  /** And on one link. */
+  /** And on one link: a genuine one (a made-up token counts against its sender's address only). */
   async function admitted(req: IncomingMessage, res: ServerResponse, token: string): Promise<boolean> {
     if (!(await admit(req, res))) return false;
-    const verdict = await deps.limiters.perLink?.take(createHash('sha256').update(token).digest('base64url'));
+    if (!deps.limiters.perLink || !(await services.invites.genuine(token))) return true;
+    const verdict = await deps.limiters.perLink.take(createHash('sha256').update(token).digest('base64url'));
     if (!verdict || verdict.ok) return true;
     refuse(res, verdict.retryAfterSeconds);
     return false;

@@ -95,6 +95,7 @@ describe.runIf(postgresUrl)('a database outage, with a real process on PostgreSQ
     expect(statuses.slice(0, first).every((s) => s === 404)).toBe(true);
     // One page was asked for in the test before.
     expect(first).toBe(59);
+    expect(bot.output.join('\n')).toContain('page rate limits: the database did not count; counting in this process');
     expect(bot.child.exitCode).toBeNull();
   });
 

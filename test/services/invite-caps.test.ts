@@ -64,6 +64,11 @@ describe.each(backends)('invitation caps on $name', (backend) => {
       resetsAt: new Date(first.getTime() + DAY * 1000),
     });
     expect(await services.invites.create(ada(), { forSlackUserId: null })).toMatchObject({ reason: 'invite_limit' });
+    // A member is told so, cap or not.
+    expect(await services.invites.create(ada(), { forSlackUserId: 'UBEN' })).toEqual({
+      ok: false,
+      reason: 'already_member',
+    });
     expect(await snapshot(db.knex, account.id)).toEqual(before);
     // Another admin has a limit of their own.
     expect((await services.invites.create(ben(), { forSlackUserId: 'U3' })).ok).toBe(true);

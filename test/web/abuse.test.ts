@@ -1,8 +1,10 @@
 // The public side under abuse: floods of the registration pages (per address and per link),
 // oversized and malformed Slack bodies. A clear 4xx, nothing stored, the process serving on.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistrationLinks } from '../../src/services/registration-links.js';
 import { type RunningBot, startTestBot } from '../support/bot.js';
 import { openPgliteTestDatabase, type TestDatabase } from '../support/databases.js';
+import { LINK_SECRET, PUBLIC_URL } from '../support/fixtures.js';
 import { SIGNING_SECRET, sign } from '../support/slack-requests.js';
 import { SlackStandIn } from '../support/slack-stand-in.js';
 
@@ -13,6 +15,12 @@ async function stored(db: TestDatabase) {
     ),
   );
   return { members, invites, audit, claims };
+}
+
+/** A link signed with the bots' key for an invite that does not exist: genuine, and refused (404). */
+function genuineLink(inviteId: string): Promise<string> {
+  const links = new RegistrationLinks({ publicUrl: PUBLIC_URL, secret: LINK_SECRET });
+  return links.sign({ id: inviteId, expiresAt: new Date(Date.now() + 3_600_000) });
 }
 
 describe('abuse of the public pages', () => {
@@ -54,10 +62,15 @@ describe('abuse of the public pages', () => {
     expect(await stored(db)).toEqual(before);
   });
 
-  it('limits requests per registration link, whatever the address', async () => {
+  it('limits requests per registration link, whatever the address; a made-up link only per address', async () => {
+    const link = await genuineLink('abcdefghij');
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await get('/register/the-same-link', `192.0.2.${i + 1}`)).status);
+    for (let i = 0; i < 4; i++) statuses.push((await get(`/register/${link}`, `192.0.2.${i + 1}`)).status);
     expect(statuses).toEqual([404, 404, 404, 429]);
+    // Made-up tokens are not counted per link (each would be a row of its own): only their senders are.
+    const madeUp: number[] = [];
+    for (let i = 0; i < 4; i++) madeUp.push((await get('/register/the-same-made-up-link', `192.0.2.${i + 10}`)).status);
+    expect(madeUp).toEqual([404, 404, 404, 404]);
   });
 
   it('limits by default to 20 requests a minute on one link', async () => {
@@ -71,8 +84,9 @@ describe('abuse of the public pages', () => {
     });
     try {
       const statuses: number[] = [];
+      const link = await genuineLink('klmnopqrst');
       for (let i = 0; i < 21; i++) {
-        statuses.push((await fetch(`${defaults.url}/register/one-link`)).status);
+        statuses.push((await fetch(`${defaults.url}/register/${link}`)).status);
       }
       expect(statuses.filter((s) => s === 404)).toHaveLength(20);
       expect(statuses.at(-1)).toBe(429);

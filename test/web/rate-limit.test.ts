@@ -22,12 +22,23 @@ describe('clientAddress', () => {
     expect(clientAddress({}, '10.0.0.1', 1)).toBe('10.0.0.1');
     expect(clientAddress(xff(' , '), '10.0.0.1', 1)).toBe('10.0.0.1');
   });
+
+  it('reads an address with a port or in brackets, and takes the socket for an entry that is no address', () => {
+    expect(clientAddress(xff('203.0.113.9:5555'), '10.0.0.1', 1)).toBe('203.0.113.9');
+    expect(clientAddress(xff('[2001:db8::1]:443'), '10.0.0.1', 1)).toBe('2001:db8::1');
+    for (const junk of ['unknown', 'evil.example', '999.1.1.1', '<script>']) {
+      expect(clientAddress(xff(junk), '10.0.0.1', 1), junk).toBe('10.0.0.1');
+    }
+  });
 });
 
 describe('limitKey', () => {
-  it('keeps IPv4 addresses, and unwraps IPv4-mapped IPv6 ones', () => {
+  it('keeps IPv4 addresses, and unwraps IPv4 from IPv6 however it is spelled', () => {
     expect(limitKey('203.0.113.9')).toBe('203.0.113.9');
-    expect(limitKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    for (const wrapped of ['::ffff:203.0.113.9', '::ffff:cb00:7109', '0:0:0:0:0:ffff:203.0.113.9', '::203.0.113.9']) {
+      expect(limitKey(wrapped), wrapped).toBe('203.0.113.9');
+    }
+    expect(limitKey('::ffff:7f00:1')).toBe('127.0.0.1');
   });
 
   it('counts an IPv6 client by its /64, however it is written', () => {
@@ -38,5 +49,7 @@ describe('limitKey', () => {
     expect(limitKey('2001:db8:1:3::1')).not.toBe(one);
     expect(limitKey('::1')).toBe('0:0:0:0::/64');
     expect(limitKey('fe80::1')).toBe('fe80:0:0:0::/64');
+    expect(limitKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(limitKey('64:ff9b::203.0.113.9')).toBe('64:ff9b:0:0::/64');
   });
 });

@@ -18,9 +18,11 @@ function guestNote(guest: boolean): string {
 
 /** Why a cap stopped an invitation, and when invitations open again. */
 export function capText(cap: { cap: 'invite_limit' | 'invitee_invite_limit'; limit: number; resetsAt: Date }): string {
+  // Shown to the minute: rounded up, so that trying again at the time shown works.
+  const when = slackDate(new Date(Math.ceil(cap.resetsAt.getTime() / 60_000) * 60_000));
   return cap.cap === 'invite_limit'
-    ? `you reached your limit of ${cap.limit} invitations in 24 hours; you can invite again ${slackDate(cap.resetsAt)}`
-    : `already invited ${cap.limit} times in the last 24 hours; they can be invited again ${slackDate(cap.resetsAt)}`;
+    ? `you reached your limit of ${cap.limit} invitations in 24 hours; you can invite again ${when}`
+    : `already invited ${cap.limit} times in the last 24 hours; they can be invited again ${when}`;
 }
 
 function line(outcome: InviteOutcome): string {

@@ -85,7 +85,9 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
         }),
       );
       if (!created.ok) {
-        if ('resetsAt' in created) return reply({ text: `Not made: ${capText({ ...created, cap: created.reason })}.` });
+        if (created.reason === 'invite_limit' || created.reason === 'invitee_invite_limit') {
+          return reply({ text: `Not made: ${capText({ ...created, cap: created.reason })}.` });
+        }
         return reply(messages.plain(adminRefusalText(created.reason)));
       }
       return reply(messages.sharedLink(actor.account, created.invite, created.url));
