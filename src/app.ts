@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { InFlight } from './in-flight.js';
 import type { Logger } from './logger.js';
+import { INSTALL_PATH, SIGNED_IN_PATH } from './paths.js';
 import { createServices, type Services } from './services/index.js';
 import { RegistrationLinks } from './services/registration-links.js';
 import type { Account } from './services/types.js';
@@ -14,11 +15,12 @@ import * as dm from './slack/blocks/dm.js';
 import * as messages from './slack/blocks/messages.js';
 import { type SlackDeps, withDeadline } from './slack/context.js';
 import { sendDm, slackError } from './slack/notify.js';
-import { INSTALL_PATH } from './slack/oauth.js';
 import { profileOf, slackDirectory } from './slack/people.js';
 import { Csrf } from './web/csrf.js';
+import { pageHeaders } from './web/http.js';
+import { installedPage, installPage, messagePage, STYLE_HASH } from './web/pages.js';
 import { sharedLimiter } from './web/rate-limit.js';
-import { registrationRoutes, SIGNED_IN_PATH } from './web/registration.js';
+import { registrationRoutes } from './web/registration.js';
 import { Sealer } from './web/sealed.js';
 import { createWebServer } from './web/server.js';
 import { SlackSignIn } from './web/slack-sign-in.js';
@@ -208,6 +210,12 @@ export async function createBot(options: BotOptions): Promise<Bot> {
       inFlight,
       publicUrl: config.publicUrl,
       slackOrigin: new URL(config.slack.apiUrl).origin,
+      pages: {
+        headers: pageHeaders(STYLE_HASH),
+        install: installPage,
+        installed: installedPage,
+        message: messagePage,
+      },
       async installerProfile(botToken, slackUserId) {
         const client = new WebClient(botToken, webClientOptions(config, { logger }));
         const { user } = await withDeadline(client.users.info({ user: slackUserId }), SLACK_LOOKUP_DEADLINE_MS);

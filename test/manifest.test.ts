@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { OAUTH_REDIRECT_PATH, SIGNED_IN_PATH } from '../src/paths.js';
 import { COMMAND } from '../src/slack/listeners/command.js';
-import { BOT_SCOPES, OAUTH_REDIRECT_PATH } from '../src/slack/oauth.js';
-import { SIGNED_IN_PATH } from '../src/web/registration.js';
+import { BOT_SCOPES } from '../src/slack/oauth.js';
 
 const fixtures = (name: string) => fileURLToPath(new URL(`./fixtures/slack-manifest-schema/${name}`, import.meta.url));
 const manifestPath = fileURLToPath(new URL('../manifest.yml', import.meta.url));

@@ -3,6 +3,7 @@ import { App, ErrorCode, HTTPReceiver } from '@slack/bolt';
 import type { ExtendedErrorHandler } from '@slack/bolt/dist/App.js';
 import type { WebClientOptions } from '@slack/web-api';
 import type { Config } from '../config.js';
+import { SLACK_EVENTS_PATH } from '../paths.js';
 import { currentRequest, newRequestRecord, type RequestRecord, runWithRequest, setOutcome } from '../request-log.js';
 import { boltLogger } from './bolt-logger.js';
 import { type SlackDeps, UNAVAILABLE } from './context.js';
@@ -159,7 +160,7 @@ export function createSlackApp(
   } else {
     const receiver = new HTTPReceiver({
       signingSecret: config.slack.signingSecret ?? '',
-      endpoints: '/slack/events',
+      endpoints: SLACK_EVENTS_PATH,
       logger,
       bodyLimit: SLACK_BODY_LIMIT_BYTES,
       ...(oauth && install ? oauthReceiverOptions(oauth, webClientOptions(config, deps), install) : {}),

@@ -8,17 +8,28 @@ import type { WebClientOptions } from '@slack/web-api';
 import type { Config } from '../config.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
+import { INSTALL_PATH, OAUTH_REDIRECT_PATH } from '../paths.js';
 import { setOutcome } from '../request-log.js';
 import type { InstallationService } from '../services/installations.js';
 import type { Profile } from '../services/types.js';
-import { pageHeaders } from '../web/http.js';
-import { installedPage, installPage, messagePage, STYLE_HASH } from '../web/pages.js';
 import { installationStore } from './installation-store.js';
 
 /** What the bot asks each workspace for; the manifest's bot scopes say the same (tested). */
 export const BOT_SCOPES = ['commands', 'chat:write', 'im:write', 'users:read', 'users:read.email'];
-export const INSTALL_PATH = '/slack/install';
-export const OAUTH_REDIRECT_PATH = '/slack/oauth_redirect';
+
+/** The install flow's pages, rendered by the web layer (handed in by src/app.ts). */
+export interface InstallPages {
+  /** Headers every page carries (caching, framing, Content-Security-Policy). */
+  headers: Record<string, string>;
+  install(authorizeUrl: string): string;
+  installed(options: {
+    accountName: string | null;
+    installer: 'made_admin' | 'already_admin' | 'not_made_admin';
+    reinstall: boolean;
+    openSlackUrl: string | null;
+  }): string;
+  message(title: string, text: string): string;
+}
 
 export interface InstallDeps {
   installations: InstallationService;
@@ -31,11 +42,7 @@ export interface InstallDeps {
   slackOrigin: string;
   /** The installer's name and email, read with the new token; undefined if Slack does not say in time. */
   installerProfile(botToken: string, slackUserId: string): Promise<Profile | undefined>;
-}
-
-function send(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, { ...pageHeaders(STYLE_HASH), 'Content-Length': String(Buffer.byteLength(html)) });
-  res.end(html);
+  pages: InstallPages;
 }
 
 /** Why an install did not finish, in words for the person in the browser. */
@@ -74,7 +81,11 @@ export function oauthReceiverOptions(
   HTTPReceiverOptions,
   'clientId' | 'clientSecret' | 'stateSecret' | 'scopes' | 'installationStore' | 'redirectUri' | 'installerOptions'
 > {
-  const { logger } = deps;
+  const { logger, pages } = deps;
+  const send = (res: ServerResponse, status: number, html: string) => {
+    res.writeHead(status, { ...pages.headers, 'Content-Length': String(Buffer.byteLength(html)) });
+    res.end(html);
+  };
   const { logger: _ignored, ...installerClientOptions } = clientOptions;
 
   function afterInstallation(
@@ -97,7 +108,7 @@ export function oauthReceiverOptions(
     if (!token) {
       setOutcome('failed');
       logger.warn({ team: key.teamId, enterprise: key.enterpriseId }, 'installation without a bot token; not kept');
-      send(res, 502, messagePage('Not installed', 'Slack did not give the app a bot token. Please try again.'));
+      send(res, 502, pages.message('Not installed', 'Slack did not give the app a bot token. Please try again.'));
       return false;
     }
     const installerId = installation.user?.id;
@@ -125,7 +136,7 @@ export function oauthReceiverOptions(
     send(
       res,
       200,
-      installedPage({
+      pages.installed({
         accountName: result.account.name,
         installer: result.installer,
         reinstall: result.reinstall,
@@ -145,7 +156,7 @@ export function oauthReceiverOptions(
     const { status, title, text } = failureText(error.code);
     setOutcome(status === 502 ? 'failed' : `refused:${error.code ?? 'install'}`);
     logger.warn({ reason: error.code, error: error.message }, 'installation not completed');
-    if (!res.headersSent) send(res, status, messagePage(title, text));
+    if (!res.headersSent) send(res, status, pages.message(title, text));
     else res.end();
   }
 
@@ -164,11 +175,11 @@ export function oauthReceiverOptions(
       clientOptions: installerClientOptions,
       installPathOptions: {
         beforeRedirection: async (_req, res) => {
-          for (const [name, value] of Object.entries(pageHeaders(STYLE_HASH))) res.setHeader(name, value);
+          for (const [name, value] of Object.entries(pages.headers)) res.setHeader(name, value);
           return true;
         },
       },
-      renderHtmlForInstallPath: installPage,
+      renderHtmlForInstallPath: pages.install,
       callbackOptions: { afterInstallation, failureAsync },
     },
   };

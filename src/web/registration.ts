@@ -53,8 +53,6 @@ export interface RegistrationDeps {
   appUrl?: string;
 }
 
-/** The path Slack sends a signed-in person back to; registered as the app's redirect URL. */
-export const SIGNED_IN_PATH = '/register/signed-in';
 /** Appended to a link's path: where "Continue with Slack" starts Slack's sign-in for it. */
 const SIGN_IN_SUFFIX = '/sign-in';
 const STATE_COOKIE = 'chatbees_signin';

@@ -4,11 +4,10 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
+import { INSTALL_PATH, OAUTH_REDIRECT_PATH, REGISTER_PATH, SIGNED_IN_PATH, SLACK_EVENTS_PATH } from '../paths.js';
 import { newRequestRecord, runWithRequest, setOutcome } from '../request-log.js';
-import { INSTALL_PATH, OAUTH_REDIRECT_PATH } from '../slack/oauth.js';
 import { pageHeaders, refuseOversized, sendJson } from './http.js';
 import { messagePage, STYLE_HASH } from './pages.js';
-import { SIGNED_IN_PATH } from './registration.js';
 
 export interface WebRoutes {
   inFlight: InFlight;
@@ -36,9 +35,9 @@ export interface WebRoutes {
 const HSTS = 'max-age=31536000';
 
 function routeOf(path: string): string {
-  if (path === '/healthz' || path === '/readyz' || path === '/slack/events') return path;
+  if (path === '/healthz' || path === '/readyz' || path === SLACK_EVENTS_PATH) return path;
   if (path === INSTALL_PATH || path === OAUTH_REDIRECT_PATH) return path;
-  if (path.startsWith('/register/')) return 'registration page';
+  if (path.startsWith(REGISTER_PATH)) return 'registration page';
   return 'other';
 }
 
@@ -99,10 +98,10 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
       if (path === SIGNED_IN_PATH) {
         return routes.registration.signedIn(req, res, new URL(req.url ?? '/', 'http://x').searchParams);
       }
-      if (path.startsWith('/register/')) {
+      if (path.startsWith(REGISTER_PATH)) {
         let token: string;
         try {
-          token = decodeURIComponent(path.slice('/register/'.length));
+          token = decodeURIComponent(path.slice(REGISTER_PATH.length));
         } catch {
           return notFound(res);
         }
@@ -120,7 +119,7 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
         if (!(await routes.registration.admit(req, res))) return;
         return answeredBy(routes.slack, req, res);
       }
-      if (path === '/slack/events' && routes.slack) {
+      if (path === SLACK_EVENTS_PATH && routes.slack) {
         if (req.method !== 'POST') {
           res.writeHead(405, { Allow: 'POST' });
           return void res.end();
