@@ -119,7 +119,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
 
   async function show(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
     // Signed in for this link: whether it would take them, told now (the POST checks again).
-    const signedIn = deps.signIn ? signedInAs(req, token) : undefined;
+    const signedIn = deps.signIn ? await signedInAs(req, token) : undefined;
     const found = signedIn
       ? await services.invites.identify(token, identityOf(signedIn))
       : await services.invites.inspect(token);
@@ -170,7 +170,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
     let accepted: Awaited<ReturnType<typeof services.invites.accept>>;
     let signedIn: SlackSignInUser | undefined;
     if (deps.signIn) {
-      signedIn = signedInAs(req, token);
+      signedIn = await signedInAs(req, token);
       // Not (or no longer) signed in: back to the link's page, which offers "Continue with Slack".
       if (!signedIn) return seeOther(res, `/register/${encodeURIComponent(token)}`);
       accepted = await services.invites.accept(token, {
@@ -195,7 +195,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
     if (!deps.signIn) return sendRefusal(res, 'identity_required');
     const inspected = await services.invites.inspect(token);
     if (!inspected.ok) return sendRefusal(res, inspected.reason, inspected);
-    startSignIn(res, token, inspected.account.slackTeamId);
+    await startSignIn(res, token, inspected.account.slackTeamId);
   }
 
   const cookie = (name: string, value: string, seconds: number, sameSite: 'Lax' | 'Strict') =>
@@ -211,13 +211,13 @@ export function registrationRoutes(deps: RegistrationDeps) {
     cookieValue(req.headers.cookie, deps.secureCookies ? `__Host-${name}` : name);
 
   /** The Slack user this browser signed in as, for this link. */
-  function signedInAs(req: IncomingMessage, token: string): SlackSignInUser | undefined {
-    const identity = deps.sealer.open<SignedInIdentity>('identity', cookieIn(req, IDENTITY_COOKIE));
+  async function signedInAs(req: IncomingMessage, token: string): Promise<SlackSignInUser | undefined> {
+    const identity = await deps.sealer.open<SignedInIdentity>('identity', cookieIn(req, IDENTITY_COOKIE));
     return identity && identity.link === linkDigest(token) ? identity.user : undefined;
   }
 
   /** Off to Slack: a random state and nonce, kept signed in a cookie that comes back with the person. */
-  function startSignIn(res: ServerResponse, token: string, teamId: string | null): void {
+  async function startSignIn(res: ServerResponse, token: string, teamId: string | null): Promise<void> {
     const signIn = deps.signIn as SlackSignIn;
     const state: SignInState = {
       state: randomBytes(18).toString('base64url'),
@@ -227,14 +227,14 @@ export function registrationRoutes(deps: RegistrationDeps) {
     setOutcome('sign_in_started');
     // Lax: the way back from Slack is a top-level navigation from another site.
     seeOther(res, signIn.authorizeUrl(state.state, state.nonce, teamId), [
-      cookie(STATE_COOKIE, deps.sealer.seal('sign-in', state, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
+      cookie(STATE_COOKIE, await deps.sealer.seal('sign-in', state, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
     ]);
   }
 
   /** Back from Slack: verify who this is, then show the link's page again, to confirm as them. */
   async function signedIn(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
     const signIn = deps.signIn;
-    const saved = deps.sealer.open<SignInState>('sign-in', cookieIn(req, STATE_COOKIE));
+    const saved = await deps.sealer.open<SignInState>('sign-in', cookieIn(req, STATE_COOKIE));
     const given = query.get('state') ?? '';
     const code = query.get('code') ?? '';
     const fail = (why: string) => {
@@ -260,7 +260,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
     setOutcome('signed_in');
     const identity: SignedInIdentity = { link: linkDigest(saved.token), user };
     seeOther(res, `/register/${encodeURIComponent(saved.token)}`, [
-      cookie(IDENTITY_COOKIE, deps.sealer.seal('identity', identity, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
+      cookie(IDENTITY_COOKIE, await deps.sealer.seal('identity', identity, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
       cookie(STATE_COOKIE, '', 0, 'Lax'),
     ]);
   }
