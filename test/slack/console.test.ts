@@ -435,11 +435,21 @@ describe.each(backends)('admin console on $name', (backend) => {
   const pendingInvitesFor = (user: string) =>
     db.knex('invites').where({ for_slack_user_id: user }).whereNull('revoked_at').pluck('id');
 
-  async function expectRefusalAudited(user: string, operation: string, reason = 'not_admin') {
+  /** The audit key of each operation a refusal names (src/slack/operations.ts). */
+  const AUDIT_KEY: Record<string, string> = {
+    'Removing members': 'members.remove',
+    'Inviting people': 'invites.send',
+    'Paging the console': 'console.page',
+    'Changing roles': 'members.change_role',
+    'Revoking invites': 'invites.revoke',
+  };
+
+  async function expectRefusalAudited(user: string, label: string, reason = 'not_admin') {
+    const operation = AUDIT_KEY[label];
     const row = await waitFor(
       async () => (await auditRows('access.refused')).find((r) => r.actor === user && r.after?.operation === operation),
       5_000,
-      `access.refused for ${operation}`,
+      `access.refused for ${label}`,
     );
     expect(row).toMatchObject({ source: 'console', after: { operation, reason } });
   }

@@ -95,8 +95,9 @@ describe.each(backends)('App Home on $name', (backend) => {
     expect(t.standIn.callsTo('views.update')).toHaveLength(0);
     await waitFor(
       async () =>
-        (await t.db.knex('audit_log').where({ action: 'access.refused', actor: 'UBOB' })).find(
-          (r) => r.after.operation === 'Opening the admin console',
+        // Named by its key, and recorded as coming from the Home tab, not the console.
+        (await t.db.knex('audit_log').where({ action: 'access.refused', actor: 'UBOB', source: 'app_home' })).find(
+          (r) => r.after.operation === 'console.open_from_home',
         ),
       5_000,
       'the refusal recorded',

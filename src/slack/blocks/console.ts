@@ -5,22 +5,23 @@ import type { MemberPage } from '../../services/members.js';
 import type { Account, Invite, Member } from '../../services/types.js';
 import { MAX_INVITEES } from '../command/parse.js';
 import type { InviteOutcome } from '../invite-people.js';
+import { BUTTONS, FORMS } from '../operations.js';
 import { inviteResults } from './invite-results.js';
 import { accountName, inviteLine, memberLine } from './messages.js';
 import { mention, truncate } from './text.js';
 
 export const ADMIN_CONSOLE = 'admin_console';
-export const INVITE_FORM = 'invite_people';
+export const INVITE_FORM = FORMS.invitePeople;
 export const INVITEES_BLOCK = 'invitees';
 export const INVITEES_INPUT = 'invitees_select';
 
 export const ACTIONS = {
-  nextPage: 'console_next_page',
-  previousPage: 'console_previous_page',
-  openInviteForm: 'console_open_invite_form',
-  setRole: 'member_set_role',
-  remove: 'member_remove',
-  revokeInvite: 'invite_revoke',
+  nextPage: BUTTONS.nextPage,
+  previousPage: BUTTONS.previousPage,
+  openInviteForm: BUTTONS.openInviteForm,
+  setRole: BUTTONS.setRole,
+  remove: BUTTONS.remove,
+  revokeInvite: BUTTONS.revokeInvite,
 } as const;
 
 export const CONSOLE_PAGE_SIZE = 10;

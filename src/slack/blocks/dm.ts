@@ -1,9 +1,10 @@
 // Direct messages the bot sends to people: invitations and notices of changes.
 import type { Account, Invite, Role } from '../../services/types.js';
+import { BUTTONS } from '../operations.js';
 import { accountName, type Message } from './messages.js';
 import { link, mention, slackDate } from './text.js';
 
-export const OPEN_REGISTRATION_LINK = 'open_registration_link';
+export const OPEN_REGISTRATION_LINK = BUTTONS.openRegistrationLink;
 
 export function invitation(account: Account, invite: Invite, url: string): Message {
   const name = accountName(account);

@@ -2,10 +2,11 @@
 // and a button that opens the console.
 import type { HomeView, KnownBlock } from '@slack/types';
 import type { Account, Member } from '../../services/types.js';
+import { BUTTONS } from '../operations.js';
 import { whoami } from './messages.js';
 import { slackDate } from './text.js';
 
-export const OPEN_CONSOLE_FROM_HOME = 'home_open_console';
+export const OPEN_CONSOLE_FROM_HOME = BUTTONS.openConsoleFromHome;
 
 export interface HomeData {
   account: Account;

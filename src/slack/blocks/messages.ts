@@ -4,6 +4,7 @@ import { refusalText } from '../../refusal-text.js';
 import { type MemberPage, SLACK_ACTOR } from '../../services/members.js';
 import type { Account, AuditEntry, Invite, Member, Refusal, Role } from '../../services/types.js';
 import { USAGE } from '../command/parse.js';
+import { helpLines, subcommandNames } from '../operations.js';
 import { escapeMrkdwn, link, mention, slackDate, slackDay, truncate } from './text.js';
 
 export interface Message {
@@ -119,30 +120,21 @@ function whoamiText(account: Account, member: Member | null, admins: string[]): 
 }
 
 export function help(role: Role | null): Message {
-  const everyone = ['`/chatbees-users whoami` — your role in this account', '`/chatbees-users help` — this list'];
+  const lines = (admin: boolean) => helpLines(admin).map(({ usage, help }) => `\`${usage}\` — ${help}`);
   if (role !== 'AccountAdmin') {
     const lead =
       role === 'AccountUser'
         ? 'You are an AccountUser (read-only). AccountAdmins manage members with /chatbees-users.'
         : 'You are not registered in this ChatBees account: ask an AccountAdmin for an invite.';
-    return { text: `${lead}\n${everyone.join('\n')}` };
+    return { text: [lead, ...lines(false)].join('\n') };
   }
-  const admin = [
-    '`/chatbees-users` — open the admin console',
-    `\`${USAGE.invite}\` — send personal registration links by DM (up to 50 people)`,
-    `\`${USAGE.inviteLink}\` — a link for anyone in the workspace (needs Sign in with Slack)`,
-    '`/chatbees-users invites` — pending invites',
-    `\`${USAGE.revoke}\` — stop a link from working`,
-    `\`${USAGE.list}\` — members and their roles`,
-    `\`${USAGE.role}\` — change a role (admin / user work too)`,
-    `\`${USAGE.remove}\` — remove someone from the account`,
-    `\`${USAGE.audit}\` — the latest changes`,
-  ];
-  return { text: ['*ChatBees user admin*', ...admin, ...everyone].join('\n') };
+  return { text: ['*ChatBees user admin*', ...lines(true)].join('\n') };
 }
 
 export function unknownCommand(word: string, role: Role | null): Message {
-  const short = role === 'AccountAdmin' ? 'invite, invites, revoke, list, role, remove, audit, whoami' : 'whoami, help';
+  const short = subcommandNames(role === 'AccountAdmin')
+    .filter((name) => name !== 'help')
+    .join(', ');
   return { text: `I don't know "${escapeMrkdwn(word)}". Try: ${short} — or \`/chatbees-users help\`.` };
 }
 

@@ -1,5 +1,13 @@
 import { parseDuration } from '../../config.js';
 import { ROLES, type Role } from '../../services/types.js';
+import {
+  OPERATION,
+  OPERATIONS,
+  type Operation,
+  type SubcommandName,
+  subcommandOf,
+  subcommandOperation,
+} from '../operations.js';
 
 // `/chatbees-users …` text → a command, or a one-line reason it is not one. Never throws.
 
@@ -25,49 +33,14 @@ export type Command =
   /** A known subcommand with unusable arguments; `name` still decides who may use it. */
   | { kind: 'invalid'; name: SubcommandName | null; message: string };
 
-export type SubcommandName = 'help' | 'whoami' | 'list' | 'invite' | 'invites' | 'revoke' | 'role' | 'remove' | 'audit';
+export type { SubcommandName } from '../operations.js';
 
-// A Map, not an object literal: a word like "__proto__" or "constructor" must not find a prototype member.
-const ALIASES: ReadonlyMap<string, SubcommandName> = new Map(
-  Object.entries({
-    help: 'help',
-    '?': 'help',
-    whoami: 'whoami',
-    me: 'whoami',
-    list: 'list',
-    members: 'list',
-    invite: 'invite',
-    invites: 'invites',
-    pending: 'invites',
-    revoke: 'revoke',
-    role: 'role',
-    remove: 'remove',
-    audit: 'audit',
-  }) as [string, SubcommandName][],
-);
-
-/** Subcommands that need the AccountAdmin role. */
-export const ADMIN_SUBCOMMANDS: ReadonlySet<SubcommandName> = new Set([
-  'list',
-  'invite',
-  'invites',
-  'revoke',
-  'role',
-  'remove',
-  'audit',
-]);
-
-export const USAGE: Record<SubcommandName | 'inviteLink', string> = {
-  help: '/chatbees-users help',
-  whoami: '/chatbees-users whoami',
-  list: '/chatbees-users list [page N]',
-  invite: '/chatbees-users invite @person [@person …]',
-  inviteLink: '/chatbees-users invite link [for 3d] [uses 20]',
-  invites: '/chatbees-users invites',
-  revoke: '/chatbees-users revoke <invite id>',
-  role: '/chatbees-users role @person AccountAdmin|AccountUser',
-  remove: '/chatbees-users remove @person',
-  audit: `/chatbees-users audit [N up to ${MAX_AUDIT_ENTRIES}]`,
+/** Usage lines, from the operations table (and the link for anyone, a form of `invite`). */
+export const USAGE = {
+  ...(Object.fromEntries(
+    OPERATIONS.flatMap((o) => (o.subcommand && o.usage ? [[o.subcommand.name, o.usage]] : [])),
+  ) as Record<SubcommandName, string>),
+  inviteLink: OPERATION.shareLink.usage as string,
 };
 
 // Slack escapes a mention as <@U123|name> (should_escape: true); <@U123> arrives too.
@@ -164,7 +137,7 @@ export function parseCommand(rawText: unknown): Command {
   if (!head) return { kind: 'console' };
   if ('user' in head)
     return invalid(null, 'Start with what to do, e.g. /chatbees-users invite @person. Try /chatbees-users help.');
-  const name = ALIASES.get(head.word.toLowerCase());
+  const name = subcommandOf(head.word);
   if (!name) return { kind: 'unknown', word: head.word.slice(0, 40) };
 
   switch (name) {
@@ -244,19 +217,23 @@ export function parseCommand(rawText: unknown): Command {
   }
 }
 
-/** Whether a parsed command needs the AccountAdmin role. */
-export function needsAdmin(command: Command): boolean {
+/** The operation a parsed command is; undefined for an unknown word or unusable text. */
+export function commandOperation(command: Command): Operation | undefined {
   switch (command.kind) {
     case 'console':
-    case 'help':
-    case 'whoami':
-    case 'unknown':
-      return false;
+      return OPERATION.console;
     case 'invite_link':
-      return true;
+      return OPERATION.shareLink;
+    case 'unknown':
+      return undefined;
     case 'invalid':
-      return command.name !== null && ADMIN_SUBCOMMANDS.has(command.name);
+      return command.name === null ? undefined : subcommandOperation(command.name);
     default:
-      return ADMIN_SUBCOMMANDS.has(command.kind);
+      return subcommandOperation(command.kind);
   }
+}
+
+/** Whether a parsed command needs the AccountAdmin role. */
+export function needsAdmin(command: Command): boolean {
+  return commandOperation(command)?.who === 'admin';
 }

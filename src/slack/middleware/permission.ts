@@ -4,12 +4,10 @@
 import type { AnyMiddlewareArgs, Middleware, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { setOutcome } from '../../request-log.js';
-import type { Role } from '../../services/types.js';
-import { ACTIONS, INVITE_FORM, notice } from '../blocks/console.js';
-import { OPEN_REGISTRATION_LINK } from '../blocks/dm.js';
-import { OPEN_CONSOLE_FROM_HOME } from '../blocks/home.js';
+import type { AuditSource, Role } from '../../services/types.js';
+import { notice } from '../blocks/console.js';
 import { type Message, plain, roleNeeded } from '../blocks/messages.js';
-import { type Command, needsAdmin, parseCommand } from '../command/parse.js';
+import { type Command, commandOperation, parseCommand } from '../command/parse.js';
 import {
   type BotContext,
   logFailure,
@@ -18,21 +16,7 @@ import {
   UNAVAILABLE,
   withDeadline,
 } from '../context.js';
-
-/** What each button may be pressed by. Anything not listed needs AccountAdmin. */
-const EVERYONE_ACTIONS = new Set<string>([OPEN_REGISTRATION_LINK]);
-
-const ACTION_NAMES: Record<string, string> = {
-  [ACTIONS.nextPage]: 'Paging the console',
-  [ACTIONS.previousPage]: 'Paging the console',
-  [ACTIONS.openInviteForm]: 'Inviting people',
-  [ACTIONS.setRole]: 'Changing roles',
-  [ACTIONS.remove]: 'Removing members',
-  [ACTIONS.revokeInvite]: 'Revoking invites',
-  [OPEN_CONSOLE_FROM_HOME]: 'Opening the admin console',
-};
-
-const VIEW_NAMES: Record<string, string> = { [INVITE_FORM]: 'Inviting people' };
+import { buttonOperation, formOperation } from '../operations.js';
 
 type Body = {
   type?: string;
@@ -52,37 +36,47 @@ type Body = {
   event?: { type?: string; user?: string };
 };
 
-interface Operation {
-  /** For the refusal message and the audit log. */
+interface Asked {
+  /** For the refusal message. */
   name: string;
+  /** For the audit log. */
+  audit: string;
   admin: boolean;
   command?: Command;
 }
 
-/** Ids come from the payload: only the table's own keys count ("__proto__" is no name). */
-function nameIn(names: Record<string, string>, id: string): string {
-  return Object.hasOwn(names, id) ? (names[id] as string) : 'This';
-}
-
-function operationOf(body: Body): Operation | undefined {
+/** What a request asks to do, from the operations table; undefined for what needs no check. */
+function operationOf(body: Body): Asked | undefined {
   if (body.command) {
     const command = parseCommand(body.text);
+    const operation = commandOperation(command);
     const word = command.kind === 'invalid' ? command.name : command.kind === 'invite_link' ? 'invite' : command.kind;
     const name = word && word !== 'console' ? `\`/chatbees-users ${word}\`` : '`/chatbees-users`';
-    return { name, admin: needsAdmin(command), command };
+    return { name, audit: operation?.id ?? 'command.unknown', admin: operation?.who === 'admin', command };
   }
   if (body.type === 'block_actions') {
-    const actionId = body.actions?.[0]?.action_id ?? '';
-    return { name: nameIn(ACTION_NAMES, actionId), admin: !EVERYONE_ACTIONS.has(actionId) };
+    // A button nobody handles is refused to all but AccountAdmins, and acked and ignored for them.
+    const operation = buttonOperation(body.actions?.[0]?.action_id ?? '');
+    return {
+      name: operation?.label ?? 'This',
+      audit: operation?.id ?? 'button.unknown',
+      admin: operation?.who !== 'everyone',
+    };
   }
   // Opening the App Home: everyone may, and the listener needs to know who they are.
   if (body.type === 'event_callback' && body.event?.type === 'app_home_opened')
-    return { name: 'The Home tab', admin: false };
+    return { name: 'The Home tab', audit: 'home.open', admin: false };
   if (body.type === 'view_submission') {
-    const callbackId = body.view?.callback_id ?? '';
-    return { name: nameIn(VIEW_NAMES, callbackId), admin: true };
+    const operation = formOperation(body.view?.callback_id ?? '');
+    return { name: operation?.label ?? 'This', audit: operation?.id ?? 'form.unknown', admin: true };
   }
   return undefined;
+}
+
+/** The surface a request came from, for the audit log. */
+function sourceOf(body: Body): AuditSource {
+  if (body.command) return 'slash_command';
+  return body.view?.type === 'home' ? 'app_home' : 'console';
 }
 
 type Args = AnyMiddlewareArgs & {
@@ -172,8 +166,8 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
         } finally {
           await services.audit
             .recordRefusal(
-              { accountId: account.id, slackUserId, source: body.command ? 'slash_command' : 'console' },
-              { operation: operation.name.replace(/`/g, ''), reason },
+              { accountId: account.id, slackUserId, source: sourceOf(body) },
+              { operation: operation.audit, reason },
             )
             .catch((err: unknown) => logger.warn({ err }, 'refusal not recorded'));
         }

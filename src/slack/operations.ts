@@ -1,0 +1,207 @@
+// Every thing a person can do through Slack, in one table: who may do it, its name in refusals
+// and its key in the audit log, the subcommand words, button ids and form ids that reach it, and
+// its line in the help. The command parser, the permission middleware, the help text and the
+// unknown-command hint are derived from this table: adding an operation is one entry here, its
+// parsing (if it takes arguments), its listener and its renderers.
+
+/** Button action ids: what the permission middleware and the listeners match on. */
+export const BUTTONS = {
+  nextPage: 'console_next_page',
+  previousPage: 'console_previous_page',
+  openInviteForm: 'console_open_invite_form',
+  setRole: 'member_set_role',
+  remove: 'member_remove',
+  revokeInvite: 'invite_revoke',
+  openConsoleFromHome: 'home_open_console',
+  openRegistrationLink: 'open_registration_link',
+} as const;
+
+/** Modal callback ids. */
+export const FORMS = { invitePeople: 'invite_people' } as const;
+
+export type SubcommandName = 'help' | 'whoami' | 'list' | 'invite' | 'invites' | 'revoke' | 'role' | 'remove' | 'audit';
+
+export interface Operation {
+  /** Its key in the audit log (refusals). */
+  id: string;
+  /** Its name where a button or form is refused ("Changing roles needs the AccountAdmin role"). */
+  label: string;
+  who: 'everyone' | 'admin';
+  /** The subcommand it is, and the words that reach it (the first is its name). */
+  subcommand?: { name: SubcommandName; words: string[] };
+  usage?: string;
+  /** Its line in `/chatbees-users help`, when it has one. */
+  help?: string;
+  buttons?: readonly string[];
+  forms?: readonly string[];
+}
+
+const AUDIT_MAX = 50;
+
+export const OPERATIONS: readonly Operation[] = [
+  {
+    id: 'console.open',
+    label: 'Opening the admin console',
+    who: 'everyone',
+    usage: '/chatbees-users',
+    help: 'open the admin console',
+  },
+  {
+    id: 'console.open_from_home',
+    label: 'Opening the admin console',
+    who: 'admin',
+    buttons: [BUTTONS.openConsoleFromHome],
+  },
+  {
+    id: 'console.page',
+    label: 'Paging the console',
+    who: 'admin',
+    buttons: [BUTTONS.nextPage, BUTTONS.previousPage],
+  },
+  {
+    id: 'invites.send',
+    label: 'Inviting people',
+    who: 'admin',
+    subcommand: { name: 'invite', words: ['invite'] },
+    usage: '/chatbees-users invite @person [@person …]',
+    help: 'send personal registration links by DM (up to 50 people)',
+    buttons: [BUTTONS.openInviteForm],
+    forms: [FORMS.invitePeople],
+  },
+  {
+    id: 'invites.share_link',
+    label: 'Making a link for anyone',
+    who: 'admin',
+    usage: '/chatbees-users invite link [for 3d] [uses 20]',
+    help: 'a link for anyone in the workspace (needs Sign in with Slack)',
+  },
+  {
+    id: 'invites.list',
+    label: 'Listing pending invites',
+    who: 'admin',
+    subcommand: { name: 'invites', words: ['invites', 'pending'] },
+    usage: '/chatbees-users invites',
+    help: 'pending invites',
+  },
+  {
+    id: 'invites.revoke',
+    label: 'Revoking invites',
+    who: 'admin',
+    subcommand: { name: 'revoke', words: ['revoke'] },
+    usage: '/chatbees-users revoke <invite id>',
+    help: 'stop a link from working',
+    buttons: [BUTTONS.revokeInvite],
+  },
+  {
+    id: 'members.list',
+    label: 'Listing members',
+    who: 'admin',
+    subcommand: { name: 'list', words: ['list', 'members'] },
+    usage: '/chatbees-users list [page N]',
+    help: 'members and their roles',
+  },
+  {
+    id: 'members.change_role',
+    label: 'Changing roles',
+    who: 'admin',
+    subcommand: { name: 'role', words: ['role'] },
+    usage: '/chatbees-users role @person AccountAdmin|AccountUser',
+    help: 'change a role (admin / user work too)',
+    buttons: [BUTTONS.setRole],
+  },
+  {
+    id: 'members.remove',
+    label: 'Removing members',
+    who: 'admin',
+    subcommand: { name: 'remove', words: ['remove'] },
+    usage: '/chatbees-users remove @person',
+    help: 'remove someone from the account',
+    buttons: [BUTTONS.remove],
+  },
+  {
+    id: 'audit.read',
+    label: 'Reading the audit log',
+    who: 'admin',
+    subcommand: { name: 'audit', words: ['audit'] },
+    usage: `/chatbees-users audit [N up to ${AUDIT_MAX}]`,
+    help: 'the latest changes',
+  },
+  {
+    id: 'whoami',
+    label: 'Asking your role',
+    who: 'everyone',
+    subcommand: { name: 'whoami', words: ['whoami', 'me'] },
+    usage: '/chatbees-users whoami',
+    help: 'your role in this account',
+  },
+  {
+    id: 'help',
+    label: 'Help',
+    who: 'everyone',
+    subcommand: { name: 'help', words: ['help', '?'] },
+    usage: '/chatbees-users help',
+    help: 'this list',
+  },
+  // Slack opens the link itself and tells the app: nothing to check.
+  {
+    id: 'registration.open_link',
+    label: 'Opening a registration link',
+    who: 'everyone',
+    buttons: [BUTTONS.openRegistrationLink],
+  },
+];
+
+function byId(id: string): Operation {
+  const found = OPERATIONS.find((o) => o.id === id);
+  if (!found) throw new Error(`no operation ${id}`);
+  return found;
+}
+
+// Maps, not object literals: a word or id like "__proto__" must not find a prototype member.
+const SUBCOMMANDS = new Map<SubcommandName, Operation>(
+  OPERATIONS.flatMap((o) => (o.subcommand ? [[o.subcommand.name, o] as const] : [])),
+);
+const WORDS = new Map<string, SubcommandName>(
+  OPERATIONS.flatMap((o) => (o.subcommand ? o.subcommand.words.map((w) => [w, o.subcommand!.name] as const) : [])),
+);
+const BY_BUTTON = new Map<string, Operation>(OPERATIONS.flatMap((o) => (o.buttons ?? []).map((b) => [b, o] as const)));
+const BY_FORM = new Map<string, Operation>(OPERATIONS.flatMap((o) => (o.forms ?? []).map((f) => [f, o] as const)));
+
+/** The subcommand a typed word names, if any. */
+export function subcommandOf(word: string): SubcommandName | undefined {
+  return WORDS.get(word.toLowerCase());
+}
+
+/** The operation of a subcommand. */
+export function subcommandOperation(name: SubcommandName): Operation {
+  return SUBCOMMANDS.get(name) as Operation;
+}
+
+export const OPERATION = {
+  console: byId('console.open'),
+  shareLink: byId('invites.share_link'),
+} as const;
+
+/** The operation a button reaches; undefined for an id nobody handles. */
+export function buttonOperation(actionId: string): Operation | undefined {
+  return BY_BUTTON.get(actionId);
+}
+
+/** The operation a modal submission reaches; undefined for a form nobody handles. */
+export function formOperation(callbackId: string): Operation | undefined {
+  return BY_FORM.get(callbackId);
+}
+
+/** The help, in the table's order: everything for AccountAdmins, what everyone may do for others. */
+export function helpLines(admin: boolean): Array<{ usage: string; help: string }> {
+  return OPERATIONS.filter((o) => o.help && o.usage && (admin || o.who === 'everyone'))
+    .filter((o) => admin || o.id !== 'console.open')
+    .map((o) => ({ usage: o.usage as string, help: o.help as string }));
+}
+
+/** The subcommand names someone may use, for the unknown-command hint. */
+export function subcommandNames(admin: boolean): SubcommandName[] {
+  return OPERATIONS.filter((o) => o.subcommand && (admin || o.who === 'everyone')).map(
+    (o) => (o.subcommand as { name: SubcommandName }).name,
+  );
+}
