@@ -599,7 +599,10 @@ describe.each(backends)('admin console on $name', (backend) => {
 
       const after = await pressAndUpdate('UADMIN1', shown, `invite:${one.invite.id}`, 'invite_revoke');
       expect(after.view.callback_id).toBe('admin_console');
-      expect(noticeOf(after.view)).toContain(`Revoked invite \`${one.invite.id}\``);
+      // Worded as the command words it: whose invite it was, and that the link no longer works.
+      expect(noticeOf(after.view)).toContain(
+        `Revoked invite \`${one.invite.id}\` for <@${one.invite.forSlackUserId}>: the link no longer works.`,
+      );
       expect(after.view.blocks.some((b) => b.block_id === `invite:${one.invite.id}`)).toBe(false);
       expect(after.view.blocks.some((b) => b.block_id === `invite:${two.invite.id}`)).toBe(true);
       const row = await db.knex('invites').where({ id: one.invite.id }).first();

@@ -77,6 +77,12 @@ export function roleChangeDone(
   return `${mention(user)} is now an *${role}*.${linksEnded(revokedInvites)} ${toldText(told)}`;
 }
 
+/** A revocation done, as the command and the console both answer it. */
+export function revokeDone(invite: Invite): string {
+  const whose = invite.forSlackUserId ? ` for ${mention(invite.forSlackUserId)}` : '';
+  return `Revoked invite \`${invite.id}\`${whose}: the link no longer works.`;
+}
+
 /** A removal done, as the command and the console both answer it. */
 export function removalDone(
   account: Account,

@@ -7,7 +7,7 @@ import { ROLES, type Role } from '../../services/types.js';
 import { ACTIONS, type ConsolePage, consoleView, decodePage, inviteForm, notice } from '../blocks/console.js';
 import * as dm from '../blocks/dm.js';
 import { OPEN_CONSOLE_FROM_HOME } from '../blocks/home.js';
-import { removalDone, roleChangeDone } from '../blocks/messages.js';
+import { removalDone, revokeDone, roleChangeDone } from '../blocks/messages.js';
 import { escapeMrkdwn, mention } from '../blocks/text.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
@@ -184,7 +184,7 @@ export function register(app: App, deps: SlackDeps): void {
     const shown = decodePage(args.body.view?.private_metadata);
     const result = await services.invites.revoke(serviceActor(actor, 'console'), args.action.value ?? '');
     const text = result.ok
-      ? `:white_check_mark: Revoked invite \`${result.invite.id}\`: the link no longer works.`
+      ? `:white_check_mark: ${revokeDone(result.invite)}`
       : `:x: ${escapeMrkdwn(adminRefusalText(result.reason))}`;
     await refreshAfterChange(args, deps, actor, shown, text);
   });

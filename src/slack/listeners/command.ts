@@ -199,8 +199,7 @@ async function change(
     case 'revoke': {
       const result = await services.invites.revoke(who, command.inviteId);
       if (!result.ok) return void (await respond(escapeMrkdwn(adminRefusalText(result.reason))));
-      const whose = result.invite.forSlackUserId ? ` for ${mention(result.invite.forSlackUserId)}` : '';
-      await respond(`Revoked invite \`${result.invite.id}\`${whose}: the link no longer works.`);
+      await respond(messages.revokeDone(result.invite));
       return;
     }
   }
