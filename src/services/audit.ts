@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { readAsAdmin, recordRefusal, toAuditEntry } from './store.js';
+import { IS_ADMIN_SQL, readAsAdmin, recordRefusal, toAuditEntry } from './store.js';
 import type { Actor, AuditEntry, Result } from './types.js';
 
 export const MAX_AUDIT_ENTRIES = 50;
@@ -14,7 +14,7 @@ export class AuditService {
       this.deps.knex,
       'audit_latest',
       `SELECT l.* FROM audit_log l
-       WHERE l.account_id = $1 AND l.action <> 'access.refused' AND EXISTS (SELECT 1 FROM me WHERE role = 'AccountAdmin')
+       WHERE l.account_id = $1 AND l.action <> 'access.refused' AND ${IS_ADMIN_SQL}
        ORDER BY l.id DESC LIMIT $3`,
       'chunk.id DESC',
       actor,

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { ensureAccount } from './accounts.js';
 import { SLACK_ACTOR } from './members.js';
 import {
+  adminRefusal,
   countUsableAdmins,
   type Db,
   findMember,
@@ -186,7 +187,7 @@ export class InstallationService {
           installer = 'made_admin';
         } else {
           const member = await findMember(trx, account.id, app.installer.slackUserId);
-          if (member?.status === 'active' && member.role === 'AccountAdmin') installer = 'already_admin';
+          if (member?.status === 'active' && !adminRefusal(member.role)) installer = 'already_admin';
         }
       }
       await recordAudit(trx, {

@@ -9,6 +9,7 @@ import {
   type Db,
   deactivatedInSlack,
   findMember,
+  IS_ADMIN_SQL,
   inTransaction,
   lockAccount,
   prepared,
@@ -491,7 +492,7 @@ export class InviteService {
       this.deps.knex,
       'invites_pending',
       `SELECT i.* FROM invites i
-       WHERE i.account_id = $1 AND ${usableInvite('i', '$3')} AND EXISTS (SELECT 1 FROM me WHERE role = 'AccountAdmin')
+       WHERE i.account_id = $1 AND ${usableInvite('i', '$3')} AND ${IS_ADMIN_SQL}
        ORDER BY i.expires_at, i.id LIMIT $4`,
       'chunk.expires_at, chunk.id',
       actor,

@@ -1,12 +1,15 @@
 import type { Knex } from 'knex';
 import {
+  adminRefusal,
   authorizeAdmin,
   countUsableAdmins,
   endInvites,
   findMember,
   grantAdmin,
+  IS_ADMIN_SQL,
   inTransaction,
   lockAccount,
+  ME_SQL,
   prepared,
   readAsAdmin,
   recordAudit,
@@ -38,8 +41,6 @@ type MemberRow = Record<string, unknown> & { sort_name: string; slack_user_id: s
 
 // The actor's role and the account's total come with every page, in the same statement.
 // $1 account, $2 actor, $3 page size (+1 for keyset reads, to tell whether there are more).
-const ME = `me AS (SELECT role FROM members WHERE account_id = $1 AND slack_user_id = $2 AND status = 'active')`;
-const IS_ADMIN = `EXISTS (SELECT 1 FROM me WHERE role = 'AccountAdmin')`;
 const ACTIVE = `m.account_id = $1 AND m.status = 'active'`;
 const RESULT = (order: string) => `SELECT (SELECT role FROM me) AS actor_role,
   (SELECT active_members FROM accounts WHERE id = $1) AS total,
@@ -48,7 +49,7 @@ const KEYS = "SELECT b.sort_name, b.slack_user_id FROM members b WHERE b.account
 
 // Page $4: its first key is found by skipping, on the index alone, the members before it, or
 // the members after it when that is fewer; then the page is read by keyset from that key.
-const PAGE_BY_NUMBER = `WITH ${ME},
+const PAGE_BY_NUMBER = `WITH ${ME_SQL},
   t AS (SELECT active_members AS total FROM accounts WHERE id = $1),
   p AS (SELECT LEAST($4::int, GREATEST(1, CEIL(total::numeric / $3))::int) AS page, total FROM t),
   s AS (SELECT page, (page - 1) * $3 AS skip, total - (page - 1) * $3 - 1 AS skip_back,
@@ -60,25 +61,25 @@ const PAGE_BY_NUMBER = `WITH ${ME},
       OFFSET (SELECT GREATEST(skip_back, 0) FROM s) LIMIT 1)),
   chunk AS (
     SELECT m.* FROM members m
-    WHERE ${ACTIVE} AND ${IS_ADMIN}
+    WHERE ${ACTIVE} AND ${IS_ADMIN_SQL}
       AND (m.sort_name, m.slack_user_id) >= (SELECT sort_name, slack_user_id FROM boundary)
     ORDER BY m.sort_name, m.slack_user_id
     LIMIT $3)
   ${RESULT('chunk.sort_name, chunk.slack_user_id')}, (SELECT page FROM s) AS page`;
 
 // After or before the key ($4, $5).
-const PAGE_AFTER = `WITH ${ME},
+const PAGE_AFTER = `WITH ${ME_SQL},
   chunk AS (
     SELECT m.* FROM members m
-    WHERE ${ACTIVE} AND ${IS_ADMIN} AND (m.sort_name, m.slack_user_id) > ($4, $5)
+    WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND (m.sort_name, m.slack_user_id) > ($4, $5)
     ORDER BY m.sort_name, m.slack_user_id
     LIMIT $3)
   ${RESULT('chunk.sort_name, chunk.slack_user_id')}`;
 
-const PAGE_BEFORE = `WITH ${ME},
+const PAGE_BEFORE = `WITH ${ME_SQL},
   chunk AS (
     SELECT m.* FROM members m
-    WHERE ${ACTIVE} AND ${IS_ADMIN} AND (m.sort_name, m.slack_user_id) < ($4, $5)
+    WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND (m.sort_name, m.slack_user_id) < ($4, $5)
     ORDER BY m.sort_name DESC, m.slack_user_id DESC
     LIMIT $3)
   ${RESULT('chunk.sort_name DESC, chunk.slack_user_id DESC')}`;
@@ -141,7 +142,8 @@ export class MemberService {
         limit,
         Math.max(1, Math.min(1_000_000, Math.floor(request.page ?? 1))),
       ]);
-      if (role !== 'AccountAdmin') return refuse(role ? 'not_admin' : 'not_member');
+      const refused = adminRefusal(role);
+      if (refused) return refused;
       const pages = Math.max(1, Math.ceil(total / limit));
       return pageOf(rows, total, page, { next: page < pages, previous: page > 1 });
     }
@@ -154,7 +156,8 @@ export class MemberService {
       actor,
       [limit + 1, key.sortName, key.slackUserId],
     );
-    if (role !== 'AccountAdmin') return refuse(role ? 'not_admin' : 'not_member');
+    const refused = adminRefusal(role);
+    if (refused) return refused;
     if (rows.length === 0 && total > 0) {
       // The members past the cursor left meanwhile: show the last page, or the first.
       return this.list(actor, { limit, page: backwards ? 1 : Math.ceil(total / limit) });
@@ -383,7 +386,7 @@ export class MemberService {
       'account_summary',
       `SELECT a.active_members AS members,
          (SELECT count(*)::int FROM invites i WHERE i.account_id = $1 AND ${usableInvite('i', '$3')}) AS pending_invites
-       FROM accounts a WHERE a.id = $1 AND EXISTS (SELECT 1 FROM me WHERE role = 'AccountAdmin')`,
+       FROM accounts a WHERE a.id = $1 AND ${IS_ADMIN_SQL}`,
       'chunk.members',
       actor,
       [this.deps.now()],

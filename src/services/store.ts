@@ -119,6 +119,21 @@ export async function prepared(knex: Knex, name: string, text: string, values: u
 }
 
 /**
+ * The admin check, as SQL: `ME_SQL` is a CTE of the actor's role ($1 account, $2 Slack user, active
+ * members only), `IS_ADMIN_SQL` the condition that it is AccountAdmin. Reads that check the actor
+ * in their own statement use these two; everything else uses `adminRefusal`.
+ */
+export const ME_SQL = `me AS (SELECT role FROM members WHERE account_id = $1 AND slack_user_id = $2 AND status = 'active')`;
+export const IS_ADMIN_SQL = `EXISTS (SELECT 1 FROM me WHERE role = 'AccountAdmin')`;
+
+/** The admin check, in TypeScript: why someone with this active role (or none) is no AccountAdmin. */
+export function adminRefusal(role: string | null | undefined): Refused<'not_member' | 'not_admin'> | undefined {
+  if (!role) return refuse('not_member');
+  if (role !== 'AccountAdmin') return refuse('not_admin');
+  return undefined;
+}
+
+/**
  * An AccountAdmin-only read in one round trip: the service's own check of the actor ($1
  * account, $2 Slack user) and the rows of `chunk`, a query that may use `me` and `$3`…
  */
@@ -130,15 +145,12 @@ export async function readAsAdmin(
   actor: Actor,
   values: unknown[],
 ): Promise<{ ok: true; rows: Row[] } | Refused<'not_member' | 'not_admin'>> {
-  const sql = `WITH me AS (SELECT role FROM members WHERE account_id = $1 AND slack_user_id = $2 AND status = 'active'),
+  const sql = `WITH ${ME_SQL},
     chunk AS (${chunk})
     SELECT (SELECT role FROM me) AS actor_role,
       (SELECT coalesce(json_agg(chunk ORDER BY ${order}), '[]'::json) FROM chunk) AS rows`;
   const [row] = await prepared(knex, name, sql, [actor.accountId, actor.slackUserId, ...values]);
-  const role = row?.actor_role as string | null | undefined;
-  if (!role) return refuse('not_member');
-  if (role !== 'AccountAdmin') return refuse('not_admin');
-  return { ok: true, rows: (row?.rows as Row[]) ?? [] };
+  return adminRefusal(row?.actor_role as string | null | undefined) ?? { ok: true, rows: (row?.rows as Row[]) ?? [] };
 }
 
 /** The rule for an invite that can still be used, in SQL: `now` is the placeholder for the time. */
@@ -213,9 +225,8 @@ export async function authorizeAdmin(
   actor: Actor,
 ): Promise<{ ok: true; member: Member } | Refused<'not_member' | 'not_admin'>> {
   const member = await findMember(db, actor.accountId, actor.slackUserId);
-  if (member?.status !== 'active') return refuse('not_member');
-  if (member.role !== 'AccountAdmin') return refuse('not_admin');
-  return { ok: true, member };
+  const active = member?.status === 'active' ? member : undefined;
+  return adminRefusal(active?.role) ?? { ok: true, member: active as Member };
 }
 
 export interface AuditRecord {
