@@ -181,6 +181,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     tokenEncryptionKey: config.slack.oauth?.tokenEncryptionKey,
     directory: slackDirectory(async (account) => workspaces?.clientFor(account), SLACK_LOOKUP_DEADLINE_MS, logger),
     multiWorkspace: config.slack.oauth !== undefined,
+    sharedLinks: config.slack.signIn !== undefined,
     now,
   });
   workspaces = config.slack.oauth
@@ -197,7 +198,6 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     inFlight,
     ackDeadlineMs: ACK_DEADLINE_MS,
     accountFor: workspaces.accountFor,
-    sharedLinks: config.slack.signIn !== undefined,
     newAdminHint: config.slack.oauth
       ? messages.newAdminByReinstall(`${config.publicUrl}${INSTALL_PATH}`)
       : messages.NEW_ADMIN_BY_RESTART,

@@ -52,6 +52,8 @@ const FOR_ADMINS: Partial<Record<Refusal, string>> = {
   invite_expired: 'That invite has already expired.',
   inviter_cannot_invite: 'That invite already stopped working: the admin who made it can no longer invite people.',
   not_in_workspace: 'That invite already stopped working: the person it was for was deactivated in Slack.',
+  identity_required:
+    'Registration links for anyone need Sign in with Slack, which is not configured for this app, so that each person registers as themselves. Invite people by name instead: /chatbees-users invite @person',
 };
 
 /** The same refusals as an admin managing invites should read them (not as the invitee). */

@@ -31,6 +31,8 @@ export interface ServiceOptions {
   directory: Directory;
   /** Many workspaces install the app (OAuth); a workspace's links work only while it is installed. */
   multiWorkspace?: boolean;
+  /** Sign in with Slack is set up, so links for anyone can be made (and used). */
+  sharedLinks?: boolean;
   now?: () => Date;
 }
 
@@ -48,6 +50,7 @@ export function createServices(options: ServiceOptions): Services {
       inviteLimitPerDay: options.inviteLimitPerDay ?? 0,
       directory: options.directory,
       multiWorkspace: options.multiWorkspace ?? false,
+      sharedLinks: options.sharedLinks ?? false,
     }),
     audit: new AuditService({ knex, now }),
     requests: new RequestClaims({ knex, now }),

@@ -181,6 +181,8 @@ export class InviteService {
       directory: Directory;
       /** Multi-workspace mode: a link works only while the app is installed in its workspace. */
       multiWorkspace: boolean;
+      /** Sign in with Slack is set up: links for anyone can be used, so they can be made. */
+      sharedLinks: boolean;
     },
   ) {}
 
@@ -208,7 +210,7 @@ export class InviteService {
       maxUses?: number | null;
     } = {},
   ): Promise<
-    ({ ok: true } & CreatedInvite) | Refused<'not_member' | 'not_admin' | 'already_member'> | InviteCapReached
+    ({ ok: true } & CreatedInvite) | Refused<'not_member' | 'not_admin' | 'already_member' | 'identity_required'> | InviteCapReached
   > {
     const forSlackUserId = options.forSlackUserId ?? null;
     const result = await inTransaction(this.deps.knex, async (trx) => {
@@ -217,6 +219,9 @@ export class InviteService {
       await lockAccount(trx, actor.accountId);
       const auth = await authorizeAdmin(trx, actor);
       if (!auth.ok) return auth;
+      // A link for anyone is used by whoever Slack says signs in: without Sign in with Slack
+      // nobody could use it.
+      if (!forSlackUserId && !this.deps.sharedLinks) return refuse('identity_required');
       const now = this.deps.now();
       if (forSlackUserId) {
         const existing = await findMember(trx, actor.accountId, forSlackUserId);

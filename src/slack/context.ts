@@ -49,8 +49,6 @@ export interface SlackDeps {
   ): Promise<Account | undefined>;
   /** How long database work before an ack may take before we answer "unavailable". */
   ackDeadlineMs: number;
-  /** Sign in with Slack is configured, so links for anyone can be made. */
-  sharedLinks?: boolean;
   /** How a new AccountAdmin is named when none can act (INITIAL_ADMINS, or installing again). */
   newAdminHint: string;
 }

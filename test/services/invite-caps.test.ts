@@ -38,6 +38,7 @@ describe.each(backends)('invitation caps on $name', (backend) => {
       inviteTtlSeconds: SEVEN_DAYS,
       inviteLimitPerDay: 3,
       directory: new FakeDirectory(),
+      sharedLinks: true,
       now: clock.now,
     });
     account = await newAccount(services);
@@ -84,6 +85,7 @@ describe.each(backends)('invitation caps on $name', (backend) => {
       links: makeLinks(clock),
       inviteTtlSeconds: SEVEN_DAYS,
       directory: new FakeDirectory(),
+      sharedLinks: true,
       now: clock.now,
     });
     const first = clock.now();

@@ -206,6 +206,23 @@ describe.each(backends)('link authority on $name', (backend) => {
     expect(await services.invites.accept(link.token, { identity: identity('UBOB') })).toMatchObject({ ok: true });
   });
 
+  it('makes no link for anyone without Sign in with Slack: nobody could use it', async () => {
+    const without = createServices({
+      knex: db.knex,
+      links: makeLinks(clock),
+      inviteTtlSeconds: SEVEN_DAYS,
+      directory: slack,
+      now: clock.now,
+    });
+    const before = await snapshot(db.knex, account.id);
+    expect(await without.invites.create(admin(), { forSlackUserId: null })).toEqual({
+      ok: false,
+      reason: 'identity_required',
+    });
+    expect(await snapshot(db.knex, account.id)).toEqual(before);
+    expect((await without.invites.create(admin(), { forSlackUserId: 'UBOB' })).ok).toBe(true);
+  });
+
   it('multi-workspace mode: a link works only while the app is installed in its workspace', async () => {
     const multi = createServices({
       knex: db.knex,
@@ -214,6 +231,7 @@ describe.each(backends)('link authority on $name', (backend) => {
       tokenEncryptionKey: 'token-encryption-key-for-tests-0123456789',
       multiWorkspace: true,
       directory: slack,
+      sharedLinks: true,
       now: clock.now,
     });
     const link = await personal('UBOB');

@@ -63,7 +63,14 @@ export function makeServices(
   ttlSeconds = SEVEN_DAYS,
   directory: Directory = new FakeDirectory(),
 ): Services {
-  return createServices({ knex, links: makeLinks(clock), inviteTtlSeconds: ttlSeconds, now: clock.now, directory });
+  return createServices({
+    knex,
+    links: makeLinks(clock),
+    inviteTtlSeconds: ttlSeconds,
+    now: clock.now,
+    directory,
+    sharedLinks: true,
+  });
 }
 
 let teamCounter = 0;

@@ -70,13 +70,6 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
     case 'invalid':
       return reply(messages.plain(command.message));
     case 'invite_link': {
-      if (!deps.sharedLinks) {
-        return reply(
-          messages.plain(
-            'Registration links for anyone need Sign in with Slack, which is not configured for this app, so that each person registers as themselves. Invite people by name instead: /chatbees-users invite @person',
-          ),
-        );
-      }
       const created = await read(
         services.invites.create(who, {
           forSlackUserId: null,
