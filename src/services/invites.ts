@@ -210,7 +210,9 @@ export class InviteService {
       maxUses?: number | null;
     } = {},
   ): Promise<
-    ({ ok: true } & CreatedInvite) | Refused<'not_member' | 'not_admin' | 'already_member' | 'identity_required'> | InviteCapReached
+    | ({ ok: true } & CreatedInvite)
+    | Refused<'not_member' | 'not_admin' | 'already_member' | 'identity_required'>
+    | InviteCapReached
   > {
     const forSlackUserId = options.forSlackUserId ?? null;
     const result = await inTransaction(this.deps.knex, async (trx) => {
