@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { type Db, prepared, toAccount, toMember } from './store.js';
+import { type Db, prepared } from './db.js';
+import { toAccount, toMember } from './rows.js';
 import type { Account, Member } from './types.js';
 
 export interface ActorContext {

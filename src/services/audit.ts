@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
-import { IS_ADMIN_SQL, readAsAdmin, recordRefusal, toAuditEntry } from './store.js';
+import { recordRefusal } from './audit-log.js';
+import { IS_ADMIN_SQL, readAsAdmin } from './checks.js';
+import { toAuditEntry } from './rows.js';
 import type { Actor, AuditEntry, Result } from './types.js';
 
 export const MAX_AUDIT_ENTRIES = 50;

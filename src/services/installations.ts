@@ -4,17 +4,11 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { ensureAccount } from './accounts.js';
+import { recordAudit } from './audit-log.js';
+import { adminRefusal, countUsableAdmins, findMember, lockAccount } from './checks.js';
+import { type Db, inTransaction } from './db.js';
 import { SLACK_ACTOR } from './members.js';
-import {
-  adminRefusal,
-  countUsableAdmins,
-  type Db,
-  findMember,
-  grantAdmin,
-  inTransaction,
-  lockAccount,
-  recordAudit,
-} from './store.js';
+import { grantAdmin } from './membership.js';
 import type { Account, Profile } from './types.js';
 
 export interface InstallationKey {

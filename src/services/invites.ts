@@ -1,27 +1,21 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
-import { isInstalled } from './installations.js';
-import { type Directory, mayJoin, type SlackPerson, sameWorkspace } from './people.js';
-import type { RegistrationLinks } from './registration-links.js';
+import { recordAudit, recordRefusal } from './audit-log.js';
 import {
   authorizeAdmin,
   canAdminister,
-  type Db,
   deactivatedInSlack,
   findMember,
   IS_ADMIN_SQL,
-  inTransaction,
   lockAccount,
-  prepared,
   readAsAdmin,
-  recordAudit,
-  recordRefusal,
-  sortNameOf,
-  toAccount,
-  toInvite,
-  toMember,
   usableInvite,
-} from './store.js';
+} from './checks.js';
+import { type Db, inTransaction, prepared } from './db.js';
+import { isInstalled } from './installations.js';
+import { type Directory, mayJoin, type SlackPerson, sameWorkspace } from './people.js';
+import type { RegistrationLinks } from './registration-links.js';
+import { sortNameOf, toAccount, toInvite, toMember } from './rows.js';
 import {
   type Account,
   type Actor,

@@ -1,22 +1,19 @@
 import type { Knex } from 'knex';
+import { recordAudit } from './audit-log.js';
 import {
   adminRefusal,
   authorizeAdmin,
   countUsableAdmins,
-  endInvites,
   findMember,
-  grantAdmin,
   IS_ADMIN_SQL,
-  inTransaction,
   lockAccount,
   ME_SQL,
-  prepared,
   readAsAdmin,
-  recordAudit,
-  removeMember,
-  toMember,
   usableInvite,
-} from './store.js';
+} from './checks.js';
+import { inTransaction, prepared } from './db.js';
+import { endInvites, grantAdmin, removeMember } from './membership.js';
+import { toMember } from './rows.js';
 import { type Actor, type Member, type Profile, type Result, type Role, refuse } from './types.js';
 
 export const MAX_PAGE_SIZE = 100;

@@ -7,7 +7,7 @@ import {
   type SlackPerson,
 } from '../../src/services/index.js';
 import { RegistrationLinks } from '../../src/services/registration-links.js';
-import { sortNameOf } from '../../src/services/store.js';
+import { sortNameOf } from '../../src/services/rows.js';
 import type { Account, Actor, AuditSource, Role } from '../../src/services/types.js';
 
 export const LINK_SECRET = 'test-registration-link-secret-0123456789abcdef';

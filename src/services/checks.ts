@@ -1,0 +1,103 @@
+// The checks every operation makes: who is an admin (in SQL and in TypeScript), the account
+// lock, the last-admin count, what makes an invite usable.
+import type { Knex } from 'knex';
+import { type Db, prepared } from './db.js';
+import { type Row, toMember } from './rows.js';
+import { type Actor, type Member, type Refused, refuse } from './types.js';
+
+/**
+ * The admin check, as SQL: `ME_SQL` is a CTE of the actor's role ($1 account, $2 Slack user, active
+ * members only), `IS_ADMIN_SQL` the condition that it is AccountAdmin. Reads that check the actor
+ * in their own statement use these two; everything else uses `adminRefusal`.
+ */
+export const ME_SQL = `me AS (SELECT role FROM members WHERE account_id = $1 AND slack_user_id = $2 AND status = 'active')`;
+export const IS_ADMIN_SQL = `EXISTS (SELECT 1 FROM me WHERE role = 'AccountAdmin')`;
+
+/** The admin check, in TypeScript: why someone with this active role (or none) is no AccountAdmin. */
+export function adminRefusal(role: string | null | undefined): Refused<'not_member' | 'not_admin'> | undefined {
+  if (!role) return refuse('not_member');
+  if (role !== 'AccountAdmin') return refuse('not_admin');
+  return undefined;
+}
+
+/**
+ * An AccountAdmin-only read in one round trip: the service's own check of the actor ($1
+ * account, $2 Slack user) and the rows of `chunk`, a query that may use `me` and `$3`…
+ */
+export async function readAsAdmin(
+  knex: Knex,
+  name: string,
+  chunk: string,
+  order: string,
+  actor: Actor,
+  values: unknown[],
+): Promise<{ ok: true; rows: Row[] } | Refused<'not_member' | 'not_admin'>> {
+  const sql = `WITH ${ME_SQL},
+    chunk AS (${chunk})
+    SELECT (SELECT role FROM me) AS actor_role,
+      (SELECT coalesce(json_agg(chunk ORDER BY ${order}), '[]'::json) FROM chunk) AS rows`;
+  const [row] = await prepared(knex, name, sql, [actor.accountId, actor.slackUserId, ...values]);
+  return adminRefusal(row?.actor_role as string | null | undefined) ?? { ok: true, rows: (row?.rows as Row[]) ?? [] };
+}
+
+/** The rule for an invite that can still be used, in SQL: `now` is the placeholder for the time. */
+export function usableInvite(table: string, now: string): string {
+  return `${table}.revoked_at IS NULL AND ${table}.expires_at > ${now} AND (${table}.max_uses IS NULL OR ${table}.uses < ${table}.max_uses)`;
+}
+
+/**
+ * Locks the account row for the rest of the transaction. Every change that could affect who
+ * administers an account takes this lock first, so two admins acting at the same instant,
+ * from any number of processes, are serialised by the database.
+ */
+export async function lockAccount(trx: Knex.Transaction, accountId: number): Promise<boolean> {
+  const row = await trx('accounts').select('id').where({ id: accountId }).forUpdate().first();
+  return row !== undefined;
+}
+
+export async function findMember(db: Db, accountId: number, slackUserId: string): Promise<Member | undefined> {
+  const row = await db('members').where({ account_id: accountId, slack_user_id: slackUserId }).first();
+  return row ? toMember(row) : undefined;
+}
+
+/** The account's active AccountAdmins who can act (not deactivated in Slack), as a query. */
+function usableAdmins(db: Db, accountId: number) {
+  return db('members')
+    .where({ account_id: accountId, status: 'active', role: 'AccountAdmin' })
+    .whereNull('slack_deactivated_at');
+}
+
+/**
+ * Active AccountAdmins who can act (not deactivated in Slack), other than `except`: the
+ * last-admin rule asks whether any would be left after a change to `except`.
+ */
+export async function countUsableAdmins(db: Db, accountId: number, except?: string): Promise<number> {
+  const query = usableAdmins(db, accountId);
+  if (except !== undefined) query.whereNot({ slack_user_id: except });
+  const row = await query.count<{ n: number }>({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Whether a person can act as an AccountAdmin of the account now: active, AccountAdmin, and not
+ * deactivated in Slack. The authority a registration link carries is its maker's, checked at use.
+ */
+export async function canAdminister(db: Db, accountId: number, slackUserId: string): Promise<boolean> {
+  return (await usableAdmins(db, accountId).where({ slack_user_id: slackUserId }).first('id')) !== undefined;
+}
+
+/** Whether Slack said this person is deactivated (member or not), and has not reactivated them since. */
+export async function deactivatedInSlack(db: Db, accountId: number, slackUserId: string): Promise<boolean> {
+  const row = await db('slack_deactivations').where({ account_id: accountId, slack_user_id: slackUserId }).first();
+  return row !== undefined;
+}
+
+/** The actor as an active AccountAdmin of the account, or why they are not one. */
+export async function authorizeAdmin(
+  db: Db,
+  actor: Actor,
+): Promise<{ ok: true; member: Member } | Refused<'not_member' | 'not_admin'>> {
+  const member = await findMember(db, actor.accountId, actor.slackUserId);
+  const active = member?.status === 'active' ? member : undefined;
+  return adminRefusal(active?.role) ?? { ok: true, member: active as Member };
+}

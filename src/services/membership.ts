@@ -1,0 +1,123 @@
+// Changes to membership shared by several operations: ending invites with the authority behind
+// them, removing a member, granting the admin role (INITIAL_ADMINS, installs).
+import type { Knex } from 'knex';
+import { recordAudit } from './audit-log.js';
+import { findMember, usableInvite } from './checks.js';
+import { type Row, sortNameOf } from './rows.js';
+import type { AuditSource, Member, Profile, RevokeReason } from './types.js';
+
+/**
+ * Ends the invites that could still be used and that were made by, or are for, one person:
+ * the authority behind them ended. Returns their ids; used-up and expired ones keep their story.
+ */
+export async function endInvites(
+  trx: Knex.Transaction,
+  accountId: number,
+  whose: { createdBy: string } | { forSlackUserId: string },
+  reason: RevokeReason,
+  by: { actor: string; at: Date },
+): Promise<string[]> {
+  const where = 'createdBy' in whose ? { created_by: whose.createdBy } : { for_slack_user_id: whose.forSlackUserId };
+  const ended: Array<{ id: string }> = await trx('invites')
+    .where({ account_id: accountId, ...where })
+    .whereRaw(usableInvite('invites', '?'), [by.at])
+    .update({ revoked_at: by.at, revoked_by: by.actor, revoke_reason: reason })
+    .returning('id');
+  return ended.map((r) => r.id);
+}
+
+/**
+ * Soft-deletes an active member, with its audit entry: one place for a removal by an admin and
+ * by Slack (a deactivation). What their access carried ends with it: the links they made, and
+ * any invite still addressed to them (they may have joined another way).
+ */
+export async function removeMember(
+  trx: Knex.Transaction,
+  member: Member,
+  by: { actor: string; source: AuditSource; at: Date; deactivatedInSlack?: boolean },
+): Promise<{ row: Row; revokedInvites: string[]; invitesForThem: string[] }> {
+  const [row] = await trx('members')
+    .where({ id: member.id })
+    .update({
+      status: 'removed',
+      removed_at: by.at,
+      removed_by: by.actor,
+      slack_deactivated_at: null,
+      updated_at: by.at,
+    })
+    .returning('*');
+  const revokedInvites = await endInvites(
+    trx,
+    member.accountId,
+    { createdBy: member.slackUserId },
+    'inviter_removed',
+    by,
+  );
+  const invitesForThem = await endInvites(
+    trx,
+    member.accountId,
+    { forSlackUserId: member.slackUserId },
+    by.deactivatedInSlack ? 'invitee_deactivated' : 'invitee_removed',
+    by,
+  );
+  await recordAudit(trx, {
+    accountId: member.accountId,
+    actor: by.actor,
+    action: 'member.removed',
+    source: by.source,
+    targetSlackUserId: member.slackUserId,
+    before: { status: 'active', role: member.role },
+    after: {
+      status: 'removed',
+      revokedInvites,
+      ...(invitesForThem.length ? { revokedInvitesForThem: invitesForThem } : {}),
+      ...(by.deactivatedInSlack ? { deactivatedInSlack: true } : {}),
+    },
+    at: by.at,
+  });
+  return { row: row as Row, revokedInvites, invitesForThem };
+}
+
+/**
+ * Makes a person an active AccountAdmin (registering them if they never were a member), with
+ * its audit entry: for the operator's INITIAL_ADMINS and for whoever installs the app.
+ */
+export async function grantAdmin(
+  trx: Knex.Transaction,
+  accountId: number,
+  person: { slackUserId: string } & Profile,
+  by: { actor: string; source: AuditSource; at: Date },
+): Promise<void> {
+  const before = await findMember(trx, accountId, person.slackUserId);
+  await trx('members')
+    .insert({
+      account_id: accountId,
+      slack_user_id: person.slackUserId,
+      display_name: person.displayName ?? null,
+      email: person.email ?? null,
+      sort_name: sortNameOf(person.displayName, person.slackUserId),
+      role: 'AccountAdmin',
+      status: 'active',
+      registered_at: by.at,
+      updated_at: by.at,
+    })
+    .onConflict(['account_id', 'slack_user_id'])
+    .merge({
+      role: 'AccountAdmin',
+      status: 'active',
+      removed_at: null,
+      removed_by: null,
+      slack_deactivated_at: null,
+      updated_at: by.at,
+    });
+  await recordAudit(trx, {
+    accountId,
+    actor: by.actor,
+    action: 'member.bootstrapped',
+    source: by.source,
+    targetSlackUserId: person.slackUserId,
+    before: before ? { status: before.status, role: before.role } : null,
+    after: { status: 'active', role: 'AccountAdmin' },
+    at: by.at,
+  });
+}
