@@ -31,7 +31,15 @@ module.exports = {
       severity: 'error',
       comment: 'src/services holds the rules: no Slack, no HTTP, no Bolt.',
       from: { path: '^src/services/' },
-      to: { path: ['^src/(slack|web)/', '@slack/', '^node:http'] },
+      // dependency-cruiser names Node's built-ins without their node: prefix.
+      to: { path: ['^src/(slack|web)/', '(^|/)node_modules/@slack/|^@slack/', '^(node:)?(http|https|http2|net|tls)$'] },
+    },
+    {
+      name: 'only-the-composition-joins-layers',
+      severity: 'error',
+      comment: 'Outside the layers, only src/app.ts (the composition) and src/index.ts use the Slack or web layer.',
+      from: { path: '^src/[^/]+\\.ts$', pathNot: '^src/(app|index)\\.ts$' },
+      to: { path: '^src/(slack|web)/' },
     },
   ],
   options: {

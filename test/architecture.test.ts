@@ -57,15 +57,24 @@ describe('the layering check', () => {
     expect(output).toContain('no-circular');
   });
 
-  it('fails when the Slack layer imports the web layer, or the domain a transport', async () => {
+  it('fails when the Slack and web layers import each other, or the domain a transport', async () => {
     const dir = project({
-      'web/pages.ts': "export const page = '<p>';\n",
+      'web/pages.ts': "import { id } from '../slack/ids.js';\nexport const page = `<p>${id}`;\n",
+      'slack/ids.ts': "export const id = 'x';\n",
       'slack/oauth.ts': "import { page } from '../web/pages.js';\nexport const html = page;\n",
       'services/rules.ts': "import { html } from '../slack/oauth.js';\nexport const rule = html;\n",
+      'services/http.ts': "import { createServer } from 'node:http';\nexport const server = createServer;\n",
+      'services/typed.ts': "import type { WebClient } from '@slack/web-api';\nexport type Client = WebClient;\n",
+      'bridge.ts':
+        "import { page } from './web/pages.js';\nimport { id } from './slack/ids.js';\nexport const both = page + id;\n",
     });
     const { code, output } = await depcruise(dir);
     expect(code).not.toBe(0);
     expect(output).toContain('slack-not-web');
-    expect(output).toContain('domain-free-of-transports');
+    expect(output).toContain('web-not-slack');
+    expect(output).toMatch(/domain-free-of-transports: src\/services\/rules\.ts/);
+    expect(output).toMatch(/domain-free-of-transports: src\/services\/http\.ts/);
+    expect(output).toMatch(/domain-free-of-transports: src\/services\/typed\.ts/);
+    expect(output).toContain('only-the-composition-joins-layers: src/bridge.ts');
   });
 });

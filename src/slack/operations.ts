@@ -4,6 +4,8 @@
 // unknown-command hint are derived from this table: adding an operation is one entry here, its
 // parsing (if it takes arguments), its listener and its renderers.
 
+import { MAX_AUDIT_ENTRIES } from '../services/audit.js';
+
 /** Button action ids: what the permission middleware and the listeners match on. */
 export const BUTTONS = {
   nextPage: 'console_next_page',
@@ -35,8 +37,6 @@ export interface Operation {
   buttons?: readonly string[];
   forms?: readonly string[];
 }
-
-const AUDIT_MAX = 50;
 
 export const OPERATIONS: readonly Operation[] = [
   {
@@ -123,7 +123,7 @@ export const OPERATIONS: readonly Operation[] = [
     label: 'Reading the audit log',
     who: 'admin',
     subcommand: { name: 'audit', words: ['audit'] },
-    usage: `/chatbees-users audit [N up to ${AUDIT_MAX}]`,
+    usage: `/chatbees-users audit [N up to ${MAX_AUDIT_ENTRIES}]`,
     help: 'the latest changes',
   },
   {
@@ -172,9 +172,11 @@ export function subcommandOf(word: string): SubcommandName | undefined {
   return WORDS.get(word.toLowerCase());
 }
 
-/** The operation of a subcommand. */
+/** The operation of a subcommand; a subcommand missing from the table is a bug, not an open door. */
 export function subcommandOperation(name: SubcommandName): Operation {
-  return SUBCOMMANDS.get(name) as Operation;
+  const operation = SUBCOMMANDS.get(name);
+  if (!operation) throw new Error(`subcommand ${name} is not in the operations table`);
+  return operation;
 }
 
 export const OPERATION = {

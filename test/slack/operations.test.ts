@@ -56,7 +56,7 @@ describe('the operations table', () => {
         operation.who === 'everyone' && operation.id !== 'console.open',
       );
     }
-    expect(unknownCommand('x', 'AccountUser').text).toContain('Try: whoami —');
+    expect(unknownCommand('x', 'AccountUser').text).toContain('Try: whoami, help —');
     expect(unknownCommand('x', 'AccountAdmin').text).toContain(
       'Try: invite, invites, revoke, list, role, remove, audit, whoami —',
     );

@@ -138,8 +138,10 @@ export function help(role: Role | null): Message {
 }
 
 export function unknownCommand(word: string, role: Role | null): Message {
-  const short = subcommandNames(role === 'AccountAdmin')
-    .filter((name) => name !== 'help')
+  // Admins have many to try: help is offered after them; others have two.
+  const admin = role === 'AccountAdmin';
+  const short = subcommandNames(admin)
+    .filter((name) => !admin || name !== 'help')
     .join(', ');
   return { text: `I don't know "${escapeMrkdwn(word)}". Try: ${short} — or \`/chatbees-users help\`.` };
 }

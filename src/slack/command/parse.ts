@@ -14,7 +14,8 @@ import {
 export const MAX_TEXT_LENGTH = 2500;
 export const MAX_INVITEES = 50;
 export const DEFAULT_AUDIT_ENTRIES = 10;
-export const MAX_AUDIT_ENTRIES = 50;
+
+import { MAX_AUDIT_ENTRIES } from '../../services/audit.js';
 
 export type Command =
   | { kind: 'console' }

@@ -68,7 +68,11 @@ function operationOf(body: Body): Asked | undefined {
     return { name: 'The Home tab', audit: 'home.open', admin: false };
   if (body.type === 'view_submission') {
     const operation = formOperation(body.view?.callback_id ?? '');
-    return { name: operation?.label ?? 'This', audit: operation?.id ?? 'form.unknown', admin: true };
+    return {
+      name: operation?.label ?? 'This',
+      audit: operation?.id ?? 'form.unknown',
+      admin: operation?.who !== 'everyone',
+    };
   }
   return undefined;
 }
