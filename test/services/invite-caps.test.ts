@@ -1,22 +1,13 @@
 // Invitation caps: an admin may make INVITE_LIMIT_PER_DAY invitations in a rolling 24 hours (a
 // link for anyone counts once), and nobody may invite the same person more than 5 times in 24
 // hours. Refused invitations change nothing and say when the cap frees up.
-import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createServices, type Services } from '../../src/services/index.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
-import { actor, FakeDirectory, makeLinks, newAccount, SEVEN_DAYS, TestClock } from '../support/fixtures.js';
+import { actor, FakeDirectory, makeLinks, newAccount, SEVEN_DAYS, snapshot, TestClock } from '../support/fixtures.js';
 
 const DAY = 86_400;
-
-async function snapshot(knex: Knex, accountId: number) {
-  const [invites, audit] = await Promise.all([
-    knex('invites').where({ account_id: accountId }).orderBy('id'),
-    knex('audit_log').where({ account_id: accountId }).orderBy('id'),
-  ]);
-  return { invites, audit };
-}
 
 describe.each(backends)('invitation caps on $name', (backend) => {
   let db: TestDatabase;

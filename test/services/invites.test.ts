@@ -1,20 +1,9 @@
-import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/services/index.js';
 import { RegistrationLinks } from '../../src/services/registration-links.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
-import { actor, makeServices, newAccount, PUBLIC_URL, SEVEN_DAYS, TestClock } from '../support/fixtures.js';
-
-/** Everything stored about an account, to show a refused operation changed nothing. */
-async function snapshot(knex: Knex, accountId: number) {
-  const [members, invites, audit] = await Promise.all([
-    knex('members').where({ account_id: accountId }).orderBy('id'),
-    knex('invites').where({ account_id: accountId }).orderBy('id'),
-    knex('audit_log').where({ account_id: accountId }).orderBy('id'),
-  ]);
-  return { members, invites, audit };
-}
+import { actor, makeServices, newAccount, PUBLIC_URL, SEVEN_DAYS, snapshot, TestClock } from '../support/fixtures.js';
 
 describe.each(backends)('invites on $name', (backend) => {
   let db: TestDatabase;

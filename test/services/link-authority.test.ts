@@ -2,7 +2,6 @@
 // fake directory: checked at use (the maker can still act as an AccountAdmin; the app is
 // installed, in multi-workspace mode; the person is an active, non-bot person of the workspace,
 // a guest only by a personal invite), and ended by removal, deactivation and demotion.
-import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createServices, type Services } from '../../src/services/index.js';
 import type { Account } from '../../src/services/types.js';
@@ -14,17 +13,9 @@ import {
   makeServices,
   newAccount,
   SEVEN_DAYS,
+  snapshot,
   TestClock,
 } from '../support/fixtures.js';
-
-async function snapshot(knex: Knex, accountId: number) {
-  const [members, invites, audit] = await Promise.all([
-    knex('members').where({ account_id: accountId }).orderBy('id'),
-    knex('invites').where({ account_id: accountId }).orderBy('id'),
-    knex('audit_log').where({ account_id: accountId }).orderBy('id'),
-  ]);
-  return { members, invites, audit };
-}
 
 describe.each(backends)('link authority on $name', (backend) => {
   let db: TestDatabase;

@@ -100,3 +100,13 @@ export async function insertMembers(
   }));
   for (let i = 0; i < rows.length; i += 1000) await knex('members').insert(rows.slice(i, i + 1000));
 }
+
+/** Everything stored about an account, to show a refused operation changed nothing. */
+export async function snapshot(knex: Knex, accountId: number) {
+  const [members, invites, audit] = await Promise.all([
+    knex('members').where({ account_id: accountId }).orderBy('id'),
+    knex('invites').where({ account_id: accountId }).orderBy('id'),
+    knex('audit_log').where({ account_id: accountId }).orderBy('id'),
+  ]);
+  return { members, invites, audit };
+}
