@@ -1,6 +1,6 @@
 // Ephemeral answers to /chatbees-users. Pure functions from service results to Block Kit.
 import type { KnownBlock } from '@slack/types';
-import { refusalText } from '../../refusal-text.js';
+import { adminRefusalText, refusalText } from '../../refusal-text.js';
 import { type MemberPage, SLACK_ACTOR } from '../../services/members.js';
 import type { Account, AuditEntry, Invite, Member, Refusal, Role } from '../../services/types.js';
 import { USAGE } from '../command/parse.js';
@@ -65,6 +65,16 @@ function linksEnded(made: number, forThem = 0): string {
     ...(forThem ? ['the invite still pending for them'] : []),
   ];
   return parts.length ? ` ${parts.join(' and ')} stopped working.` : '';
+}
+
+/** A change the services refused, as an admin reads it (the command and the console alike). */
+export function changeRefused(reason: Refusal): string {
+  return escapeMrkdwn(adminRefusalText(reason));
+}
+
+/** A role change that changed nothing: the person has that role already. */
+export function roleUnchanged(user: string, role: Role): string {
+  return `${mention(user)} is already an ${role}; nothing changed.`;
 }
 
 /** A role change done, as the command and the console both answer it. */

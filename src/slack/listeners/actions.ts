@@ -1,14 +1,14 @@
 // Buttons in the admin console (paging, invite form, role, remove, revoke) and the
 // registration button in invitation DMs.
 import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import { adminRefusalText, refusalText } from '../../refusal-text.js';
+import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
 import { ROLES, type Role } from '../../services/types.js';
 import { ACTIONS, type ConsolePage, consoleView, decodePage, inviteForm, notice } from '../blocks/console.js';
 import * as dm from '../blocks/dm.js';
 import { OPEN_CONSOLE_FROM_HOME } from '../blocks/home.js';
-import { removalDone, revokeDone, roleChangeDone } from '../blocks/messages.js';
-import { escapeMrkdwn, mention } from '../blocks/text.js';
+import { changeRefused, removalDone, revokeDone, roleChangeDone, roleUnchanged } from '../blocks/messages.js';
+import { escapeMrkdwn } from '../blocks/text.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
@@ -151,8 +151,8 @@ export function register(app: App, deps: SlackDeps): void {
     if (!role) return refreshConsole(args, deps, actor, shown, 'That button is out of date; try again.');
     const result = await services.members.changeRole(serviceActor(actor, 'console'), user, role);
     let text: string;
-    if (!result.ok) text = `:x: ${escapeMrkdwn(adminRefusalText(result.reason))}`;
-    else if (!result.changed) text = `${mention(user)} is already an ${role}.`;
+    if (!result.ok) text = `:x: ${changeRefused(result.reason)}`;
+    else if (!result.changed) text = roleUnchanged(user, role);
     else {
       const told = await sendDm(
         args.client,
@@ -171,7 +171,7 @@ export function register(app: App, deps: SlackDeps): void {
     const shown = decodePage(args.body.view?.private_metadata);
     const result = await services.members.remove(serviceActor(actor, 'console'), user);
     let text: string;
-    if (!result.ok) text = `:x: ${escapeMrkdwn(adminRefusalText(result.reason))}`;
+    if (!result.ok) text = `:x: ${changeRefused(result.reason)}`;
     else {
       const told = await sendDm(args.client, logger, user, dm.removed(actor.account, actor.slackUserId));
       text = `:white_check_mark: ${removalDone(actor.account, user, result, told)}`;
@@ -183,9 +183,7 @@ export function register(app: App, deps: SlackDeps): void {
     if (!(await once(args, deps, actor))) return;
     const shown = decodePage(args.body.view?.private_metadata);
     const result = await services.invites.revoke(serviceActor(actor, 'console'), args.action.value ?? '');
-    const text = result.ok
-      ? `:white_check_mark: ${revokeDone(result.invite)}`
-      : `:x: ${escapeMrkdwn(adminRefusalText(result.reason))}`;
+    const text = result.ok ? `:white_check_mark: ${revokeDone(result.invite)}` : `:x: ${changeRefused(result.reason)}`;
     await refreshAfterChange(args, deps, actor, shown, text);
   });
 }

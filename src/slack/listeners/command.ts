@@ -7,7 +7,7 @@ import { consoleView } from '../blocks/console.js';
 import * as dm from '../blocks/dm.js';
 import { capText, inviteResults } from '../blocks/invite-results.js';
 import * as messages from '../blocks/messages.js';
-import { escapeMrkdwn, mention } from '../blocks/text.js';
+import { escapeMrkdwn } from '../blocks/text.js';
 import type { Command } from '../command/parse.js';
 import { loadConsole } from '../console-data.js';
 import {
@@ -170,9 +170,8 @@ async function change(
     }
     case 'role': {
       const result = await services.members.changeRole(who, command.user, command.role);
-      if (!result.ok) return void (await respond(escapeMrkdwn(adminRefusalText(result.reason))));
-      if (!result.changed)
-        return void (await respond(`${mention(command.user)} is already an ${command.role}; nothing changed.`));
+      if (!result.ok) return void (await respond(messages.changeRefused(result.reason)));
+      if (!result.changed) return void (await respond(messages.roleUnchanged(command.user, command.role)));
       const told = await sendDm(
         args.client,
         logger,
@@ -184,14 +183,14 @@ async function change(
     }
     case 'remove': {
       const result = await services.members.remove(who, command.user);
-      if (!result.ok) return void (await respond(escapeMrkdwn(adminRefusalText(result.reason))));
+      if (!result.ok) return void (await respond(messages.changeRefused(result.reason)));
       const told = await sendDm(args.client, logger, command.user, dm.removed(account, actor.slackUserId));
       await respond(messages.removalDone(account, command.user, result, told));
       return;
     }
     case 'revoke': {
       const result = await services.invites.revoke(who, command.inviteId);
-      if (!result.ok) return void (await respond(escapeMrkdwn(adminRefusalText(result.reason))));
+      if (!result.ok) return void (await respond(messages.changeRefused(result.reason)));
       await respond(messages.revokeDone(result.invite));
       return;
     }
