@@ -89,10 +89,6 @@ export type InviteCapReached = {
   resetsAt: Date;
 };
 
-/**
- * When a rolling window holding `times` (oldest first) has room again under `limit`; undefined
- * while it has room now.
- */
 /** When the invitations made (`created_by`) or received (`for_slack_user_id`) in the window were made, oldest first. */
 async function invitedRecently(db: Db, accountId: number, whose: Record<string, string>, now: Date): Promise<Date[]> {
   const times: Array<Date | string> = await db('invites')
@@ -103,6 +99,10 @@ async function invitedRecently(db: Db, accountId: number, whose: Record<string, 
   return times.map((t) => new Date(t));
 }
 
+/**
+ * When a rolling window holding `times` (oldest first) has room again under `limit`; undefined
+ * while it has room now.
+ */
 function freedAt(times: Date[], limit: number): Date | undefined {
   if (times.length < limit) return undefined;
   return new Date((times[times.length - limit] as Date).getTime() + INVITE_WINDOW_MS);

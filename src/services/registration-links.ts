@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errors, type JWTHeaderParameters, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { REGISTER_PATH } from '../paths.js';
 
 const ISSUER = 'chatbees-users';
 const AUDIENCE = 'chatbees-users/register';
@@ -56,7 +57,7 @@ export class RegistrationLinks {
   }
 
   url(token: string): string {
-    return `${this.options.publicUrl}/register/${token}`;
+    return `${this.options.publicUrl}${REGISTER_PATH}${token}`;
   }
 
   async verify(token: string): Promise<VerifiedLink> {

@@ -9,7 +9,7 @@ import type { Account, Actor, Refusal } from '../services/types.js';
 import { invitation } from './blocks/dm.js';
 import { logFailure } from './context.js';
 import { sendDm, slackError } from './notify.js';
-import { personOf, type SlackUser } from './people.js';
+import { isUnknownUser, personOf, type SlackUser } from './people.js';
 
 export type InviteOutcome =
   /** `guest`: a guest of the workspace, invited by name (the admin is told). */
@@ -71,8 +71,7 @@ async function invitePerson(deps: InviteDeps, actor: Actor, user: string): Promi
     slackUser = ((await client.users.info({ user })).user ?? {}) as SlackUser;
   } catch (err) {
     const error = slackError(err);
-    if (error === 'user_not_found' || error === 'user_not_visible')
-      return { user, kind: 'not_invitable', why: 'unknown' };
+    if (isUnknownUser(error)) return { user, kind: 'not_invitable', why: 'unknown' };
     return { user, kind: 'not_invitable', why: 'lookup_failed', detail: error };
   }
   const person = personOf({ ...slackUser, id: user });

@@ -45,8 +45,10 @@ export function personOf(user: SlackUser & { id: string }): SlackPerson {
   };
 }
 
-/** Errors by which Slack says it knows no such person (to this app). */
-const UNKNOWN_USER = new Set(['user_not_found', 'user_not_visible']);
+/** Whether a Web API error says Slack knows no such person (to this app). */
+export function isUnknownUser(error: string): boolean {
+  return error === 'user_not_found' || error === 'user_not_visible';
+}
 /** Errors by which Slack says the workspace's token no longer works: the app is not installed there. */
 const TOKEN_GONE = new Set(['account_inactive', 'token_revoked', 'invalid_auth', 'not_authed']);
 
@@ -71,7 +73,7 @@ export function slackDirectory(
         return { found: true, person: personOf({ ...(user as SlackUser), id: slackUserId }) };
       } catch (err) {
         const error = err instanceof DeadlineExceeded ? 'no answer in time' : slackError(err);
-        if (UNKNOWN_USER.has(error)) return { found: false, why: 'unknown' };
+        if (isUnknownUser(error)) return { found: false, why: 'unknown' };
         if (TOKEN_GONE.has(error)) {
           logger.warn({ account: account.id, error }, "Slack refused the workspace's token: treated as not installed");
           return { found: false, why: 'not_installed' };

@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
+import { REGISTER_PATH } from '../paths.js';
 import { REFUSAL_TITLE, refusalText } from '../refusal-text.js';
 import { setOutcome } from '../request-log.js';
 import type { Services } from '../services/index.js';
@@ -71,6 +72,8 @@ interface SignedInIdentity {
 }
 
 const linkDigest = (token: string) => createHash('sha256').update(token).digest('base64url');
+/** The path of a link's page on this server. */
+const linkPath = (token: string) => `${REGISTER_PATH}${encodeURIComponent(token)}`;
 
 function send(res: ServerResponse, status: number, html: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, { ...pageHeaders(STYLE_HASH), ...extra, 'Content-Length': String(Buffer.byteLength(html)) });
@@ -130,7 +133,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
     const details = (found.ok ? found : found.details) as InviteDetails;
     if (details.invite.forSlackUserId === null && !deps.signIn) return sendRefusal(res, 'identity_required');
     const { setCookie, formValue } = csrf.issue(token, csrf.nonceFrom(req.headers.cookie));
-    const action = `/register/${encodeURIComponent(token)}`;
+    const action = linkPath(token);
     const page = deps.signIn
       ? signInPage(
           details,
@@ -172,7 +175,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
     if (deps.signIn) {
       signedIn = await signedInAs(req, token);
       // Not (or no longer) signed in: back to the link's page, which offers "Continue with Slack".
-      if (!signedIn) return seeOther(res, `/register/${encodeURIComponent(token)}`);
+      if (!signedIn) return seeOther(res, linkPath(token));
       accepted = await services.invites.accept(token, {
         identity: identityOf(signedIn),
         profile: { displayName: signedIn.name, email: signedIn.email },
@@ -259,7 +262,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
     if (!user) return fail('identity');
     setOutcome('signed_in');
     const identity: SignedInIdentity = { link: linkDigest(saved.token), user };
-    seeOther(res, `/register/${encodeURIComponent(saved.token)}`, [
+    seeOther(res, linkPath(saved.token), [
       cookie(IDENTITY_COOKIE, await deps.sealer.seal('identity', identity, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
       cookie(STATE_COOKIE, '', 0, 'Lax'),
     ]);
@@ -292,7 +295,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
   async function admitted(req: IncomingMessage, res: ServerResponse, token: string): Promise<boolean> {
     if (!(await admit(req, res))) return false;
     if (!deps.limiters.perLink || !(await services.invites.genuine(token))) return true;
-    const verdict = await deps.limiters.perLink.take(createHash('sha256').update(token).digest('base64url'));
+    const verdict = await deps.limiters.perLink.take(linkDigest(token));
     if (!verdict || verdict.ok) return true;
     refuse(res, verdict.retryAfterSeconds);
     return false;
