@@ -3,13 +3,12 @@
 // installed, in multi-workspace mode; the person is an active, non-bot person of the workspace,
 // a guest only by a personal invite), and ended by removal, deactivation and demotion.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createServices, type Services } from '../../src/services/index.js';
+import type { Services } from '../../src/services/index.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import {
   actor,
   FakeDirectory,
-  makeLinks,
   makeServices,
   newAccount,
   SEVEN_DAYS,
@@ -198,13 +197,7 @@ describe.each(backends)('link authority on $name', (backend) => {
   });
 
   it('makes no link for anyone without Sign in with Slack: nobody could use it', async () => {
-    const without = createServices({
-      knex: db.knex,
-      links: makeLinks(clock),
-      inviteTtlSeconds: SEVEN_DAYS,
-      directory: slack,
-      now: clock.now,
-    });
+    const without = makeServices(db.knex, clock, SEVEN_DAYS, slack, { sharedLinks: false });
     const before = await snapshot(db.knex, account.id);
     expect(await without.invites.create(admin(), { forSlackUserId: null })).toEqual({
       ok: false,
@@ -215,15 +208,9 @@ describe.each(backends)('link authority on $name', (backend) => {
   });
 
   it('multi-workspace mode: a link works only while the app is installed in its workspace', async () => {
-    const multi = createServices({
-      knex: db.knex,
-      links: makeLinks(clock),
-      inviteTtlSeconds: SEVEN_DAYS,
+    const multi = makeServices(db.knex, clock, SEVEN_DAYS, slack, {
       tokenEncryptionKey: 'token-encryption-key-for-tests-0123456789',
       multiWorkspace: true,
-      directory: slack,
-      sharedLinks: true,
-      now: clock.now,
     });
     const link = await personal('UBOB');
     const key = { teamId: account.slackTeamId, isEnterpriseInstall: false };

@@ -3,6 +3,7 @@ import {
   createServices,
   type Directory,
   type Lookup,
+  type ServiceOptions,
   type Services,
   type SlackPerson,
 } from '../../src/services/index.js';
@@ -57,11 +58,13 @@ export class FakeDirectory implements Directory {
   }
 }
 
+/** The services on `knex` and `clock`, links for anyone allowed; `more` changes other options. */
 export function makeServices(
   knex: Knex,
   clock = new TestClock(),
   ttlSeconds = SEVEN_DAYS,
   directory: Directory = new FakeDirectory(),
+  more: Partial<ServiceOptions> = {},
 ): Services {
   return createServices({
     knex,
@@ -70,6 +73,7 @@ export function makeServices(
     now: clock.now,
     directory,
     sharedLinks: true,
+    ...more,
   });
 }
 

@@ -5,8 +5,8 @@
 // bot over HTTP, Slack-signed commands and events, the Web API stand-in, both backends.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type BotUnderTest, botUnderTest, handled, resetAccount } from '../support/bot.js';
-import { backends } from '../support/databases.js';
-import { insertMembers } from '../support/fixtures.js';
+import { type BackendUnderTest, backends } from '../support/databases.js';
+import { snapshot as accountSnapshot, insertMembers } from '../support/fixtures.js';
 import { PageSession } from '../support/page-session.js';
 import { CLIENT_ID, CLIENT_SECRET, TEAM_ID, waitFor } from '../support/slack-stand-in.js';
 
@@ -18,6 +18,22 @@ const textOf = (html: string) =>
     .replace(/<style>[\s\S]*?<\/style>/g, ' ')
     .replace(/<[^>]+>/g, ' ')
     .replace(/\s+/g, ' ');
+
+/**
+ * A bot for a describe block (on `backend`, with `env`), reset before each test to two
+ * AccountAdmins and everyone known to Slack; and helpers over it.
+ */
+function linkBot(backend: BackendUnderTest, env: Record<string, string> = {}) {
+  const t = botUnderTest(() => backend.open(), { users: PEOPLE, env });
+  beforeEach(async () => {
+    await resetAccount(t.running, t.db, t.standIn, [
+      { slackUserId: 'UADMIN1', role: 'AccountAdmin' },
+      { slackUserId: 'UADMIN2', role: 'AccountAdmin' },
+    ]);
+    for (const id of PEOPLE) t.standIn.addUser({ id });
+  });
+  return { t, h: helpers(t) };
+}
 
 /** Helpers over one running bot. */
 function helpers(t: BotUnderTest) {
@@ -59,28 +75,13 @@ function helpers(t: BotUnderTest) {
   }
 
   /** Everything stored about the account, to show a request changed nothing. */
-  async function snapshot() {
-    const [members, invites, audit] = await Promise.all([
-      t.db.knex('members').where({ account_id: accountId() }).orderBy('id'),
-      t.db.knex('invites').where({ account_id: accountId() }).orderBy('id'),
-      t.db.knex('audit_log').where({ account_id: accountId() }).orderBy('id'),
-    ]);
-    return { members, invites, audit };
-  }
+  const snapshot = () => accountSnapshot(t.db.knex, accountId());
 
   return { member, inviteFor, command, change, invite, snapshot };
 }
 
 describe.each(backends)('personal links on $name', (backend) => {
-  const t = botUnderTest(() => backend.open(), { users: PEOPLE });
-  beforeEach(async () => {
-    await resetAccount(t.running, t.db, t.standIn, [
-      { slackUserId: 'UADMIN1', role: 'AccountAdmin' },
-      { slackUserId: 'UADMIN2', role: 'AccountAdmin' },
-    ]);
-    for (const id of PEOPLE) t.standIn.addUser({ id });
-  });
-  const h = helpers(t);
+  const { t, h } = linkBot(backend);
 
   it('an invitee deactivated in Slack before registering: the event ends the invite, and Slack is asked at use', async () => {
     const { path } = await h.invite('UBOB');
@@ -259,18 +260,7 @@ describe.each(backends)('personal links on $name', (backend) => {
 });
 
 describe.each(backends)('with Sign in with Slack on $name', (backend) => {
-  const t = botUnderTest(() => backend.open(), {
-    users: PEOPLE,
-    env: { SLACK_CLIENT_ID: CLIENT_ID, SLACK_CLIENT_SECRET: CLIENT_SECRET },
-  });
-  beforeEach(async () => {
-    await resetAccount(t.running, t.db, t.standIn, [
-      { slackUserId: 'UADMIN1', role: 'AccountAdmin' },
-      { slackUserId: 'UADMIN2', role: 'AccountAdmin' },
-    ]);
-    for (const id of PEOPLE) t.standIn.addUser({ id });
-  });
-  const h = helpers(t);
+  const { t, h } = linkBot(backend, { SLACK_CLIENT_ID: CLIENT_ID, SLACK_CLIENT_SECRET: CLIENT_SECRET });
 
   /** `/chatbees-users invite link` by `by`; the link's path. */
   async function shareLink(by = 'UADMIN1'): Promise<string> {
