@@ -11,10 +11,9 @@ import { createServices, type Services } from './services/index.js';
 import { RegistrationLinks } from './services/registration-links.js';
 import type { Account } from './services/types.js';
 import { createSlackApp, SLACK_BODY_LIMIT_BYTES, webClientOptions } from './slack/app.js';
-import * as dm from './slack/blocks/dm.js';
 import * as messages from './slack/blocks/messages.js';
 import { type SlackDeps, withDeadline } from './slack/context.js';
-import { sendDm, slackError } from './slack/notify.js';
+import { slackError, slackNotifier } from './slack/notify.js';
 import { profileOf, slackDirectory } from './slack/people.js';
 import { Csrf } from './web/csrf.js';
 import { pageHeaders } from './web/http.js';
@@ -171,15 +170,19 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     previousSecrets: config.registrationLink.previousSecrets,
     now,
   });
-  // The services ask Slack about people through the workspaces' clients, known once they are set up.
+  // The services ask Slack about people, and tell them, through the workspaces' clients, known
+  // once they are set up.
   let workspaces: Workspaces | undefined;
+  const clientFor = async (account: Account) => workspaces?.clientFor(account);
+  const inFlight = new InFlight();
   const services = createServices({
     knex: db.knex,
     links,
     inviteTtlSeconds: config.registrationLink.ttlSeconds,
     inviteLimitPerDay: config.inviteLimitPerDay,
     tokenEncryptionKey: config.slack.oauth?.tokenEncryptionKey,
-    directory: slackDirectory(async (account) => workspaces?.clientFor(account), SLACK_LOOKUP_DEADLINE_MS, logger),
+    directory: slackDirectory(clientFor, SLACK_LOOKUP_DEADLINE_MS, logger),
+    notifier: slackNotifier(clientFor, logger, inFlight),
     multiWorkspace: config.slack.oauth !== undefined,
     sharedLinks: config.slack.signIn !== undefined,
     now,
@@ -190,7 +193,6 @@ export async function createBot(options: BotOptions): Promise<Bot> {
   // Calls that need no bot token: openid.connect.token, with the app's client id and secret.
   const appClient = new WebClient(undefined, webClientOptions(config, { logger }));
 
-  const inFlight = new InFlight();
   let stopping = false;
   const deps: SlackDeps = {
     services,
@@ -255,19 +257,6 @@ export async function createBot(options: BotOptions): Promise<Bot> {
           now,
         })
       : undefined,
-    async announce({ account: joined, member, invite }) {
-      const client = await workspaces.clientFor(joined);
-      if (!client) {
-        logger.info({ account: joined.id }, 'registration not announced: the app is not installed in that workspace');
-        return;
-      }
-      await inFlight.track(
-        Promise.all([
-          sendDm(client, logger, invite.createdBy, dm.registeredToInviter(joined, member.slackUserId)),
-          sendDm(client, logger, member.slackUserId, dm.welcome(joined)),
-        ]),
-      );
-    },
   });
   const server = createWebServer(
     {

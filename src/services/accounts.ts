@@ -93,6 +93,12 @@ export class AccountService {
     return row ? toAccount(row) : undefined;
   }
 
+  /** An account by its id. */
+  async get(accountId: number): Promise<Account | undefined> {
+    const row = await this.deps.knex('accounts').where({ id: accountId }).first();
+    return row ? toAccount(row) : undefined;
+  }
+
   /** Who is asking, in one round trip: the account and the person's membership in it. */
   async resolveActor(accountId: number, slackUserId: string): Promise<ActorContext | undefined> {
     const [row] = await prepared(this.deps.knex, 'resolve_actor', RESOLVE_ACTOR, [accountId, slackUserId]);

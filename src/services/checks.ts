@@ -2,8 +2,8 @@
 // lock, the last-admin count, what makes an invite usable.
 import type { Knex } from 'knex';
 import { type Db, prepared } from './db.js';
-import { type Row, toMember } from './rows.js';
-import { type Actor, type Member, type Refused, refuse } from './types.js';
+import { type Row, toAccount, toMember } from './rows.js';
+import { type Account, type Actor, type Member, type Refused, refuse } from './types.js';
 
 /**
  * The admin check, as SQL: `ME_SQL` is a CTE of the actor's role ($1 account, $2 Slack user, active
@@ -50,9 +50,24 @@ export function usableInvite(table: string, now: string): string {
  * administers an account takes this lock first, so two admins acting at the same instant,
  * from any number of processes, are serialised by the database.
  */
-export async function lockAccount(trx: Knex.Transaction, accountId: number): Promise<boolean> {
-  const row = await trx('accounts').select('id').where({ id: accountId }).forUpdate().first();
-  return row !== undefined;
+export async function lockAccount(trx: Knex.Transaction, accountId: number): Promise<Account | undefined> {
+  const row = await trx('accounts').where({ id: accountId }).forUpdate().first();
+  return row ? toAccount(row) : undefined;
+}
+
+/**
+ * The preamble of every admin change: the account's lock, then the actor's check under it (a
+ * demotion that committed a moment ago is seen). The locked account comes back with the admin.
+ */
+export async function lockAsAdmin(
+  trx: Knex.Transaction,
+  actor: Actor,
+): Promise<{ ok: true; account: Account; me: Member } | Refused<'not_member' | 'not_admin'>> {
+  const account = await lockAccount(trx, actor.accountId);
+  const auth = await authorizeAdmin(trx, actor);
+  if (!auth.ok) return auth;
+  if (!account) return refuse('not_member');
+  return { ok: true, account, me: auth.member };
 }
 
 export async function findMember(db: Db, accountId: number, slackUserId: string): Promise<Member | undefined> {

@@ -4,11 +4,29 @@ import { AuditService } from './audit.js';
 import { InstallationService, InstallationVault } from './installations.js';
 import { InviteService } from './invites.js';
 import { MemberService } from './members.js';
+import { NOBODY, type Notifier } from './notifier.js';
 import type { Directory } from './people.js';
 import type { RegistrationLinks } from './registration-links.js';
 import { RequestClaims } from './request-claims.js';
 
+/**
+ * The domain: what operations (src/services/operations/*) act with. Each operation takes this,
+ * who is acting and its input.
+ */
 export interface Services {
+  knex: Knex;
+  now: () => Date;
+  links: RegistrationLinks;
+  /** What Slack says about people, asked when a rule depends on it. */
+  directory: Directory;
+  /** How people are told of what was done (direct messages, from src/slack). */
+  notifier: Notifier;
+  settings: {
+    /** Multi-workspace mode: a workspace's links work only while the app is installed there. */
+    multiWorkspace: boolean;
+    /** Sign in with Slack is set up, so links for anyone can be made (and used). */
+    sharedLinks: boolean;
+  };
   accounts: AccountService;
   members: MemberService;
   invites: InviteService;
@@ -29,6 +47,8 @@ export interface ServiceOptions {
   tokenEncryptionKey?: string;
   /** What Slack says about people, asked when a registration link is used. */
   directory: Directory;
+  /** How people are told; nobody is, unless said. */
+  notifier?: Notifier;
   /** Many workspaces install the app (OAuth); a workspace's links work only while it is installed. */
   multiWorkspace?: boolean;
   /** Sign in with Slack is set up, so links for anyone can be made (and used). */
@@ -39,7 +59,14 @@ export interface ServiceOptions {
 export function createServices(options: ServiceOptions): Services {
   const now = options.now ?? (() => new Date());
   const { knex, links } = options;
+  const multiWorkspace = options.multiWorkspace ?? false;
   return {
+    knex,
+    now,
+    links,
+    directory: options.directory,
+    notifier: options.notifier ?? NOBODY,
+    settings: { multiWorkspace, sharedLinks: options.sharedLinks ?? false },
     accounts: new AccountService({ knex }),
     members: new MemberService({ knex, now }),
     invites: new InviteService({
@@ -48,9 +75,7 @@ export function createServices(options: ServiceOptions): Services {
       now,
       ttlSeconds: options.inviteTtlSeconds,
       inviteLimitPerDay: options.inviteLimitPerDay ?? 0,
-      directory: options.directory,
-      multiWorkspace: options.multiWorkspace ?? false,
-      sharedLinks: options.sharedLinks ?? false,
+      multiWorkspace,
     }),
     audit: new AuditService({ knex, now }),
     requests: new RequestClaims({ knex, now }),
@@ -64,6 +89,7 @@ export function createServices(options: ServiceOptions): Services {
   };
 }
 
+export type { Delivery, Notice, Notifier } from './notifier.js';
 export type { Directory, Lookup, SlackPerson } from './people.js';
 export * from './types.js';
 export type { AccountService, AuditService, InstallationService, InviteService, MemberService, RequestClaims };

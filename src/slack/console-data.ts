@@ -1,4 +1,6 @@
 import type { Services } from '../services/index.js';
+import { listInvites } from '../services/operations/list-invites.js';
+import { listMembers } from '../services/operations/list-members.js';
 import { CONSOLE_INVITES_SHOWN, CONSOLE_PAGE_SIZE, type ConsoleData, type ConsolePage } from './blocks/console.js';
 import { type RequestActor, serviceActor } from './context.js';
 
@@ -16,8 +18,8 @@ export async function loadConsole(
       ? { limit: CONSOLE_PAGE_SIZE, before: shown.before }
       : { limit: CONSOLE_PAGE_SIZE };
   const [page, invites] = await Promise.all([
-    services.members.list(who, request),
-    services.invites.listPending(who, { limit: CONSOLE_INVITES_SHOWN + 1 }),
+    listMembers(services, who, request),
+    listInvites(services, who, { limit: CONSOLE_INVITES_SHOWN + 1 }),
   ]);
   if (!page.ok || !invites.ok || !actor.member) return undefined;
   return { account: actor.account, viewer: actor.member, page, invites: invites.invites, shown, notice };

@@ -4,7 +4,7 @@
 // unknown-command hint are derived from this table: adding an operation is one entry here, its
 // parsing (if it takes arguments), its listener and its renderers.
 
-import { MAX_AUDIT_ENTRIES } from '../services/audit.js';
+import { MAX_AUDIT_ENTRIES } from '../services/operations/read-audit.js';
 
 /** Button action ids: what the permission middleware and the listeners match on. */
 export const BUTTONS = {

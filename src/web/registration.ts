@@ -7,8 +7,9 @@ import { REGISTER_PATH } from '../paths.js';
 import { REFUSAL_TITLE, refusalText } from '../refusal-text.js';
 import { setOutcome } from '../request-log.js';
 import type { Services } from '../services/index.js';
-import type { InviteDetails, VerifiedIdentity } from '../services/invites.js';
-import type { Account, Invite, Member, Refusal } from '../services/types.js';
+import type { InviteDetails } from '../services/invites.js';
+import { identify, type RegisterOutcome, register, type VerifiedIdentity } from '../services/operations/register.js';
+import type { Refusal } from '../services/types.js';
 import type { Csrf } from './csrf.js';
 import { BodyError, cookieValue, drain, pageHeaders, readForm, safeEqual } from './http.js';
 import { confirmPage, joinedPage, messagePage, STYLE_HASH, signInPage } from './pages.js';
@@ -27,12 +28,6 @@ const STATUS: Partial<Record<Refusal, number>> = {
   slack_unavailable: 503,
 };
 
-export interface Registered {
-  account: Account;
-  member: Member;
-  invite: Invite;
-}
-
 export interface RegistrationDeps {
   services: Services;
   /** Requests a minute per client address (its /64 for IPv6) and per link; absent: no limit. */
@@ -42,8 +37,6 @@ export interface RegistrationDeps {
   logger: Logger;
   /** The origin of PUBLIC_URL: a POST from any other origin is refused. */
   publicOrigin: string;
-  /** Tells the inviter and welcomes the new member; runs after the page is sent. */
-  announce(registered: Registered): Promise<void>;
   /** Sign in with Slack, for links meant for anyone; undefined when not configured. */
   signIn?: SlackSignIn;
   /** Signs the sign-in state and the verified identity kept in cookies between steps. */
@@ -124,7 +117,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
     // Signed in for this link: whether it would take them, told now (the POST checks again).
     const signedIn = deps.signIn ? await signedInAs(req, token) : undefined;
     const found = signedIn
-      ? await services.invites.identify(token, identityOf(signedIn))
+      ? await identify(services, token, identityOf(signedIn))
       : await services.invites.inspect(token);
     // Slack late with its answer about the person: show the page; confirming asks again.
     if (!found.ok && (found.reason !== 'slack_unavailable' || !found.details)) {
@@ -170,27 +163,24 @@ export function registrationRoutes(deps: RegistrationDeps) {
         ),
       );
     }
-    let accepted: Awaited<ReturnType<typeof services.invites.accept>>;
+    let accepted: RegisterOutcome;
     let signedIn: SlackSignInUser | undefined;
     if (deps.signIn) {
       signedIn = await signedInAs(req, token);
       // Not (or no longer) signed in: back to the link's page, which offers "Continue with Slack".
       if (!signedIn) return seeOther(res, linkPath(token));
-      accepted = await services.invites.accept(token, {
+      accepted = await register(services, token, {
         identity: identityOf(signedIn),
         profile: { displayName: signedIn.name, email: signedIn.email },
         source: 'registration_page',
       });
     } else {
       // A link for anyone is refused here: who is registering would be the page's word.
-      accepted = await services.invites.accept(token, { source: 'registration_page' });
+      accepted = await register(services, token, { source: 'registration_page' });
     }
     if (!accepted.ok) return sendRefusal(res, accepted.reason, { details: accepted.details, signedIn });
     setOutcome(accepted.alreadyMember ? 'already_member' : 'registered');
     send(res, 200, joinedPage(accepted.account.name, accepted.member.role, accepted.alreadyMember, deps.appUrl));
-    if (!accepted.alreadyMember) {
-      deps.announce(accepted).catch((err: unknown) => logger.warn({ err }, 'registration not announced'));
-    }
   }
 
   /** GET /register/:token/sign-in: off to Slack's sign-in for this link, if it can still be used. */

@@ -4,8 +4,9 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { MAX_INVITEES } from '../../src/services/operations/invite-people.js';
 import { RegistrationLinks } from '../../src/services/registration-links.js';
-import { type Command, MAX_INVITEES, needsAdmin, parseCommand } from '../../src/slack/command/parse.js';
+import { type Command, needsAdmin, parseCommand } from '../../src/slack/command/parse.js';
 
 const KINDS = new Set<Command['kind']>([
   'console',

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/services/index.js';
+import { readAudit } from '../../src/services/operations/read-audit.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import { actor, makeServices, newAccount, TestClock } from '../support/fixtures.js';
@@ -62,7 +63,7 @@ describe.each(backends)('refused attempts in the audit log on $name', (backend) 
   it('keeps refusals out of the list of changes', async () => {
     await services.members.bootstrapAdmins(account.id, [{ slackUserId: 'UADMIN' }]);
     await services.audit.recordRefusal(actor(account, 'USTRANGER'), { operation: 'list', reason: 'not_member' });
-    const latest = await services.audit.latest(actor(account, 'UADMIN'), 10);
+    const latest = await readAudit(services, actor(account, 'UADMIN'), { limit: 10 });
     expect(latest.ok && latest.entries.map((e) => e.action)).toEqual(['member.bootstrapped']);
   });
 });

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/services/index.js';
+import { changeRole } from '../../src/services/operations/change-role.js';
+import { listInvites } from '../../src/services/operations/list-invites.js';
+import { readAudit } from '../../src/services/operations/read-audit.js';
+import { register } from '../../src/services/operations/register.js';
+import { removeMember } from '../../src/services/operations/remove-member.js';
+import { revokeInvite } from '../../src/services/operations/revoke-invite.js';
 import { RegistrationLinks } from '../../src/services/registration-links.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
@@ -71,10 +77,10 @@ describe.each(backends)('invites on $name', (backend) => {
       const second = await services.invites.create(admin(), { forSlackUserId: 'UBOB' });
       if (!first.ok || !second.ok) throw new Error('not created');
       expect(second.replaced).toBe(first.invite.id);
-      expect(await services.invites.accept(first.token)).toMatchObject({ ok: false, reason: 'invite_replaced' });
-      const pending = await services.invites.listPending(admin());
+      expect(await register(services, first.token)).toMatchObject({ ok: false, reason: 'invite_replaced' });
+      const pending = await listInvites(services, admin());
       expect(pending.ok && pending.invites.map((i) => i.id)).toEqual([second.invite.id]);
-      const accepted = await services.invites.accept(second.token);
+      const accepted = await register(services, second.token);
       expect(accepted.ok).toBe(true);
     });
 
@@ -97,10 +103,10 @@ describe.each(backends)('invites on $name', (backend) => {
     it('refuses AccountUsers, non-members and removed admins, and changes nothing', async () => {
       const bob = await services.invites.create(admin(), { forSlackUserId: 'UBOB' });
       if (!bob.ok) throw new Error(bob.reason);
-      await services.invites.accept(bob.token);
-      await services.members.changeRole(admin(), 'UBOB', 'AccountAdmin');
-      await services.members.changeRole(admin(), 'UBOB', 'AccountUser');
-      await services.members.changeRole(admin(), 'UADMIN', 'AccountAdmin');
+      await register(services, bob.token);
+      await changeRole(services, admin(), { user: 'UBOB', role: 'AccountAdmin' });
+      await changeRole(services, admin(), { user: 'UBOB', role: 'AccountUser' });
+      await changeRole(services, admin(), { user: 'UADMIN', role: 'AccountAdmin' });
       const before = await snapshot(db.knex, account.id);
       expect(await services.invites.create(actor(account, 'UBOB'), { forSlackUserId: 'UCAROL' })).toEqual({
         ok: false,
@@ -112,8 +118,8 @@ describe.each(backends)('invites on $name', (backend) => {
       });
       expect(await snapshot(db.knex, account.id)).toEqual(before);
 
-      await services.members.changeRole(admin(), 'UBOB', 'AccountAdmin');
-      await services.members.remove(actor(account, 'UBOB'), 'UADMIN');
+      await changeRole(services, admin(), { user: 'UBOB', role: 'AccountAdmin' });
+      await removeMember(services, actor(account, 'UBOB'), { user: 'UADMIN' });
       expect(await services.invites.create(admin(), { forSlackUserId: 'UCAROL' })).toEqual({
         ok: false,
         reason: 'not_member',
@@ -123,7 +129,7 @@ describe.each(backends)('invites on $name', (backend) => {
     it('writes the audit entry in the same transaction', async () => {
       const created = await services.invites.create(admin(), { forSlackUserId: 'UBOB' });
       if (!created.ok) throw new Error(created.reason);
-      const entries = await services.audit.latest(admin(), 1);
+      const entries = await readAudit(services, admin(), { limit: 1 });
       expect(entries.ok && entries.entries[0]).toMatchObject({
         actor: 'UADMIN',
         action: 'invite.created',
@@ -138,7 +144,7 @@ describe.each(backends)('invites on $name', (backend) => {
     it('registers exactly the invited person as AccountUser and uses the invite up', async () => {
       const created = await services.invites.create(admin(), { forSlackUserId: 'UBOB' });
       if (!created.ok) throw new Error(created.reason);
-      const accepted = await services.invites.accept(created.token, {
+      const accepted = await register(services, created.token, {
         profile: { displayName: 'Bob', email: 'bob@example.com' },
       });
       if (!accepted.ok) throw new Error(accepted.reason);
@@ -154,7 +160,7 @@ describe.each(backends)('invites on $name', (backend) => {
       });
       expect(accepted.invite.uses).toBe(1);
       expect(accepted.account.id).toBe(account.id);
-      const audit = await services.audit.latest(admin(), 1);
+      const audit = await readAudit(services, admin(), { limit: 1 });
       expect(audit.ok && audit.entries[0]).toMatchObject({
         actor: 'UBOB',
         action: 'member.registered',
@@ -162,7 +168,7 @@ describe.each(backends)('invites on $name', (backend) => {
         targetInviteId: created.invite.id,
         source: 'registration_page',
       });
-      expect(await services.invites.accept(created.token)).toMatchObject({ ok: false, reason: 'invite_used' });
+      expect(await register(services, created.token)).toMatchObject({ ok: false, reason: 'invite_used' });
     });
 
     it('refuses a link once it has expired, and changes nothing', async () => {
@@ -173,7 +179,7 @@ describe.each(backends)('invites on $name', (backend) => {
       expect(inspected.ok).toBe(true);
       clock.advance(1);
       const before = await snapshot(db.knex, account.id);
-      expect(await services.invites.accept(created.token)).toMatchObject({ ok: false, reason: 'invite_expired' });
+      expect(await register(services, created.token)).toMatchObject({ ok: false, reason: 'invite_expired' });
       const late = await services.invites.inspect(created.token);
       expect(late).toMatchObject({ ok: false, reason: 'invite_expired', details: { invite: { createdBy: 'UADMIN' } } });
       expect(await snapshot(db.knex, account.id)).toEqual(before);
@@ -182,10 +188,10 @@ describe.each(backends)('invites on $name', (backend) => {
     it('refuses a revoked link, and changes nothing', async () => {
       const created = await services.invites.create(admin(), { forSlackUserId: 'UBOB' });
       if (!created.ok) throw new Error(created.reason);
-      const revoked = await services.invites.revoke(admin(), created.invite.id);
+      const revoked = await revokeInvite(services, admin(), { inviteId: created.invite.id });
       expect(revoked.ok).toBe(true);
       const before = await snapshot(db.knex, account.id);
-      expect(await services.invites.accept(created.token)).toMatchObject({ ok: false, reason: 'invite_revoked' });
+      expect(await register(services, created.token)).toMatchObject({ ok: false, reason: 'invite_revoked' });
       expect(await snapshot(db.knex, account.id)).toEqual(before);
     });
 
@@ -210,7 +216,7 @@ describe.each(backends)('invites on $name', (backend) => {
       });
       const before = await snapshot(db.knex, account.id);
       for (const token of [flipped, foreign, ghost, 'not-a-token', '', 'a'.repeat(5000)]) {
-        expect(await services.invites.accept(token)).toMatchObject({ ok: false, reason: 'invite_unknown' });
+        expect(await register(services, token)).toMatchObject({ ok: false, reason: 'invite_unknown' });
         expect(await services.invites.inspect(token)).toEqual({ ok: false, reason: 'invite_unknown' });
       }
       expect(await snapshot(db.knex, account.id)).toEqual(before);
@@ -220,13 +226,11 @@ describe.each(backends)('invites on $name', (backend) => {
       const created = await services.invites.create(admin(), { forSlackUserId: 'UBOB' });
       if (!created.ok) throw new Error(created.reason);
       const teamId = account.slackTeamId as string;
-      expect(await services.invites.accept(created.token, { identity: { slackUserId: 'UEVE', teamId } })).toMatchObject(
-        {
-          ok: false,
-          reason: 'wrong_person',
-        },
-      );
-      const ok = await services.invites.accept(created.token, { identity: { slackUserId: 'UBOB', teamId } });
+      expect(await register(services, created.token, { identity: { slackUserId: 'UEVE', teamId } })).toMatchObject({
+        ok: false,
+        reason: 'wrong_person',
+      });
+      const ok = await register(services, created.token, { identity: { slackUserId: 'UBOB', teamId } });
       expect(ok.ok && ok.member.slackUserId).toBe('UBOB');
     });
 
@@ -234,22 +238,22 @@ describe.each(backends)('invites on $name', (backend) => {
       const created = await services.invites.create(admin(), { maxUses: 2 });
       if (!created.ok) throw new Error(created.reason);
       const teamId = account.slackTeamId as string;
-      expect(await services.invites.accept(created.token)).toMatchObject({ ok: false, reason: 'identity_required' });
+      expect(await register(services, created.token)).toMatchObject({ ok: false, reason: 'identity_required' });
       expect(
-        await services.invites.accept(created.token, { identity: { slackUserId: 'UEVE', teamId: 'TOTHER' } }),
+        await register(services, created.token, { identity: { slackUserId: 'UEVE', teamId: 'TOTHER' } }),
       ).toMatchObject({ ok: false, reason: 'wrong_account' });
       // Another workspace of the account's Enterprise Grid org: invited by name only, not by a
       // link for anyone.
       await db.knex('accounts').where({ id: account.id }).update({ slack_enterprise_id: 'E0ORG' });
       const sister = { slackUserId: 'UEVE', teamId: 'TSISTER', enterpriseId: 'E0ORG' };
-      expect(await services.invites.accept(created.token, { identity: sister })).toMatchObject({
+      expect(await register(services, created.token, { identity: sister })).toMatchObject({
         ok: false,
         reason: 'wrong_account',
       });
-      const a = await services.invites.accept(created.token, { identity: { slackUserId: 'UC1', teamId } });
-      const b = await services.invites.accept(created.token, { identity: { slackUserId: 'UC2', teamId } });
+      const a = await register(services, created.token, { identity: { slackUserId: 'UC1', teamId } });
+      const b = await register(services, created.token, { identity: { slackUserId: 'UC2', teamId } });
       expect(a.ok && b.ok).toBe(true);
-      expect(await services.invites.accept(created.token, { identity: { slackUserId: 'UC3', teamId } })).toMatchObject({
+      expect(await register(services, created.token, { identity: { slackUserId: 'UC3', teamId } })).toMatchObject({
         ok: false,
         reason: 'invite_used',
       });
@@ -258,7 +262,7 @@ describe.each(backends)('invites on $name', (backend) => {
     it('leaves an active member as they are and does not use the invite up', async () => {
       const created = await services.invites.create(admin(), { maxUses: 1 });
       if (!created.ok) throw new Error(created.reason);
-      const accepted = await services.invites.accept(created.token, {
+      const accepted = await register(services, created.token, {
         identity: { slackUserId: 'UADMIN', teamId: account.slackTeamId as string },
       });
       if (!accepted.ok) throw new Error(accepted.reason);
@@ -271,12 +275,12 @@ describe.each(backends)('invites on $name', (backend) => {
     it('lets a removed member register again as AccountUser', async () => {
       const first = await services.invites.create(admin(), { forSlackUserId: 'UBOB' });
       if (!first.ok) throw new Error(first.reason);
-      await services.invites.accept(first.token);
-      await services.members.changeRole(admin(), 'UBOB', 'AccountAdmin');
-      await services.members.remove(admin(), 'UBOB');
+      await register(services, first.token);
+      await changeRole(services, admin(), { user: 'UBOB', role: 'AccountAdmin' });
+      await removeMember(services, admin(), { user: 'UBOB' });
       const again = await services.invites.create(admin(), { forSlackUserId: 'UBOB' });
       if (!again.ok) throw new Error(again.reason);
-      const accepted = await services.invites.accept(again.token);
+      const accepted = await register(services, again.token);
       expect(accepted.ok && accepted.member).toMatchObject({
         status: 'active',
         role: 'AccountUser',
@@ -288,20 +292,20 @@ describe.each(backends)('invites on $name', (backend) => {
     it('stops the links of a removed inviter', async () => {
       const carol = await services.invites.create(admin(), { forSlackUserId: 'UCAROL' });
       if (!carol.ok) throw new Error(carol.reason);
-      await services.invites.accept(carol.token);
-      await services.members.changeRole(admin(), 'UCAROL', 'AccountAdmin');
+      await register(services, carol.token);
+      await changeRole(services, admin(), { user: 'UCAROL', role: 'AccountAdmin' });
       const fromCarol = await services.invites.create(actor(account, 'UCAROL'), { forSlackUserId: 'UDAN' });
       const usedFromCarol = await services.invites.create(actor(account, 'UCAROL'), { forSlackUserId: 'UERIN' });
       if (!fromCarol.ok || !usedFromCarol.ok) throw new Error('not created');
-      await services.invites.accept(usedFromCarol.token);
-      const removed = await services.members.remove(admin(), 'UCAROL');
+      await register(services, usedFromCarol.token);
+      const removed = await removeMember(services, admin(), { user: 'UCAROL' });
       // Only the link that could still be used is revoked; the used one keeps its story.
       expect(removed.ok && removed.revokedInvites).toBe(1);
-      expect(await services.invites.accept(fromCarol.token)).toMatchObject({
+      expect(await register(services, fromCarol.token)).toMatchObject({
         ok: false,
         reason: 'inviter_cannot_invite',
       });
-      expect(await services.invites.accept(usedFromCarol.token)).toMatchObject({ ok: false, reason: 'invite_used' });
+      expect(await register(services, usedFromCarol.token)).toMatchObject({ ok: false, reason: 'invite_used' });
     });
 
     it('lets exactly one of several simultaneous accepts use a single-use invite', async () => {
@@ -309,9 +313,7 @@ describe.each(backends)('invites on $name', (backend) => {
       if (!created.ok) throw new Error(created.reason);
       const teamId = account.slackTeamId as string;
       const results = await Promise.all(
-        ['UR1', 'UR2', 'UR3'].map((id) =>
-          services.invites.accept(created.token, { identity: { slackUserId: id, teamId } }),
-        ),
+        ['UR1', 'UR2', 'UR3'].map((id) => register(services, created.token, { identity: { slackUserId: id, teamId } })),
       );
       expect(results.filter((r) => r.ok)).toHaveLength(1);
       expect(results.filter((r) => !r.ok).map((r) => !r.ok && r.reason)).toEqual(['invite_used', 'invite_used']);
@@ -331,27 +333,30 @@ describe.each(backends)('invites on $name', (backend) => {
       const c = await services.invites.create(admin(), { forSlackUserId: 'UC' });
       const d = await services.invites.create(admin(), { forSlackUserId: 'UD' });
       if (!a.ok || !b.ok || !c.ok || !d.ok) throw new Error('not created');
-      await services.invites.revoke(admin(), c.invite.id);
-      await services.invites.accept(d.token);
-      const pending = await services.invites.listPending(admin());
+      await revokeInvite(services, admin(), { inviteId: c.invite.id });
+      await register(services, d.token);
+      const pending = await listInvites(services, admin());
       expect(pending.ok && pending.invites.map((i) => i.id)).toEqual([a.invite.id, b.invite.id]);
       clock.advance(SEVEN_DAYS - 30);
-      const later = await services.invites.listPending(admin());
+      const later = await listInvites(services, admin());
       expect(later.ok && later.invites.map((i) => i.id)).toEqual([b.invite.id]);
-      expect(await services.invites.listPending(actor(account, 'UB'))).toEqual({ ok: false, reason: 'not_member' });
+      expect(await listInvites(services, actor(account, 'UB'))).toEqual({ ok: false, reason: 'not_member' });
     });
 
     it('revokes at once, records who did it, and refuses a second revoke or an unknown id', async () => {
       const created = await services.invites.create(admin(), { forSlackUserId: 'UBOB' });
       if (!created.ok) throw new Error(created.reason);
-      const revoked = await services.invites.revoke(admin(), created.invite.id);
+      const revoked = await revokeInvite(services, admin(), { inviteId: created.invite.id });
       expect(revoked.ok && revoked.invite).toMatchObject({ revokedBy: 'UADMIN', revokeReason: 'revoked' });
-      expect(await services.invites.revoke(admin(), created.invite.id)).toEqual({
+      expect(await revokeInvite(services, admin(), { inviteId: created.invite.id })).toEqual({
         ok: false,
         reason: 'invite_revoked',
       });
-      expect(await services.invites.revoke(admin(), 'zzzzzzzzzz')).toEqual({ ok: false, reason: 'invite_unknown' });
-      const audit = await services.audit.latest(admin(), 1);
+      expect(await revokeInvite(services, admin(), { inviteId: 'zzzzzzzzzz' })).toEqual({
+        ok: false,
+        reason: 'invite_unknown',
+      });
+      const audit = await readAudit(services, admin(), { limit: 1 });
       expect(audit.ok && audit.entries[0]).toMatchObject({
         action: 'invite.revoked',
         targetInviteId: created.invite.id,
@@ -363,11 +368,11 @@ describe.each(backends)('invites on $name', (backend) => {
       await services.members.bootstrapAdmins(other.id, [{ slackUserId: 'UOTHER' }]);
       const created = await services.invites.create(actor(other, 'UOTHER'), { forSlackUserId: 'UX' });
       if (!created.ok) throw new Error(created.reason);
-      expect(await services.invites.revoke(admin(), created.invite.id)).toEqual({
+      expect(await revokeInvite(services, admin(), { inviteId: created.invite.id })).toEqual({
         ok: false,
         reason: 'invite_unknown',
       });
-      const pending = await services.invites.listPending(admin());
+      const pending = await listInvites(services, admin());
       expect(pending.ok && pending.invites).toEqual([]);
     });
   });

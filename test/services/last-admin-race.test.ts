@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openPostgres } from '../../src/db/database.js';
 import type { Services } from '../../src/services/index.js';
+import { changeRole } from '../../src/services/operations/change-role.js';
+import { removeMember } from '../../src/services/operations/remove-member.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import { actor, insertMembers, makeServices, newAccount } from '../support/fixtures.js';
@@ -53,8 +55,8 @@ describe.each(backends)('the last-admin rule under races on $name', (backend) =>
     for (let round = 0; round < ROUNDS; round++) {
       await resetBothAdmins();
       const [a, b] = await Promise.all([
-        one.members.changeRole(actor(account, 'UA'), 'UB', 'AccountUser'),
-        two.members.changeRole(actor(account, 'UB'), 'UA', 'AccountUser'),
+        changeRole(one, actor(account, 'UA'), { user: 'UB', role: 'AccountUser' }),
+        changeRole(two, actor(account, 'UB'), { user: 'UA', role: 'AccountUser' }),
       ]);
       expect(await activeAdmins()).toBe(1);
       expect([a.ok, b.ok].filter(Boolean)).toHaveLength(1);
@@ -67,8 +69,8 @@ describe.each(backends)('the last-admin rule under races on $name', (backend) =>
     for (let round = 0; round < ROUNDS; round++) {
       await resetBothAdmins();
       const [a, b] = await Promise.all([
-        one.members.remove(actor(account, 'UA'), 'UB'),
-        two.members.remove(actor(account, 'UB'), 'UA'),
+        removeMember(one, actor(account, 'UA'), { user: 'UB' }),
+        removeMember(two, actor(account, 'UB'), { user: 'UA' }),
       ]);
       expect(await activeAdmins()).toBe(1);
       expect([a.ok, b.ok].filter(Boolean)).toHaveLength(1);
@@ -79,8 +81,8 @@ describe.each(backends)('the last-admin rule under races on $name', (backend) =>
     for (let round = 0; round < ROUNDS; round++) {
       await resetBothAdmins();
       const results = await Promise.all([
-        one.members.changeRole(actor(account, 'UA'), 'UA', 'AccountUser'),
-        two.members.changeRole(actor(account, 'UB'), 'UB', 'AccountUser'),
+        changeRole(one, actor(account, 'UA'), { user: 'UA', role: 'AccountUser' }),
+        changeRole(two, actor(account, 'UB'), { user: 'UB', role: 'AccountUser' }),
       ]);
       expect(await activeAdmins()).toBe(1);
       expect(results.filter((r) => !r.ok)).toEqual([{ ok: false, reason: 'last_admin' }]);

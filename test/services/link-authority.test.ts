@@ -4,6 +4,11 @@
 // a guest only by a personal invite), and ended by removal, deactivation and demotion.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/services/index.js';
+import { changeRole } from '../../src/services/operations/change-role.js';
+import { listInvites } from '../../src/services/operations/list-invites.js';
+import { identify, register } from '../../src/services/operations/register.js';
+import { removeMember } from '../../src/services/operations/remove-member.js';
+import { shareLink } from '../../src/services/operations/share-link.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import {
@@ -55,32 +60,32 @@ describe.each(backends)('link authority on $name', (backend) => {
     });
     const before = await snapshot(db.knex, account.id);
     expect(await services.invites.inspect(link.token)).toMatchObject({ ok: false, reason: 'inviter_cannot_invite' });
-    expect(await services.invites.accept(link.token)).toMatchObject({ ok: false, reason: 'inviter_cannot_invite' });
+    expect(await register(services, link.token)).toMatchObject({ ok: false, reason: 'inviter_cannot_invite' });
     expect(await snapshot(db.knex, account.id)).toEqual(before);
     await services.members.reactivatedInSlack(account.id, 'UBEN');
-    expect(await services.invites.accept(link.token)).toMatchObject({ ok: true, alreadyMember: false });
+    expect(await register(services, link.token)).toMatchObject({ ok: true, alreadyMember: false });
   });
 
   it("a demotion ends the links the admin made, for good, audited with the change; other admins' links stay", async () => {
     const bob = await personal('UBOB', 'UBEN');
     const anyone = await shared('UBEN');
     const mine = await personal('UCAROL', 'UADA');
-    const demoted = await services.members.changeRole(admin(), 'UBEN', 'AccountUser');
+    const demoted = await changeRole(services, admin(), { user: 'UBEN', role: 'AccountUser' });
     expect(demoted).toMatchObject({ ok: true, changed: true, revokedInvites: 2 });
     const entry = await db.knex('audit_log').where({ action: 'member.role_changed' }).first();
     expect([...entry.after.revokedInvites].sort()).toEqual([bob.invite.id, anyone.invite.id].sort());
     const ended = await db.knex('invites').whereIn('id', [bob.invite.id, anyone.invite.id]);
     expect(ended.map((i) => i.revoke_reason)).toEqual(['inviter_demoted', 'inviter_demoted']);
 
-    await services.members.changeRole(admin(), 'UBEN', 'AccountAdmin');
-    expect(await services.invites.accept(bob.token)).toMatchObject({ ok: false, reason: 'inviter_cannot_invite' });
-    expect(await services.invites.accept(anyone.token, { identity: identity('UDAN') })).toMatchObject({
+    await changeRole(services, admin(), { user: 'UBEN', role: 'AccountAdmin' });
+    expect(await register(services, bob.token)).toMatchObject({ ok: false, reason: 'inviter_cannot_invite' });
+    expect(await register(services, anyone.token, { identity: identity('UDAN') })).toMatchObject({
       ok: false,
       reason: 'inviter_cannot_invite',
     });
-    expect(await services.invites.accept(mine.token)).toMatchObject({ ok: true });
+    expect(await register(services, mine.token)).toMatchObject({ ok: true });
     // A promotion ends nothing.
-    expect(await services.members.changeRole(admin(), 'UCAROL', 'AccountAdmin')).toMatchObject({
+    expect(await changeRole(services, admin(), { user: 'UCAROL', role: 'AccountAdmin' })).toMatchObject({
       revokedInvites: 0,
     });
   });
@@ -94,10 +99,10 @@ describe.each(backends)('link authority on $name', (backend) => {
       role: 'AccountUser',
       status: 'active',
     });
-    const removed = await services.members.remove(admin(), 'UBOB');
+    const removed = await removeMember(services, admin(), { user: 'UBOB' });
     expect(removed).toMatchObject({ ok: true, revokedInvites: 0, invitesForThem: 1 });
-    expect(await services.invites.accept(forBob.token)).toMatchObject({ ok: false, reason: 'invite_revoked' });
-    expect(await services.invites.listPending(admin())).toEqual({ ok: true, invites: [] });
+    expect(await register(services, forBob.token)).toMatchObject({ ok: false, reason: 'invite_revoked' });
+    expect(await listInvites(services, admin())).toEqual({ ok: true, invites: [] });
   });
 
   it('a Slack deactivation ends the invites addressed to a person who is not a member, audited with Slack as the actor', async () => {
@@ -106,7 +111,7 @@ describe.each(backends)('link authority on $name', (backend) => {
       outcome: 'not_member',
       invitesEnded: 1,
     });
-    expect(await services.invites.accept(forBob.token)).toMatchObject({ ok: false, reason: 'not_in_workspace' });
+    expect(await register(services, forBob.token)).toMatchObject({ ok: false, reason: 'not_in_workspace' });
     const audit = await db.knex('audit_log').where({ action: 'invite.revoked', target_invite_id: forBob.invite.id });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'Slack', source: 'slack_event' });
@@ -128,14 +133,14 @@ describe.each(backends)('link authority on $name', (backend) => {
       ['unavailable', 'slack_unavailable'],
     ] as const) {
       slack.users.set('UBOB', said);
-      expect(await services.invites.accept(link.token), JSON.stringify(said)).toMatchObject({ ok: false, reason });
+      expect(await register(services, link.token), JSON.stringify(said)).toMatchObject({ ok: false, reason });
     }
     expect(await snapshot(db.knex, account.id)).toEqual(before);
     expect(slack.asked.filter((id) => id === 'UBOB')).toHaveLength(5);
     // Someone of another workspace of the same Enterprise Grid org is a person of it.
     await db.knex('accounts').where({ id: account.id }).update({ slack_enterprise_id: 'E0ORG' });
     slack.users.set('UBOB', { teamId: 'TSISTER', enterpriseId: 'E0ORG' });
-    expect(await services.invites.accept(link.token)).toMatchObject({ ok: true });
+    expect(await register(services, link.token)).toMatchObject({ ok: true });
   });
 
   it('a link for anyone does not register someone Slack deactivated while it was asking about them', async () => {
@@ -147,7 +152,7 @@ describe.each(backends)('link authority on $name', (backend) => {
       expect(await services.members.deactivatedInSlack(account.id, id)).toMatchObject({ outcome: 'not_member' });
       return answer;
     };
-    expect(await services.invites.accept(anyone.token, { identity: identity('UDAN') })).toMatchObject({
+    expect(await register(services, anyone.token, { identity: identity('UDAN') })).toMatchObject({
       ok: false,
       reason: 'not_in_workspace',
     });
@@ -156,13 +161,13 @@ describe.each(backends)('link authority on $name', (backend) => {
     // Reactivated in Slack, they may join.
     slack.lookup = lookup;
     await services.members.reactivatedInSlack(account.id, 'UDAN');
-    expect(await services.invites.accept(anyone.token, { identity: identity('UDAN') })).toMatchObject({ ok: true });
+    expect(await register(services, anyone.token, { identity: identity('UDAN') })).toMatchObject({ ok: true });
   });
 
   it('guests: welcome by a personal invite, refused by a link for anyone (audited)', async () => {
     slack.users.set('UGUEST', { guest: true, displayName: 'Guest' });
     const anyone = await shared();
-    expect(await services.invites.accept(anyone.token, { identity: identity('UGUEST') })).toMatchObject({
+    expect(await register(services, anyone.token, { identity: identity('UGUEST') })).toMatchObject({
       ok: false,
       reason: 'guest_needs_personal_invite',
     });
@@ -171,17 +176,17 @@ describe.each(backends)('link authority on $name', (backend) => {
     expect((await db.knex('invites').where({ id: anyone.invite.id }).first()).uses).toBe(0);
 
     const byName = await personal('UGUEST');
-    const joined = await services.invites.accept(byName.token);
+    const joined = await register(services, byName.token);
     expect(joined.ok && joined.member).toMatchObject({ role: 'AccountUser', displayName: 'Guest' });
   });
 
   it('a personal invite with an identity registers only its person; another is refused and audited', async () => {
     const link = await personal('UBOB');
-    expect(await services.invites.identify(link.token, identity('UEVE'))).toMatchObject({
+    expect(await identify(services, link.token, identity('UEVE'))).toMatchObject({
       ok: false,
       reason: 'wrong_person',
     });
-    expect(await services.invites.accept(link.token, { identity: identity('UEVE') })).toMatchObject({
+    expect(await register(services, link.token, { identity: identity('UEVE') })).toMatchObject({
       ok: false,
       reason: 'wrong_person',
     });
@@ -189,17 +194,17 @@ describe.each(backends)('link authority on $name', (backend) => {
     const attempts = await db.knex('audit_log').where({ action: 'access.refused', actor: 'UEVE' });
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ source: 'registration_page' });
-    expect(await services.invites.identify(link.token, identity('UBOB'))).toMatchObject({
+    expect(await identify(services, link.token, identity('UBOB'))).toMatchObject({
       ok: true,
       slackUserId: 'UBOB',
     });
-    expect(await services.invites.accept(link.token, { identity: identity('UBOB') })).toMatchObject({ ok: true });
+    expect(await register(services, link.token, { identity: identity('UBOB') })).toMatchObject({ ok: true });
   });
 
   it('makes no link for anyone without Sign in with Slack: nobody could use it', async () => {
     const without = makeServices(db.knex, clock, SEVEN_DAYS, slack, { sharedLinks: false });
     const before = await snapshot(db.knex, account.id);
-    expect(await without.invites.create(admin(), { forSlackUserId: null })).toEqual({
+    expect(await shareLink(without, admin(), {})).toEqual({
       ok: false,
       reason: 'identity_required',
     });
@@ -214,25 +219,25 @@ describe.each(backends)('link authority on $name', (backend) => {
     });
     const link = await personal('UBOB');
     const key = { teamId: account.slackTeamId, isEnterpriseInstall: false };
-    expect(await multi.invites.accept(link.token)).toMatchObject({ ok: false, reason: 'app_not_installed' });
+    expect(await register(multi, link.token)).toMatchObject({ ok: false, reason: 'app_not_installed' });
     await multi.installations?.vault.save(key, { bot: { token: 'xoxb-x' } });
     expect(await multi.invites.inspect(link.token)).toMatchObject({ ok: true });
     await multi.installations?.uninstalled(key, 'app_uninstalled');
     expect(await multi.invites.inspect(link.token)).toMatchObject({ ok: false, reason: 'app_not_installed' });
     await multi.installations?.vault.save(key, { bot: { token: 'xoxb-y' } });
-    expect(await multi.invites.accept(link.token)).toMatchObject({ ok: true, alreadyMember: false });
+    expect(await register(multi, link.token)).toMatchObject({ ok: true, alreadyMember: false });
   });
 
   it('never registers through a link after its maker was marked deactivated in Slack at the same moment (20 rounds)', async () => {
     // UBEN is the only admin who can act, so Slack's deactivation keeps and marks them (their
     // links are not revoked: only the check at use stops them).
-    await services.members.remove(admin('UBEN'), 'UADA');
+    await removeMember(services, admin('UBEN'), { user: 'UADA' });
     for (let round = 0; round < 20; round++) {
       await services.members.reactivatedInSlack(account.id, 'UBEN');
       const link = await shared('UBEN');
       const who = `UR${round}`;
       const [accepted, marked] = await Promise.all([
-        services.invites.accept(link.token, { identity: identity(who) }),
+        register(services, link.token, { identity: identity(who) }),
         services.members.deactivatedInSlack(account.id, 'UBEN'),
       ]);
       expect(marked.outcome).toBe('kept_last_admin');

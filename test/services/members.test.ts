@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/services/index.js';
+import { changeRole } from '../../src/services/operations/change-role.js';
+import { listMembers } from '../../src/services/operations/list-members.js';
+import { readAudit } from '../../src/services/operations/read-audit.js';
+import { register } from '../../src/services/operations/register.js';
+import { removeMember } from '../../src/services/operations/remove-member.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import { actor, insertMembers, makeServices, newAccount, TestClock } from '../support/fixtures.js';
@@ -36,13 +41,13 @@ describe.each(backends)('members on $name', (backend) => {
         promoted: ['UA', 'UB'],
       });
       expect(await activeAdmins(fresh.id)).toEqual(['UA', 'UB']);
-      await services.members.changeRole(actor(fresh, 'UB'), 'UA', 'AccountUser');
+      await changeRole(services, actor(fresh, 'UB'), { user: 'UA', role: 'AccountUser' });
       // Restart with INITIAL_ADMINS=UA,UB still set.
       expect(await services.members.bootstrapAdmins(fresh.id, [{ slackUserId: 'UA' }, { slackUserId: 'UB' }])).toEqual({
         promoted: [],
       });
       expect(await activeAdmins(fresh.id)).toEqual(['UB']);
-      const audit = await services.audit.latest(actor(fresh, 'UB'), 10);
+      const audit = await readAudit(services, actor(fresh, 'UB'), { limit: 10 });
       expect(audit.ok && audit.entries.filter((e) => e.action === 'member.bootstrapped')).toHaveLength(2);
       expect(audit.ok && audit.entries.find((e) => e.action === 'member.bootstrapped')).toMatchObject({
         actor: 'system',
@@ -59,14 +64,14 @@ describe.each(backends)('members on $name', (backend) => {
       );
     const stored = async () => (await db.knex('accounts').where({ id: account.id }).first()).active_members;
     await insertMembers(db.knex, account, [{ slackUserId: 'UC1' }, { slackUserId: 'UC2' }]);
-    await services.members.remove(admin(), 'UC1');
-    await services.members.changeRole(admin(), 'UC2', 'AccountAdmin');
+    await removeMember(services, admin(), { user: 'UC1' });
+    await changeRole(services, admin(), { user: 'UC2', role: 'AccountAdmin' });
     const again = await services.invites.create(admin(), { forSlackUserId: 'UC1' });
     if (!again.ok) throw new Error(again.reason);
-    await services.invites.accept(again.token);
+    await register(services, again.token);
     expect(await stored()).toBe(3);
     expect(await stored()).toBe(await counted());
-    const page = await services.members.list(admin(), { limit: 10 });
+    const page = await listMembers(services, admin(), { limit: 10 });
     expect(page.ok && page.total).toBe(3);
   });
 
@@ -76,11 +81,11 @@ describe.each(backends)('members on $name', (backend) => {
     });
 
     it('promotes and demotes, auditing before and after', async () => {
-      const promoted = await services.members.changeRole(admin(), 'UBOB', 'AccountAdmin');
+      const promoted = await changeRole(services, admin(), { user: 'UBOB', role: 'AccountAdmin' });
       expect(promoted.ok && promoted.changed && promoted.member.role).toBe('AccountAdmin');
-      const demoted = await services.members.changeRole(admin(), 'UBOB', 'AccountUser');
+      const demoted = await changeRole(services, admin(), { user: 'UBOB', role: 'AccountUser' });
       expect(demoted.ok && demoted.member.role).toBe('AccountUser');
-      const audit = await services.audit.latest(admin(), 2);
+      const audit = await readAudit(services, admin(), { limit: 2 });
       expect(audit.ok && audit.entries.map((e) => [e.action, e.targetSlackUserId, e.before, e.after])).toEqual([
         ['member.role_changed', 'UBOB', { role: 'AccountAdmin' }, { role: 'AccountUser' }],
         ['member.role_changed', 'UBOB', { role: 'AccountUser' }, { role: 'AccountAdmin' }],
@@ -88,49 +93,49 @@ describe.each(backends)('members on $name', (backend) => {
     });
 
     it('does nothing when the role is already the one asked for', async () => {
-      const same = await services.members.changeRole(admin(), 'UBOB', 'AccountUser');
+      const same = await changeRole(services, admin(), { user: 'UBOB', role: 'AccountUser' });
       expect(same.ok && same.changed).toBe(false);
-      const audit = await services.audit.latest(admin(), 10);
+      const audit = await readAudit(services, admin(), { limit: 10 });
       expect(audit.ok && audit.entries.some((e) => e.action === 'member.role_changed')).toBe(false);
     });
 
     it('refuses to demote the last AccountAdmin, the actor themselves included', async () => {
-      expect(await services.members.changeRole(admin(), 'UADMIN', 'AccountUser')).toEqual({
+      expect(await changeRole(services, admin(), { user: 'UADMIN', role: 'AccountUser' })).toEqual({
         ok: false,
         reason: 'last_admin',
       });
       expect(await activeAdmins()).toEqual(['UADMIN']);
-      await services.members.changeRole(admin(), 'UBOB', 'AccountAdmin');
-      const self = await services.members.changeRole(admin(), 'UADMIN', 'AccountUser');
+      await changeRole(services, admin(), { user: 'UBOB', role: 'AccountAdmin' });
+      const self = await changeRole(services, admin(), { user: 'UADMIN', role: 'AccountUser' });
       expect(self.ok).toBe(true);
       expect(await activeAdmins()).toEqual(['UBOB']);
     });
 
     it('refuses unknown and removed members', async () => {
-      expect(await services.members.changeRole(admin(), 'UNOBODY', 'AccountAdmin')).toEqual({
+      expect(await changeRole(services, admin(), { user: 'UNOBODY', role: 'AccountAdmin' })).toEqual({
         ok: false,
         reason: 'unknown_member',
       });
-      await services.members.remove(admin(), 'UBOB');
-      expect(await services.members.changeRole(admin(), 'UBOB', 'AccountAdmin')).toEqual({
+      await removeMember(services, admin(), { user: 'UBOB' });
+      expect(await changeRole(services, admin(), { user: 'UBOB', role: 'AccountAdmin' })).toEqual({
         ok: false,
         reason: 'unknown_member',
       });
     });
 
     it('refuses an actor who is not an active AccountAdmin, checked in the service', async () => {
-      expect(await services.members.changeRole(actor(account, 'UBOB'), 'UBOB', 'AccountAdmin')).toEqual({
+      expect(await changeRole(services, actor(account, 'UBOB'), { user: 'UBOB', role: 'AccountAdmin' })).toEqual({
         ok: false,
         reason: 'not_admin',
       });
-      expect(await services.members.changeRole(actor(account, 'USTRANGER'), 'UBOB', 'AccountAdmin')).toEqual({
+      expect(await changeRole(services, actor(account, 'USTRANGER'), { user: 'UBOB', role: 'AccountAdmin' })).toEqual({
         ok: false,
         reason: 'not_member',
       });
       // An admin demoted a moment ago can no longer act.
-      await services.members.changeRole(admin(), 'UBOB', 'AccountAdmin');
-      await services.members.changeRole(actor(account, 'UBOB'), 'UADMIN', 'AccountUser');
-      expect(await services.members.changeRole(admin(), 'UBOB', 'AccountUser')).toEqual({
+      await changeRole(services, admin(), { user: 'UBOB', role: 'AccountAdmin' });
+      await changeRole(services, actor(account, 'UBOB'), { user: 'UADMIN', role: 'AccountUser' });
+      expect(await changeRole(services, admin(), { user: 'UBOB', role: 'AccountUser' })).toEqual({
         ok: false,
         reason: 'not_admin',
       });
@@ -140,11 +145,11 @@ describe.each(backends)('members on $name', (backend) => {
     it("cannot touch another account's members", async () => {
       const other = await newAccount(services, 'Other');
       await services.members.bootstrapAdmins(other.id, [{ slackUserId: 'UOTHER' }]);
-      expect(await services.members.changeRole(actor(other, 'UOTHER'), 'UBOB', 'AccountAdmin')).toEqual({
+      expect(await changeRole(services, actor(other, 'UOTHER'), { user: 'UBOB', role: 'AccountAdmin' })).toEqual({
         ok: false,
         reason: 'unknown_member',
       });
-      expect(await services.members.changeRole(actor(other, 'UADMIN'), 'UBOB', 'AccountAdmin')).toEqual({
+      expect(await changeRole(services, actor(other, 'UADMIN'), { user: 'UBOB', role: 'AccountAdmin' })).toEqual({
         ok: false,
         reason: 'not_member',
       });
@@ -157,32 +162,32 @@ describe.each(backends)('members on $name', (backend) => {
     });
 
     it('soft-deletes: the row and its history stay, access ends', async () => {
-      const removed = await services.members.remove(admin(), 'UBOB');
+      const removed = await removeMember(services, admin(), { user: 'UBOB' });
       expect(removed.ok && removed.member).toMatchObject({ status: 'removed', removedBy: 'UADMIN' });
       const row = await db.knex('members').where({ account_id: account.id, slack_user_id: 'UBOB' }).first();
       expect(row).toMatchObject({ status: 'removed', removed_by: 'UADMIN', display_name: 'Bob' });
       expect(row.removed_at).toBeInstanceOf(Date);
-      const audit = await services.audit.latest(admin(), 1);
+      const audit = await readAudit(services, admin(), { limit: 1 });
       expect(audit.ok && audit.entries[0]).toMatchObject({
         action: 'member.removed',
         actor: 'UADMIN',
         targetSlackUserId: 'UBOB',
         before: { status: 'active', role: 'AccountUser' },
       });
-      expect(await services.members.remove(admin(), 'UBOB')).toEqual({ ok: false, reason: 'unknown_member' });
+      expect(await removeMember(services, admin(), { user: 'UBOB' })).toEqual({ ok: false, reason: 'unknown_member' });
     });
 
     it('refuses to remove the last AccountAdmin, the actor themselves included', async () => {
-      expect(await services.members.remove(admin(), 'UADMIN')).toEqual({ ok: false, reason: 'last_admin' });
-      await services.members.changeRole(admin(), 'UBOB', 'AccountAdmin');
-      expect((await services.members.remove(admin(), 'UADMIN')).ok).toBe(true);
+      expect(await removeMember(services, admin(), { user: 'UADMIN' })).toEqual({ ok: false, reason: 'last_admin' });
+      await changeRole(services, admin(), { user: 'UBOB', role: 'AccountAdmin' });
+      expect((await removeMember(services, admin(), { user: 'UADMIN' })).ok).toBe(true);
       expect(await activeAdmins()).toEqual(['UBOB']);
       // The removed admin can no longer act.
-      expect(await services.members.remove(admin(), 'UBOB')).toEqual({ ok: false, reason: 'not_member' });
+      expect(await removeMember(services, admin(), { user: 'UBOB' })).toEqual({ ok: false, reason: 'not_member' });
     });
 
     it('is refused to AccountUsers', async () => {
-      expect(await services.members.remove(actor(account, 'UBOB'), 'UADMIN')).toEqual({
+      expect(await removeMember(services, actor(account, 'UBOB'), { user: 'UADMIN' })).toEqual({
         ok: false,
         reason: 'not_admin',
       });
@@ -199,54 +204,54 @@ describe.each(backends)('members on $name', (backend) => {
         names.map((n, i) => ({ slackUserId: `U${i}${n.toUpperCase()}`, displayName: n })),
       );
       await insertMembers(db.knex, account, [{ slackUserId: 'UNONAME' }]);
-      await services.members.remove(admin(), 'U6FINN');
+      await removeMember(services, admin(), { user: 'U6FINN' });
     });
 
     it('pages active members by name, stable, with the total', async () => {
-      const first = await services.members.list(admin(), { limit: 3 });
+      const first = await listMembers(services, admin(), { limit: 3 });
       if (!first.ok) throw new Error(first.reason);
       expect(first.total).toBe(8); // Ada, 6 named, one without a name; Finn removed
       expect(first.page).toBe(1);
       expect(first.members.map((m) => m.displayName)).toEqual(['Ada', 'Ann', 'bob']);
       expect(first.previous).toBeNull();
-      const second = await services.members.list(admin(), { limit: 3, after: first.next as string });
+      const second = await listMembers(services, admin(), { limit: 3, after: first.next as string });
       if (!second.ok) throw new Error(second.reason);
       expect(second.members.map((m) => m.displayName)).toEqual(['Carl', 'dora', 'Eve']);
-      const third = await services.members.list(admin(), { limit: 3, after: second.next as string });
+      const third = await listMembers(services, admin(), { limit: 3, after: second.next as string });
       if (!third.ok) throw new Error(third.reason);
       expect(third.members.map((m) => m.slackUserId)).toEqual(['UNONAME', 'U0ZOE']);
       expect(third.next).toBeNull();
-      const back = await services.members.list(admin(), { limit: 3, before: third.previous as string });
+      const back = await listMembers(services, admin(), { limit: 3, before: third.previous as string });
       expect(back.ok && back.members.map((m) => m.displayName)).toEqual(['Carl', 'dora', 'Eve']);
-      const backToStart = await services.members.list(admin(), { limit: 3, before: second.previous as string });
+      const backToStart = await listMembers(services, admin(), { limit: 3, before: second.previous as string });
       expect(backToStart.ok && backToStart.members.map((m) => m.displayName)).toEqual(['Ada', 'Ann', 'bob']);
       expect(backToStart.ok && backToStart.previous).toBeNull();
     });
 
     it('gives pages by number, clamped to the last page', async () => {
-      const page3 = await services.members.list(admin(), { limit: 3, page: 3 });
+      const page3 = await listMembers(services, admin(), { limit: 3, page: 3 });
       expect(page3.ok && page3.members.map((m) => m.slackUserId)).toEqual(['UNONAME', 'U0ZOE']);
       expect(page3.ok && [page3.page, page3.next]).toEqual([3, null]);
-      const beyond = await services.members.list(admin(), { limit: 3, page: 99 });
+      const beyond = await listMembers(services, admin(), { limit: 3, page: 99 });
       expect(beyond.ok && beyond.page).toBe(3);
-      const zero = await services.members.list(admin(), { limit: 3, page: 0 });
+      const zero = await listMembers(services, admin(), { limit: 3, page: 0 });
       expect(zero.ok && zero.page).toBe(1);
     });
 
     it('keeps its place when members join before the cursor', async () => {
-      const first = await services.members.list(admin(), { limit: 3 });
+      const first = await listMembers(services, admin(), { limit: 3 });
       if (!first.ok) throw new Error(first.reason);
       await insertMembers(db.knex, account, [{ slackUserId: 'UAAA', displayName: 'Aaron' }]);
-      const second = await services.members.list(admin(), { limit: 3, after: first.next as string });
+      const second = await listMembers(services, admin(), { limit: 3, after: first.next as string });
       expect(second.ok && second.members.map((m) => m.displayName)).toEqual(['Carl', 'dora', 'Eve']);
     });
 
     it('never strands the console on an empty page when the members after the cursor leave', async () => {
-      const first = await services.members.list(admin(), { limit: 7 });
+      const first = await listMembers(services, admin(), { limit: 7 });
       if (!first.ok) throw new Error(first.reason);
       // The second page holds only Zoe; she leaves.
-      await services.members.remove(admin(), 'U0ZOE');
-      const after = await services.members.list(admin(), { limit: 7, after: first.next as string });
+      await removeMember(services, admin(), { user: 'U0ZOE' });
+      const after = await listMembers(services, admin(), { limit: 7, after: first.next as string });
       if (!after.ok) throw new Error(after.reason);
       expect(after.members.map((m) => m.displayName ?? m.slackUserId)).toEqual([
         'Ada',
@@ -262,9 +267,9 @@ describe.each(backends)('members on $name', (backend) => {
     });
 
     it('treats a damaged cursor as the first page and refuses non-admins', async () => {
-      const damaged = await services.members.list(admin(), { limit: 3, after: 'garbage!' });
+      const damaged = await listMembers(services, admin(), { limit: 3, after: 'garbage!' });
       expect(damaged.ok && damaged.members.map((m) => m.displayName)).toEqual(['Ada', 'Ann', 'bob']);
-      expect(await services.members.list(actor(account, 'U1ANN'), { limit: 3 })).toEqual({
+      expect(await listMembers(services, actor(account, 'U1ANN'), { limit: 3 })).toEqual({
         ok: false,
         reason: 'not_admin',
       });

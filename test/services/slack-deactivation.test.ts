@@ -3,6 +3,8 @@
 // admins are left.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/services/index.js';
+import { changeRole } from '../../src/services/operations/change-role.js';
+import { removeMember } from '../../src/services/operations/remove-member.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import { actor, insertMembers, makeServices, newAccount } from '../support/fixtures.js';
@@ -58,12 +60,12 @@ describe.each(backends)('Slack deactivations on $name', (backend) => {
       .knex('members')
       .where({ account_id: account.id, slack_user_id: 'UADA' })
       .update({ slack_deactivated_at: new Date() });
-    const demoted = await services.members.changeRole(actor(account, 'UBEN'), 'UBEN', 'AccountUser');
+    const demoted = await changeRole(services, actor(account, 'UBEN'), { user: 'UBEN', role: 'AccountUser' });
     expect(demoted).toEqual({ ok: false, reason: 'last_admin' });
-    const removed = await services.members.remove(actor(account, 'UBEN'), 'UBEN');
+    const removed = await removeMember(services, actor(account, 'UBEN'), { user: 'UBEN' });
     expect(removed).toEqual({ ok: false, reason: 'last_admin' });
     // Removing the deactivated one is fine: UBEN still acts.
-    const cleanUp = await services.members.remove(actor(account, 'UBEN'), 'UADA');
+    const cleanUp = await removeMember(services, actor(account, 'UBEN'), { user: 'UADA' });
     expect(cleanUp.ok).toBe(true);
   });
 
@@ -105,7 +107,7 @@ describe.each(backends)('Slack deactivations on $name', (backend) => {
       .knex('members')
       .where({ account_id: account.id, slack_user_id: 'UDAN' })
       .update({ slack_deactivated_at: new Date() });
-    const demoted = await services.members.changeRole(actor(account, 'UCAT'), 'UDAN', 'AccountUser');
+    const demoted = await changeRole(services, actor(account, 'UCAT'), { user: 'UDAN', role: 'AccountUser' });
     expect(demoted.ok).toBe(true);
     expect(await status('UDAN')).toMatchObject({ role: 'AccountUser', slack_deactivated_at: null });
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_INVITEES, MAX_TEXT_LENGTH, needsAdmin, parseCommand } from '../../src/slack/command/parse.js';
+import { MAX_INVITEES } from '../../src/services/operations/invite-people.js';
+import { MAX_TEXT_LENGTH, needsAdmin, parseCommand } from '../../src/slack/command/parse.js';
 
 describe('parseCommand', () => {
   it('reads each subcommand', () => {

@@ -1,6 +1,7 @@
 // `/chatbees-users …` end to end: Slack-signed requests to the real bot, a Web API stand-in,
 // real services on each backend.
 import { describe, expect, it } from 'vitest';
+import { changeRole } from '../../src/services/operations/change-role.js';
 import { botUnderTest, startTestBot } from '../support/bot.js';
 import { backends } from '../support/databases.js';
 import { insertMembers } from '../support/fixtures.js';
@@ -170,10 +171,10 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
     it('re-checks on every request: a demoted admin is refused at once', async () => {
       const admin = await member('AccountAdmin');
       expect((await run(admin, 'list')).ackText).toMatch(/Members of/);
-      await t.running.bot.services.members.changeRole(
+      await changeRole(
+        t.running.bot.services,
         { accountId: t.running.account.id, slackUserId: 'UADMIN1', source: 'slash_command' },
-        admin,
-        'AccountUser',
+        { user: admin, role: 'AccountUser' },
       );
       expect((await run(admin, 'list')).ackText).toMatch(/needs the AccountAdmin role/);
     });

@@ -1,8 +1,11 @@
 import type { Knex } from 'knex';
 import {
   createServices,
+  type Delivery,
   type Directory,
   type Lookup,
+  type Notice,
+  type Notifier,
   type ServiceOptions,
   type Services,
   type SlackPerson,
@@ -113,4 +116,22 @@ export async function snapshot(knex: Knex, accountId: number) {
     knex('audit_log').where({ account_id: accountId }).orderBy('id'),
   ]);
   return { members, invites, audit };
+}
+
+/** Slack's DMs as the operation tests see them: every notice recorded, delivered unless told to fail. */
+export class RecordingNotifier implements Notifier {
+  readonly told: Array<{ to: string; notice: Notice }> = [];
+  /** People whose DMs fail, with the error Slack would give. */
+  readonly failing = new Map<string, string>();
+
+  async tell(_account: Account, slackUserId: string, notice: Notice): Promise<Delivery> {
+    const error = this.failing.get(slackUserId);
+    if (error) return { ok: false, error };
+    this.told.push({ to: slackUserId, notice });
+    return { ok: true };
+  }
+
+  to(slackUserId: string): Notice[] {
+    return this.told.filter((t) => t.to === slackUserId).map((t) => t.notice);
+  }
 }

@@ -3,6 +3,7 @@
 // AccountUser. The real bot on a free port, a Slack stand-in, a fresh database per backend.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { revokeInvite } from '../../src/services/operations/revoke-invite.js';
 import { RegistrationLinks } from '../../src/services/registration-links.js';
 import { Csrf } from '../../src/web/csrf.js';
 import { type RunningBot, startTestBot } from '../support/bot.js';
@@ -569,9 +570,10 @@ describe.each(backends)('registration pages on $name', (backend) => {
       const direct = await inviteDirectly('UMAX001', 'max');
       const directPage = await open(direct.path);
       expect(directPage.status).toBe(200);
-      const revoked = await running.bot.services.invites.revoke(
+      const revoked = await revokeInvite(
+        running.bot.services,
         { accountId: accountId(), slackUserId: 'UADMIN1', source: 'slash_command' },
-        direct.invite.id,
+        { inviteId: direct.invite.id },
       );
       expect(revoked.ok).toBe(true);
       expect((await open(direct.path)).status).toBe(410);

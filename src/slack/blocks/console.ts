@@ -1,10 +1,10 @@
 // The admin console modal and the invite form, within Slack's limits: <= 100 blocks,
 // titles <= 24 characters, private_metadata <= 3000 characters, unique block ids.
 import type { Button, KnownBlock, ModalView } from '@slack/types';
-import type { MemberPage } from '../../services/members.js';
+import type { InviteOutcome } from '../../services/operations/invite-people.js';
+import { MAX_INVITEES } from '../../services/operations/invite-people.js';
+import type { MemberPage } from '../../services/operations/list-members.js';
 import type { Account, Invite, Member } from '../../services/types.js';
-import { MAX_INVITEES } from '../command/parse.js';
-import type { InviteOutcome } from '../invite-people.js';
 import { BUTTONS, FORMS } from '../operations.js';
 import { inviteResults } from './invite-results.js';
 import { accountName, inviteLine, memberLine } from './messages.js';

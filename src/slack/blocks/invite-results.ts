@@ -1,5 +1,5 @@
 import { refusalText } from '../../refusal-text.js';
-import type { InviteOutcome } from '../invite-people.js';
+import type { InviteOutcome } from '../../services/operations/invite-people.js';
 import type { Message } from './messages.js';
 import { escapeMrkdwn, link, mention, slackDate } from './text.js';
 
@@ -35,7 +35,7 @@ function line(outcome: InviteOutcome): string {
     case 'already_member':
       return `:information_source: ${who} — already a member; nothing sent`;
     case 'not_invitable':
-      return `:x: ${who} — not invited: ${WHY[outcome.why]}${outcome.detail ? ` (${escapeMrkdwn(outcome.detail)})` : ''}`;
+      return `:x: ${who} — not invited: ${WHY[outcome.why]}`;
     case 'refused':
       return `:x: ${who} — not invited: ${escapeMrkdwn(refusalText(outcome.reason))}`;
     case 'failed':

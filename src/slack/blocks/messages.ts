@@ -1,7 +1,8 @@
 // Ephemeral answers to /chatbees-users. Pure functions from service results to Block Kit.
 import type { KnownBlock } from '@slack/types';
 import { adminRefusalText, refusalText } from '../../refusal-text.js';
-import { type MemberPage, SLACK_ACTOR } from '../../services/members.js';
+import { SLACK_ACTOR } from '../../services/members.js';
+import type { MemberPage } from '../../services/operations/list-members.js';
 import type { Account, AuditEntry, Invite, Member, Refusal, Role } from '../../services/types.js';
 import { USAGE } from '../command/parse.js';
 import { helpLines, subcommandNames } from '../operations.js';

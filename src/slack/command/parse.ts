@@ -12,10 +12,10 @@ import {
 // `/chatbees-users …` text → a command, or a one-line reason it is not one. Never throws.
 
 export const MAX_TEXT_LENGTH = 2500;
-export const MAX_INVITEES = 50;
 export const DEFAULT_AUDIT_ENTRIES = 10;
 
-import { MAX_AUDIT_ENTRIES } from '../../services/audit.js';
+import { MAX_INVITEES } from '../../services/operations/invite-people.js';
+import { MAX_AUDIT_ENTRIES } from '../../services/operations/read-audit.js';
 
 export type Command =
   | { kind: 'console' }

@@ -5,10 +5,10 @@ import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
 import { ROLES, type Role } from '../../services/types.js';
 import { ACTIONS, type ConsolePage, consoleView, decodePage, inviteForm, notice } from '../blocks/console.js';
-import * as dm from '../blocks/dm.js';
 import { OPEN_CONSOLE_FROM_HOME } from '../blocks/home.js';
-import { changeRefused, removalDone, revokeDone, roleChangeDone, roleUnchanged } from '../blocks/messages.js';
+import { marked } from '../blocks/outcomes.js';
 import { escapeMrkdwn } from '../blocks/text.js';
+import * as changes from '../changes.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
@@ -121,7 +121,7 @@ async function once(args: Args, deps: SlackDeps, actor: RequestActor): Promise<b
 }
 
 export function register(app: App, deps: SlackDeps): void {
-  const { services, logger } = deps;
+  const { services } = deps;
 
   const onButton = buttonDispatcher(app, deps);
   // dm.OPEN_REGISTRATION_LINK, the link button in invitation DMs, needs no handler: Slack opens
@@ -149,41 +149,23 @@ export function register(app: App, deps: SlackDeps): void {
     const role = ROLES.find((r) => r === roleText) as Role | undefined;
     const shown = decodePage(args.body.view?.private_metadata);
     if (!role) return refreshConsole(args, deps, actor, shown, 'That button is out of date; try again.');
-    const result = await services.members.changeRole(serviceActor(actor, 'console'), user, role);
-    let text: string;
-    if (!result.ok) text = `:x: ${changeRefused(result.reason)}`;
-    else if (!result.changed) text = roleUnchanged(user, role);
-    else {
-      const told = await sendDm(
-        args.client,
-        logger,
-        user,
-        dm.roleChanged(actor.account, actor.slackUserId, role, result.revokedInvites),
-      );
-      text = `:white_check_mark: ${roleChangeDone(user, role, result.revokedInvites, told)}`;
-    }
-    await refreshAfterChange(args, deps, actor, shown, text);
+    const said = await changes.roleChange(services, serviceActor(actor, 'console'), { user, role });
+    await refreshAfterChange(args, deps, actor, shown, marked(said));
   });
 
   onButton(ACTIONS.remove, async (args, actor) => {
     if (!(await once(args, deps, actor))) return;
-    const user = args.action.value ?? '';
     const shown = decodePage(args.body.view?.private_metadata);
-    const result = await services.members.remove(serviceActor(actor, 'console'), user);
-    let text: string;
-    if (!result.ok) text = `:x: ${changeRefused(result.reason)}`;
-    else {
-      const told = await sendDm(args.client, logger, user, dm.removed(actor.account, actor.slackUserId));
-      text = `:white_check_mark: ${removalDone(actor.account, user, result, told)}`;
-    }
-    await refreshAfterChange(args, deps, actor, shown, text);
+    const input = { user: args.action.value ?? '' };
+    const said = await changes.removal(services, serviceActor(actor, 'console'), actor.account, input);
+    await refreshAfterChange(args, deps, actor, shown, marked(said));
   });
 
   onButton(ACTIONS.revokeInvite, async (args, actor) => {
     if (!(await once(args, deps, actor))) return;
     const shown = decodePage(args.body.view?.private_metadata);
-    const result = await services.invites.revoke(serviceActor(actor, 'console'), args.action.value ?? '');
-    const text = result.ok ? `:white_check_mark: ${revokeDone(result.invite)}` : `:x: ${changeRefused(result.reason)}`;
-    await refreshAfterChange(args, deps, actor, shown, text);
+    const input = { inviteId: args.action.value ?? '' };
+    const said = await changes.revocation(services, serviceActor(actor, 'console'), input);
+    await refreshAfterChange(args, deps, actor, shown, marked(said));
   });
 }

@@ -1,13 +1,20 @@
 // `/chatbees-users …`: reads are answered in the ack itself; changes are acked at once, done
 // after, and answered through response_url.
 import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { adminRefusalText, refusalText } from '../../refusal-text.js';
+import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
+import { invitePeople } from '../../services/operations/invite-people.js';
+import { listInvites } from '../../services/operations/list-invites.js';
+import { listMembers } from '../../services/operations/list-members.js';
+import { readAudit } from '../../services/operations/read-audit.js';
+import { shareLink } from '../../services/operations/share-link.js';
+import type { Actor } from '../../services/types.js';
 import { consoleView } from '../blocks/console.js';
-import * as dm from '../blocks/dm.js';
-import { capText, inviteResults } from '../blocks/invite-results.js';
+import { inviteResults } from '../blocks/invite-results.js';
 import * as messages from '../blocks/messages.js';
+import * as outcomes from '../blocks/outcomes.js';
 import { escapeMrkdwn } from '../blocks/text.js';
+import * as changes from '../changes.js';
 import type { Command } from '../command/parse.js';
 import { loadConsole } from '../console-data.js';
 import {
@@ -23,8 +30,7 @@ import {
   UNAVAILABLE,
   withDeadline,
 } from '../context.js';
-import { invitePeople } from '../invite-people.js';
-import { sendDm, slackError } from '../notify.js';
+import { slackError } from '../notify.js';
 
 export const COMMAND = '/chatbees-users';
 export const LIST_PAGE_SIZE = 25;
@@ -47,66 +53,89 @@ export function register(app: App, deps: SlackDeps): void {
   });
 }
 
-async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command: Command): Promise<void> {
-  const { services } = deps;
-  const who = serviceActor(actor, 'slash_command');
-  const read = <T>(work: Promise<T>) => withDeadline(work, timeLeft(args.context, deps.ackDeadlineMs));
-  const reply = (message: messages.Message) => args.ack({ response_type: 'ephemeral', ...message });
+type CommandOf<K extends Command['kind']> = Extract<Command, { kind: K }>;
 
-  switch (command.kind) {
-    case 'help':
-      return reply(messages.help(actor.role));
-    case 'whoami':
-      return reply(
-        messages.whoami(
-          actor.account,
-          actor.member,
-          await adminsToAsk(deps, actor, timeLeft(args.context, deps.ackDeadlineMs)),
-          accountWarning(deps, actor),
-        ),
-      );
-    case 'unknown':
-      return reply(messages.unknownCommand(command.word, actor.role));
-    case 'invalid':
-      return reply(messages.plain(command.message));
-    case 'invite_link': {
-      const created = await read(
-        services.invites.create(who, {
-          forSlackUserId: null,
-          ttlSeconds: command.ttlSeconds,
-          maxUses: command.maxUses ?? null,
-        }),
-      );
-      if (!created.ok) {
-        if (created.reason === 'invite_limit' || created.reason === 'invitee_invite_limit') {
-          return reply({ text: `Not made: ${capText({ ...created, cap: created.reason })}.` });
-        }
-        return reply(messages.plain(adminRefusalText(created.reason)));
-      }
-      return reply(messages.sharedLink(actor.account, created.invite, created.url));
-    }
-    case 'console':
-      return openConsole(args, deps, actor);
-    case 'list': {
-      const page = await read(services.members.list(who, { limit: LIST_PAGE_SIZE, page: command.page }));
-      return reply(page.ok ? messages.memberList(actor.account, page, LIST_PAGE_SIZE) : messages.refusal(page.reason));
-    }
-    case 'invites': {
-      const pending = await read(services.invites.listPending(who, { limit: 101 }));
-      return reply(
-        pending.ok ? messages.pendingInvites(actor.account, pending.invites, 100) : messages.refusal(pending.reason),
-      );
-    }
-    case 'audit': {
-      const log = await read(services.audit.latest(who, command.limit));
-      return reply(log.ok ? messages.auditLog(actor.account, log.entries) : messages.refusal(log.reason));
-    }
-    case 'invite':
-    case 'role':
-    case 'remove':
-    case 'revoke':
-      return change(args, deps, actor, command);
-  }
+/** What a handler has to work with: the request, who asks (as Slack and as the domain see them). */
+interface Asked {
+  args: Args;
+  deps: SlackDeps;
+  actor: RequestActor;
+  who: Actor;
+  /** Database work before the ack, within the request's budget. */
+  read<T>(work: Promise<T>): Promise<T>;
+}
+
+/** Reads and quick answers: answered in the ack itself. */
+const READS: {
+  [K in Exclude<Command['kind'], keyof typeof CHANGES | 'console'>]: (
+    asked: Asked,
+    command: CommandOf<K>,
+  ) => Promise<messages.Message>;
+} = {
+  help: async ({ actor }) => messages.help(actor.role),
+  whoami: async ({ args, deps, actor }) =>
+    messages.whoami(
+      actor.account,
+      actor.member,
+      await adminsToAsk(deps, actor, timeLeft(args.context, deps.ackDeadlineMs)),
+      accountWarning(deps, actor),
+    ),
+  unknown: async ({ actor }, command) => messages.unknownCommand(command.word, actor.role),
+  invalid: async (_, command) => messages.plain(command.message),
+  invite_link: async ({ deps, actor, who, read }, command) =>
+    outcomes.sharedLink(actor.account, await read(shareLink(deps.services, who, command))),
+  list: async ({ deps, actor, who, read }, command) =>
+    outcomes.memberList(
+      actor.account,
+      await read(listMembers(deps.services, who, { limit: LIST_PAGE_SIZE, page: command.page })),
+      LIST_PAGE_SIZE,
+    ),
+  invites: async ({ deps, actor, who, read }) =>
+    outcomes.pendingInvites(actor.account, await read(listInvites(deps.services, who, { limit: 101 })), 100),
+  audit: async ({ deps, actor, who, read }, command) =>
+    outcomes.auditLog(actor.account, await read(readAudit(deps.services, who, { limit: command.limit }))),
+};
+
+/** Changes: acked at once (with what the ack says), done once, answered through response_url. */
+const CHANGES: {
+  [K in 'invite' | 'role' | 'remove' | 'revoke']: {
+    ack?(command: CommandOf<K>): string;
+    run(asked: Asked, command: CommandOf<K>): Promise<string>;
+  };
+} = {
+  invite: {
+    ack: ({ users }) => `Inviting ${users.length} ${users.length === 1 ? 'person' : 'people'}…`,
+    run: async ({ deps, who }, { users }) =>
+      inviteResults(await invitePeople(deps.services, who, { users, onFailure: inviteFailed(deps) })).text,
+  },
+  role: { run: async ({ deps, who }, input) => (await changes.roleChange(deps.services, who, input)).text },
+  remove: {
+    run: async ({ deps, actor, who }, input) => (await changes.removal(deps.services, who, actor.account, input)).text,
+  },
+  revoke: { run: async ({ deps, who }, input) => (await changes.revocation(deps.services, who, input)).text },
+};
+
+/** A failed invitation of one person, logged; the others go on. */
+export function inviteFailed(deps: SlackDeps) {
+  return (user: string, err: unknown) => logFailure(deps.logger, err, 'invite failed', { invitee: user });
+}
+
+function isChange(command: Command): command is CommandOf<keyof typeof CHANGES> {
+  return command.kind in CHANGES;
+}
+
+async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command: Command): Promise<void> {
+  const asked: Asked = {
+    args,
+    deps,
+    actor,
+    who: serviceActor(actor, 'slash_command'),
+    read: (work) => withDeadline(work, timeLeft(args.context, deps.ackDeadlineMs)),
+  };
+  if (command.kind === 'console') return openConsole(args, deps, actor);
+  if (isChange(command)) return change(asked, command);
+  const answer = (READS[command.kind] as (asked: Asked, command: Command) => Promise<messages.Message>)(asked, command);
+  await args.ack({ response_type: 'ephemeral', ...(await answer) });
 }
 
 async function openConsole(args: Args, deps: SlackDeps, actor: RequestActor): Promise<void> {
@@ -139,60 +168,20 @@ async function openConsole(args: Args, deps: SlackDeps, actor: RequestActor): Pr
 }
 
 /** Changes: ack now, act once (Slack may deliver the same request again), answer after. */
-async function change(
-  args: Args,
-  deps: SlackDeps,
-  actor: RequestActor,
-  command: Extract<Command, { kind: 'invite' | 'role' | 'remove' | 'revoke' }>,
-): Promise<void> {
-  const { services, logger } = deps;
-  if (command.kind === 'invite') {
-    const n = command.users.length;
-    await args.ack({ response_type: 'ephemeral', text: `Inviting ${n} ${n === 1 ? 'person' : 'people'}…` });
-  } else {
-    await args.ack();
-  }
+async function change(asked: Asked, command: CommandOf<keyof typeof CHANGES>): Promise<void> {
+  const { args, deps, actor } = asked;
+  const how = CHANGES[command.kind] as {
+    ack?(command: Command): string;
+    run(asked: Asked, command: Command): Promise<string>;
+  };
+  const said = how.ack?.(command);
+  await (said ? args.ack({ response_type: 'ephemeral', text: said }) : args.ack());
   const key = `command:${actor.teamId}:${args.command.trigger_id}`;
-  if (!(await services.requests.claim(key))) {
+  if (!(await deps.services.requests.claim(key))) {
     setOutcome('redelivery_ignored');
-    logger.info({ command: command.kind }, 'redelivered command ignored');
+    deps.logger.info({ command: command.kind }, 'redelivered command ignored');
     return;
   }
-  const who = serviceActor(actor, 'slash_command');
-  const respond = (text: string) => args.respond({ response_type: 'ephemeral', replace_original: false, text });
-  const account = actor.account;
-
-  switch (command.kind) {
-    case 'invite': {
-      const outcomes = await invitePeople({ client: args.client, services, logger, account }, who, command.users);
-      await respond(inviteResults(outcomes).text);
-      return;
-    }
-    case 'role': {
-      const result = await services.members.changeRole(who, command.user, command.role);
-      if (!result.ok) return void (await respond(messages.changeRefused(result.reason)));
-      if (!result.changed) return void (await respond(messages.roleUnchanged(command.user, command.role)));
-      const told = await sendDm(
-        args.client,
-        logger,
-        command.user,
-        dm.roleChanged(account, actor.slackUserId, command.role, result.revokedInvites),
-      );
-      await respond(messages.roleChangeDone(command.user, command.role, result.revokedInvites, told));
-      return;
-    }
-    case 'remove': {
-      const result = await services.members.remove(who, command.user);
-      if (!result.ok) return void (await respond(messages.changeRefused(result.reason)));
-      const told = await sendDm(args.client, logger, command.user, dm.removed(account, actor.slackUserId));
-      await respond(messages.removalDone(account, command.user, result, told));
-      return;
-    }
-    case 'revoke': {
-      const result = await services.invites.revoke(who, command.inviteId);
-      if (!result.ok) return void (await respond(messages.changeRefused(result.reason)));
-      await respond(messages.revokeDone(result.invite));
-      return;
-    }
-  }
+  const text = await how.run(asked, command);
+  await args.respond({ response_type: 'ephemeral', replace_original: false, text });
 }

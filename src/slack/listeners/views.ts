@@ -2,6 +2,7 @@
 // outcome per person (with the link for anyone the DM did not reach).
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { setOutcome } from '../../request-log.js';
+import { invitePeople, MAX_INVITEES } from '../../services/operations/invite-people.js';
 import {
   consoleView,
   INVITE_FORM,
@@ -11,10 +12,8 @@ import {
   notice,
 } from '../blocks/console.js';
 import { inviteResults } from '../blocks/invite-results.js';
-import { MAX_INVITEES } from '../command/parse.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
-import { invitePeople } from '../invite-people.js';
 import { sendDm } from '../notify.js';
 
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
@@ -45,11 +44,10 @@ export function register(app: App, deps: SlackDeps): void {
         setOutcome('redelivery_ignored');
         return;
       }
-      const outcomes = await invitePeople(
-        { client, services, logger, account: actor.account },
-        serviceActor(actor, 'console'),
+      const outcomes = await invitePeople(services, serviceActor(actor, 'console'), {
         users,
-      );
+        onFailure: (user, err) => logFailure(logger, err, 'invite failed', { invitee: user }),
+      });
       try {
         await client.views.update({ view_id: body.view.id, view: inviteResultsView(outcomes) });
       } catch {

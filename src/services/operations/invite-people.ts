@@ -1,15 +1,12 @@
-// Inviting named Slack users: look each one up in Slack, store a personal invite, DM the link.
-// Shared by `/chatbees-users invite @…` and the console's invite form.
-import type { WebClient } from '@slack/web-api';
-import type { Logger } from '../logger.js';
-import type { Services } from '../services/index.js';
-import type { InviteCapReached } from '../services/invites.js';
-import { mayJoin } from '../services/people.js';
-import type { Account, Actor, Refusal } from '../services/types.js';
-import { invitation } from './blocks/dm.js';
-import { logFailure } from './context.js';
-import { sendDm, slackError } from './notify.js';
-import { isUnknownUser, personOf, type SlackUser } from './people.js';
+// Invite named people (`/chatbees-users invite @…`, the console's invite form): each is looked up
+// in Slack, gets a personal invite and is sent their link by DM.
+import type { Services } from '../index.js';
+import type { InviteCapReached } from '../invites.js';
+import { mayJoin } from '../people.js';
+import type { Account, Actor, Refusal } from '../types.js';
+
+/** At most this many people in one invitation. */
+export const MAX_INVITEES = 50;
 
 export type InviteOutcome =
   /** `guest`: a guest of the workspace, invited by name (the admin is told). */
@@ -17,12 +14,7 @@ export type InviteOutcome =
   /** Stored, but the DM did not arrive: the admin gets the link to pass on. */
   | { user: string; kind: 'dm_failed'; url: string; expiresAt: Date; error: string; guest: boolean }
   | { user: string; kind: 'already_member' }
-  | {
-      user: string;
-      kind: 'not_invitable';
-      why: 'bot' | 'deactivated' | 'unknown' | 'external' | 'lookup_failed';
-      detail?: string;
-    }
+  | { user: string; kind: 'not_invitable'; why: 'bot' | 'deactivated' | 'unknown' | 'external' | 'lookup_failed' }
   | { user: string; kind: 'refused'; reason: Refusal }
   /** Past a cap: the admin's own for 24 hours, or this person's; invitations open again at `resetsAt`. */
   | { user: string; kind: 'capped'; cap: InviteCapReached['reason']; limit: number; resetsAt: Date }
@@ -44,37 +36,37 @@ async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Pr
   return results;
 }
 
-type InviteDeps = { client: WebClient; services: Services; logger: Logger; account: Account };
-
-export async function invitePeople(deps: InviteDeps, actor: Actor, users: string[]): Promise<InviteOutcome[]> {
-  const { logger } = deps;
-  // Once the admin's own cap is reached, the people after are not looked up in Slack at all.
+/**
+ * One outcome per person, in the order given. One person's failure (Slack's or the database's)
+ * does not cost the admin the links already made for the others; once the admin's own cap is
+ * reached, the people after are not looked up at all.
+ */
+export async function invitePeople(
+  services: Services,
+  actor: Actor,
+  input: { users: string[]; onFailure?: (user: string, err: unknown) => void },
+): Promise<InviteOutcome[]> {
+  const account = await services.accounts.get(actor.accountId);
+  if (!account) return input.users.map((user) => ({ user, kind: 'refused', reason: 'not_member' }));
   let ownCap: Extract<InviteOutcome, { kind: 'capped' }> | undefined;
-  return mapLimited(users, CONCURRENCY, async (user): Promise<InviteOutcome> => {
+  return mapLimited(input.users, CONCURRENCY, async (user): Promise<InviteOutcome> => {
     if (ownCap) return { ...ownCap, user };
     try {
-      const outcome = await invitePerson(deps, actor, user);
+      const outcome = await invitePerson(services, account, actor, user);
       if (outcome.kind === 'capped' && outcome.cap === 'invite_limit') ownCap = outcome;
       return outcome;
     } catch (err) {
-      // One person's failure must not cost the admin the links already made for the others.
-      logFailure(logger, err, 'invite failed', { invitee: user });
+      input.onFailure?.(user, err);
       return { user, kind: 'failed' };
     }
   });
 }
 
-async function invitePerson(deps: InviteDeps, actor: Actor, user: string): Promise<InviteOutcome> {
-  const { client, services, logger, account } = deps;
-  let slackUser: SlackUser;
-  try {
-    slackUser = ((await client.users.info({ user })).user ?? {}) as SlackUser;
-  } catch (err) {
-    const error = slackError(err);
-    if (isUnknownUser(error)) return { user, kind: 'not_invitable', why: 'unknown' };
-    return { user, kind: 'not_invitable', why: 'lookup_failed', detail: error };
-  }
-  const person = personOf({ ...slackUser, id: user });
+async function invitePerson(services: Services, account: Account, actor: Actor, user: string): Promise<InviteOutcome> {
+  const lookup = await services.directory.lookup(account, user);
+  if (!lookup.found)
+    return { user, kind: 'not_invitable', why: lookup.why === 'unknown' ? 'unknown' : 'lookup_failed' };
+  const { person } = lookup;
   if (person.bot) return { user, kind: 'not_invitable', why: 'bot' };
   if (person.deleted) return { user, kind: 'not_invitable', why: 'deactivated' };
   // Guests may be invited by name: an admin chose that person.
@@ -89,9 +81,13 @@ async function invitePerson(deps: InviteDeps, actor: Actor, user: string): Promi
       ? { user, kind: 'already_member' }
       : { user, kind: 'refused', reason: created.reason };
   }
-  const dm = await sendDm(client, logger, user, invitation(account, created.invite, created.url));
+  const told = await services.notifier.tell(account, user, {
+    kind: 'invitation',
+    invite: created.invite,
+    url: created.url,
+  });
   const { guest } = person;
-  if (!dm.ok)
-    return { user, kind: 'dm_failed', url: created.url, expiresAt: created.invite.expiresAt, error: dm.error, guest };
-  return { user, kind: 'sent', expiresAt: created.invite.expiresAt, replaced: created.replaced !== null, guest };
+  const expiresAt = created.invite.expiresAt;
+  if (!told.ok) return { user, kind: 'dm_failed', url: created.url, expiresAt, error: told.error, guest };
+  return { user, kind: 'sent', expiresAt, replaced: created.replaced !== null, guest };
 }

@@ -1,0 +1,67 @@
+// One renderer per operation outcome, shared by the command, the console and the Home tab, so
+// the same change reads the same wherever it was made.
+
+import { adminRefusalText } from '../../refusal-text.js';
+import type { ChangeRoleOutcome } from '../../services/operations/change-role.js';
+import type { MemberPage } from '../../services/operations/list-members.js';
+import type { RemoveOutcome } from '../../services/operations/remove-member.js';
+import type { RevokeOutcome } from '../../services/operations/revoke-invite.js';
+import type { ShareLinkOutcome } from '../../services/operations/share-link.js';
+import type { Account, AuditEntry, Invite, Refused, Result, Role } from '../../services/types.js';
+import { capText } from './invite-results.js';
+import * as messages from './messages.js';
+
+/** What a change comes to, in a sentence, and whether it was done (the console marks it). */
+export interface Said {
+  text: string;
+  tone: 'done' | 'refused' | 'unchanged';
+}
+
+const MARK: Record<Said['tone'], string> = { done: ':white_check_mark: ', refused: ':x: ', unchanged: '' };
+
+/** A change's sentence as the console's notice shows it: marked done or refused. */
+export function marked(said: Said): string {
+  return `${MARK[said.tone]}${said.text}`;
+}
+
+function refused(outcome: Refused): Said {
+  return { text: messages.changeRefused(outcome.reason), tone: 'refused' };
+}
+
+export function roleChange(input: { user: string; role: Role }, outcome: ChangeRoleOutcome): Said {
+  if (!outcome.ok) return refused(outcome);
+  if (!outcome.changed) return { text: messages.roleUnchanged(input.user, input.role), tone: 'unchanged' };
+  return {
+    text: messages.roleChangeDone(input.user, input.role, outcome.revokedInvites, outcome.told),
+    tone: 'done',
+  };
+}
+
+export function removal(account: Account, input: { user: string }, outcome: RemoveOutcome): Said {
+  if (!outcome.ok) return refused(outcome);
+  return { text: messages.removalDone(account, input.user, outcome, outcome.told), tone: 'done' };
+}
+
+export function revocation(outcome: RevokeOutcome): Said {
+  return outcome.ok ? { text: messages.revokeDone(outcome.invite), tone: 'done' } : refused(outcome);
+}
+
+export function sharedLink(account: Account, outcome: ShareLinkOutcome): messages.Message {
+  if (outcome.ok) return messages.sharedLink(account, outcome.invite, outcome.url);
+  if (outcome.reason === 'invite_limit' || outcome.reason === 'invitee_invite_limit') {
+    return { text: `Not made: ${capText({ ...outcome, cap: outcome.reason })}.` };
+  }
+  return messages.plain(adminRefusalText(outcome.reason));
+}
+
+export function memberList(account: Account, outcome: Result<MemberPage>, pageSize: number): messages.Message {
+  return outcome.ok ? messages.memberList(account, outcome, pageSize) : messages.refusal(outcome.reason);
+}
+
+export function pendingInvites(account: Account, outcome: Result<{ invites: Invite[] }>, shown: number) {
+  return outcome.ok ? messages.pendingInvites(account, outcome.invites, shown) : messages.refusal(outcome.reason);
+}
+
+export function auditLog(account: Account, outcome: Result<{ entries: AuditEntry[] }>): messages.Message {
+  return outcome.ok ? messages.auditLog(account, outcome.entries) : messages.refusal(outcome.reason);
+}
