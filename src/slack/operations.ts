@@ -36,6 +36,10 @@ export interface Operation {
   help?: string;
   buttons?: readonly string[];
   forms?: readonly string[];
+  /** Events that reach it (a person opened the App Home). */
+  events?: readonly string[];
+  /** Slack itself handles its buttons (a link button opens its URL): no listener acts on them. */
+  handledBySlack?: true;
 }
 
 export const OPERATIONS: readonly Operation[] = [
@@ -142,12 +146,19 @@ export const OPERATIONS: readonly Operation[] = [
     usage: '/chatbees-users help',
     help: 'this list',
   },
+  {
+    id: 'home.open',
+    label: 'The Home tab',
+    who: 'everyone',
+    events: ['app_home_opened'],
+  },
   // Slack opens the link itself and tells the app: nothing to check.
   {
     id: 'registration.open_link',
     label: 'Opening a registration link',
     who: 'everyone',
     buttons: [BUTTONS.openRegistrationLink],
+    handledBySlack: true,
   },
 ];
 
@@ -183,6 +194,33 @@ export const OPERATION = {
   console: byId('console.open'),
   shareLink: byId('invites.share_link'),
 } as const;
+
+/** The operation an event reaches; undefined for an event that needs nobody's check. */
+export function eventOperation(type: string): Operation | undefined {
+  return OPERATIONS.find((o) => o.events?.includes(type));
+}
+
+/**
+ * The buttons and forms the listeners must handle, from the table: the dispatchers check at start
+ * that each has its handler and that no handler answers an id the table does not list.
+ */
+export const HANDLED_BUTTONS: readonly string[] = OPERATIONS.filter((o) => !o.handledBySlack).flatMap(
+  (o) => o.buttons ?? [],
+);
+export const HANDLED_FORMS: readonly string[] = OPERATIONS.flatMap((o) => o.forms ?? []);
+
+/** Throws at start when the handlers registered and the table disagree. */
+export function checkHandlers(kind: 'button' | 'form', handled: Iterable<string>): void {
+  const listed = new Set(kind === 'button' ? HANDLED_BUTTONS : HANDLED_FORMS);
+  const have = new Set(handled);
+  const missing = [...listed].filter((id) => !have.has(id));
+  const unlisted = [...have].filter((id) => !listed.has(id));
+  if (missing.length || unlisted.length) {
+    throw new Error(
+      `${kind} handlers disagree with the operations table: missing ${missing.join(', ') || 'none'}; not in the table ${unlisted.join(', ') || 'none'}`,
+    );
+  }
+}
 
 /** The operation a button reaches; undefined for an id nobody handles. */
 export function buttonOperation(actionId: string): Operation | undefined {

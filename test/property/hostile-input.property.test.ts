@@ -6,7 +6,7 @@ import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { MAX_INVITEES } from '../../src/services/operations/invite-people.js';
 import { RegistrationLinks } from '../../src/services/registration-links.js';
-import { type Command, needsAdmin, parseCommand } from '../../src/slack/command/parse.js';
+import { type Command, commandOperation, parseCommand } from '../../src/slack/command/parse.js';
 
 const KINDS = new Set<Command['kind']>([
   'console',
@@ -73,7 +73,7 @@ describe('the command parser, on any text', () => {
         if (command.kind === 'role' || command.kind === 'remove') expect(command.user).toMatch(/^[UW][A-Z0-9]+$/);
         if (command.kind === 'revoke') expect(command.inviteId).toMatch(/^[a-z0-9]{6,32}$/);
         // Whatever the text, the permission decision is a plain yes or no.
-        expect(typeof needsAdmin(command)).toBe('boolean');
+        expect(['admin', 'everyone', undefined]).toContain(commandOperation(command)?.who);
       }),
       { numRuns: 3_000 },
     );
@@ -87,7 +87,7 @@ describe('the command parser, on any text', () => {
         (name, rest) => {
           const text = [name, ...rest].join(' ');
           fc.pre(text.length <= 2500 && !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/.test(text));
-          expect(needsAdmin(parseCommand(text))).toBe(true);
+          expect(commandOperation(parseCommand(text))?.who).toBe('admin');
         },
       ),
       { numRuns: 2_000 },

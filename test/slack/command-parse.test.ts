@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_INVITEES } from '../../src/services/operations/invite-people.js';
-import { MAX_TEXT_LENGTH, needsAdmin, parseCommand } from '../../src/slack/command/parse.js';
+import { commandOperation, MAX_TEXT_LENGTH, parseCommand } from '../../src/slack/command/parse.js';
 
 describe('parseCommand', () => {
   it('reads each subcommand', () => {
@@ -139,7 +139,7 @@ describe('parseCommand', () => {
       'remove nobody',
     ];
     const everyone = ['', 'help', 'whoami', 'nonsense', 'x'.repeat(4000)];
-    for (const text of admin) expect(needsAdmin(parseCommand(text)), text).toBe(true);
-    for (const text of everyone) expect(needsAdmin(parseCommand(text)), text).toBe(false);
+    for (const text of admin) expect(commandOperation(parseCommand(text))?.who, text).toBe('admin');
+    for (const text of everyone) expect(commandOperation(parseCommand(text))?.who, text).not.toBe('admin');
   });
 });

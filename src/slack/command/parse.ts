@@ -233,8 +233,3 @@ export function commandOperation(command: Command): Operation | undefined {
       return subcommandOperation(command.kind);
   }
 }
-
-/** Whether a parsed command needs the AccountAdmin role. */
-export function needsAdmin(command: Command): boolean {
-  return commandOperation(command)?.who === 'admin';
-}

@@ -12,6 +12,7 @@ import * as changes from '../changes.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
+import { checkHandlers } from '../operations.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
@@ -58,7 +59,7 @@ type ButtonWork = (args: Args, actor: RequestActor) => Promise<void>;
  * each registered listener's matchers for every request, so one listener instead of one per
  * button keeps that cost flat. Ids nobody handles are acked and ignored.
  */
-function buttonDispatcher(app: App, deps: SlackDeps): (actionId: string, work: ButtonWork) => void {
+function buttonDispatcher(app: App, deps: SlackDeps): Map<string, ButtonWork> {
   const handlers = new Map<string, ButtonWork>();
   app.action<BlockAction<ButtonAction>>({ type: 'block_actions' }, async (args) => {
     await args.ack();
@@ -90,9 +91,7 @@ function buttonDispatcher(app: App, deps: SlackDeps): (actionId: string, work: B
       await shown?.catch((e: unknown) => logFailure(deps.logger, e, 'could not show the failure'));
     }
   });
-  return (actionId, work) => {
-    handlers.set(actionId, work);
-  };
+  return handlers;
 }
 
 /** After a stored change: whatever stops the console from showing it, the admin still learns of it. */
@@ -123,9 +122,10 @@ async function once(args: Args, deps: SlackDeps, actor: RequestActor): Promise<b
 export function register(app: App, deps: SlackDeps): void {
   const { services } = deps;
 
-  const onButton = buttonDispatcher(app, deps);
-  // dm.OPEN_REGISTRATION_LINK, the link button in invitation DMs, needs no handler: Slack opens
-  // the URL itself and tells us, and the dispatcher acks it.
+  const handlers = buttonDispatcher(app, deps);
+  const onButton = (actionId: string, work: ButtonWork) => handlers.set(actionId, work);
+  // The link button in invitation DMs needs no handler: Slack opens the URL itself and tells us,
+  // and the dispatcher acks it.
 
   onButton(ACTIONS.nextPage, (args, actor) => refreshConsole(args, deps, actor, { after: args.action.value ?? '' }));
   onButton(ACTIONS.previousPage, (args, actor) =>
@@ -168,4 +168,7 @@ export function register(app: App, deps: SlackDeps): void {
     const said = await changes.revocation(services, serviceActor(actor, 'console'), input);
     await refreshAfterChange(args, deps, actor, shown, marked(said));
   });
+
+  // Every button the operations table lists has its handler here, and none other.
+  checkHandlers('button', handlers.keys());
 }

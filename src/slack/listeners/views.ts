@@ -15,11 +15,13 @@ import { inviteResults } from '../blocks/invite-results.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
 import { sendDm } from '../notify.js';
+import { checkHandlers } from '../operations.js';
 
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 export function register(app: App, deps: SlackDeps): void {
   const { services, logger } = deps;
+  checkHandlers('form', [INVITE_FORM]);
   app.view<ViewSubmitAction>(INVITE_FORM, async (args: Args) => {
     const { body, client } = args;
     const selected = body.view.state.values[INVITEES_BLOCK]?.[INVITEES_INPUT]?.selected_users ?? [];

@@ -16,7 +16,7 @@ import {
   UNAVAILABLE,
   withDeadline,
 } from '../context.js';
-import { buttonOperation, formOperation } from '../operations.js';
+import { buttonOperation, eventOperation, formOperation } from '../operations.js';
 
 type Body = {
   type?: string;
@@ -64,8 +64,8 @@ function operationOf(body: Body): Asked | undefined {
     };
   }
   // Opening the App Home: everyone may, and the listener needs to know who they are.
-  if (body.type === 'event_callback' && body.event?.type === 'app_home_opened')
-    return { name: 'The Home tab', audit: 'home.open', admin: false };
+  const event = body.type === 'event_callback' ? eventOperation(body.event?.type ?? '') : undefined;
+  if (event) return { name: event.label, audit: event.id, admin: event.who === 'admin' };
   if (body.type === 'view_submission') {
     const operation = formOperation(body.view?.callback_id ?? '');
     return {
