@@ -1,10 +1,11 @@
+// What every Slack listener shares: who asks (as the permission middleware resolved them), the
+// listeners' dependencies, the request's time budget, and how a failure is logged.
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import { setOutcome } from '../request-log.js';
 import type { Services } from '../services/index.js';
 import type { Account, Actor, AuditSource, Member, Role } from '../services/types.js';
-import { noUsableAdmin } from './blocks/messages.js';
 import type { Command } from './command/parse.js';
 
 /** Who sent a Slack request, as the permission middleware resolved it for this request. */
@@ -53,8 +54,6 @@ export interface SlackDeps {
   newAdminHint: string;
 }
 
-export const UNAVAILABLE = 'ChatBees user admin is temporarily unavailable; try again in a minute.';
-
 export function serviceActor(actor: RequestActor, source: AuditSource): Actor {
   return { accountId: actor.account.id, slackUserId: actor.slackUserId, source };
 }
@@ -65,26 +64,6 @@ export function actorFrom(context: Record<string, unknown>): RequestActor {
   return actor;
 }
 
-export class DeadlineExceeded extends Error {
-  constructor() {
-    super('deadline exceeded');
-    this.name = 'DeadlineExceeded';
-  }
-}
-
-/** Rejects when `work` has not settled within `ms`; the work itself is not cancelled. */
-export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceeded()), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** A failed request, logged as what it is: an outage (a warning) or a bug (an error). */
 export function logFailure(logger: Logger, err: unknown, what: string, fields: Record<string, unknown> = {}): void {
   const unavailable = isDatabaseUnavailable(err);
@@ -93,16 +72,7 @@ export function logFailure(logger: Logger, err: unknown, what: string, fields: R
   else logger.error({ ...fields, err }, what);
 }
 
-/** The warning shown with someone's role while the account has no AccountAdmin who can act. */
-export function accountWarning(deps: SlackDeps, actor: RequestActor): string | undefined {
-  return actor.noUsableAdmin ? noUsableAdmin(deps.newAdminHint) : undefined;
-}
-
-/** How many AccountAdmins a person is told they can ask. */
-export const ADMINS_TO_ASK = 5;
-
-/** Whom a non-member should ask for an invite (none for members), within `deadlineMs`. */
-export async function adminsToAsk(deps: SlackDeps, actor: RequestActor, deadlineMs: number): Promise<string[]> {
-  if (actor.role) return [];
-  return withDeadline(deps.services.members.activeAdmins(actor.account.id, ADMINS_TO_ASK), deadlineMs);
+/** A failed invitation of one person, logged; the others go on. */
+export function inviteFailed(logger: Logger): (user: string, err: unknown) => void {
+  return (user, err) => logFailure(logger, err, 'invite failed', { invitee: user });
 }

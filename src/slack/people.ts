@@ -1,10 +1,10 @@
 // People as Slack's users.info and user events show them, turned into the domain's SlackPerson;
 // and the Directory through which the domain asks Slack about someone at the moment it matters.
 import type { WebClient } from '@slack/web-api';
+import { DeadlineExceeded, withDeadline } from '../deadline.js';
 import type { Logger } from '../logger.js';
 import type { Directory, Lookup, SlackPerson } from '../services/people.js';
 import type { Account } from '../services/types.js';
-import { DeadlineExceeded, withDeadline } from './context.js';
 import { slackError } from './notify.js';
 
 export type SlackUser = {

@@ -272,3 +272,6 @@ export function auditLog(account: Account, entries: AuditEntry[]): Message {
   const lines = entries.map((e) => `${slackDate(e.createdAt)} — ${auditSentence(e)}`);
   return { text: `${title}\n${lines.join('\n')}` };
 }
+
+/** Said when the database (or something else we depend on) failed: never a stack trace. */
+export const UNAVAILABLE = 'ChatBees user admin is temporarily unavailable; try again in a minute.';

@@ -6,11 +6,12 @@ import { setOutcome } from '../../request-log.js';
 import { ROLES, type Role } from '../../services/types.js';
 import { ACTIONS, type ConsolePage, consoleView, decodePage, inviteForm, notice } from '../blocks/console.js';
 import { OPEN_CONSOLE_FROM_HOME } from '../blocks/home.js';
+import { UNAVAILABLE } from '../blocks/messages.js';
 import { marked } from '../blocks/outcomes.js';
 import { escapeMrkdwn } from '../blocks/text.js';
 import * as changes from '../changes.js';
 import { loadConsole } from '../console-data.js';
-import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
+import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
 import { checkHandlers } from '../operations.js';
 

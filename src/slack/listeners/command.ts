@@ -1,6 +1,7 @@
 // `/chatbees-users …`: reads are answered in the ack itself; changes are acked at once, done
 // after, and answered through response_url.
 import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { withDeadline } from '../../deadline.js';
 import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
 import { invitePeople } from '../../services/operations/invite-people.js';
@@ -12,25 +13,24 @@ import type { Actor } from '../../services/types.js';
 import { consoleView } from '../blocks/console.js';
 import { inviteResults } from '../blocks/invite-results.js';
 import * as messages from '../blocks/messages.js';
+import { UNAVAILABLE } from '../blocks/messages.js';
 import * as outcomes from '../blocks/outcomes.js';
 import { escapeMrkdwn } from '../blocks/text.js';
 import * as changes from '../changes.js';
 import type { Command } from '../command/parse.js';
 import { loadConsole } from '../console-data.js';
 import {
-  accountWarning,
   actorFrom,
-  adminsToAsk,
   type BotContext,
+  inviteFailed,
   logFailure,
   type RequestActor,
   type SlackDeps,
   serviceActor,
   timeLeft,
-  UNAVAILABLE,
-  withDeadline,
 } from '../context.js';
 import { slackError } from '../notify.js';
+import { accountWarning, adminsToAsk } from '../who-to-ask.js';
 
 export const COMMAND = '/chatbees-users';
 export const LIST_PAGE_SIZE = 25;
@@ -106,7 +106,7 @@ const CHANGES: {
   invite: {
     ack: ({ users }) => `Inviting ${users.length} ${users.length === 1 ? 'person' : 'people'}…`,
     run: async ({ deps, who }, { users }) =>
-      inviteResults(await invitePeople(deps.services, who, { users, onFailure: inviteFailed(deps) })).text,
+      inviteResults(await invitePeople(deps.services, who, { users, onFailure: inviteFailed(deps.logger) })).text,
   },
   role: { run: async ({ deps, who }, input) => (await changes.roleChange(deps.services, who, input)).text },
   remove: {
@@ -114,11 +114,6 @@ const CHANGES: {
   },
   revoke: { run: async ({ deps, who }, input) => (await changes.revocation(deps.services, who, input)).text },
 };
-
-/** A failed invitation of one person, logged; the others go on. */
-export function inviteFailed(deps: SlackDeps) {
-  return (user: string, err: unknown) => logFailure(deps.logger, err, 'invite failed', { invitee: user });
-}
 
 function isChange(command: Command): command is CommandOf<keyof typeof CHANGES> {
   return command.kind in CHANGES;

@@ -1,7 +1,8 @@
 // The App Home tab, published each time someone opens it: the role is read afresh each time.
 import type { App } from '@slack/bolt';
 import { type HomeData, homeView } from '../blocks/home.js';
-import { accountWarning, actorFrom, adminsToAsk, logFailure, type SlackDeps, serviceActor } from '../context.js';
+import { actorFrom, logFailure, type SlackDeps, serviceActor } from '../context.js';
+import { accountWarning, adminsToAsk } from '../who-to-ask.js';
 
 /** The Home tab has no ack to beat; a database that does not answer in this time is reported. */
 const HOME_DEADLINE_MS = 5_000;

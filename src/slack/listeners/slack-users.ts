@@ -4,9 +4,10 @@ import type { App } from '@slack/bolt';
 import { belongsTo } from '../../services/people.js';
 import type { Account } from '../../services/types.js';
 import * as dm from '../blocks/dm.js';
-import { ADMINS_TO_ASK, logFailure, type SlackDeps } from '../context.js';
+import { logFailure, type SlackDeps } from '../context.js';
 import { sendDm } from '../notify.js';
 import { personOf, type SlackUser } from '../people.js';
+import { ADMINS_TO_ASK } from '../who-to-ask.js';
 
 const ADMINS_TOLD = 20;
 

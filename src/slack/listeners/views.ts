@@ -12,8 +12,9 @@ import {
   notice,
 } from '../blocks/console.js';
 import { inviteResults } from '../blocks/invite-results.js';
+import { UNAVAILABLE } from '../blocks/messages.js';
 import { loadConsole } from '../console-data.js';
-import { actorFrom, logFailure, type SlackDeps, serviceActor, UNAVAILABLE } from '../context.js';
+import { actorFrom, inviteFailed, logFailure, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm } from '../notify.js';
 import { checkHandlers } from '../operations.js';
 
@@ -48,7 +49,7 @@ export function register(app: App, deps: SlackDeps): void {
       }
       const outcomes = await invitePeople(services, serviceActor(actor, 'console'), {
         users,
-        onFailure: (user, err) => logFailure(logger, err, 'invite failed', { invitee: user }),
+        onFailure: inviteFailed(logger),
       });
       try {
         await client.views.update({ view_id: body.view.id, view: inviteResultsView(outcomes) });

@@ -3,19 +3,13 @@
 // an active AccountAdmin right now. The services check again inside their transactions.
 import type { AnyMiddlewareArgs, Middleware, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { withDeadline } from '../../deadline.js';
 import { setOutcome } from '../../request-log.js';
 import type { AuditSource, Role } from '../../services/types.js';
 import { notice } from '../blocks/console.js';
-import { type Message, plain, roleNeeded } from '../blocks/messages.js';
+import { type Message, plain, roleNeeded, UNAVAILABLE } from '../blocks/messages.js';
 import { type Command, commandOperation, parseCommand } from '../command/parse.js';
-import {
-  type BotContext,
-  logFailure,
-  type RequestActor,
-  type SlackDeps,
-  UNAVAILABLE,
-  withDeadline,
-} from '../context.js';
+import { type BotContext, logFailure, type RequestActor, type SlackDeps } from '../context.js';
 import { buttonOperation, eventOperation, formOperation } from '../operations.js';
 
 type Body = {
