@@ -79,37 +79,26 @@ async function identifyWorkspace(client: WebClient, logger: Logger) {
 }
 
 /**
- * INITIAL_ADMINS, checked with Slack and with their Slack names. Ids Slack does not know (typos),
- * bots and deactivated users are skipped. The list is applied whole: when Slack could not be
- * asked about an id (the Web API client has retried already), nobody is made an admin unchecked
- * or without the others, and the whole list is tried again at the next start.
+ * INITIAL_ADMINS, checked with Slack (through the Directory) and with their Slack names. Ids Slack
+ * does not know (typos), bots and deactivated users are skipped. The list is applied whole: when
+ * Slack could not be asked about an id, nobody is made an admin unchecked or without the others,
+ * and the whole list is tried again at the next start.
  */
-async function bootstrapInitialAdmins(
-  client: WebClient,
-  services: Services,
-  account: Account,
-  ids: string[],
-  logger: Logger,
-) {
+async function bootstrapInitialAdmins(services: Services, account: Account, ids: string[], logger: Logger) {
   if (ids.length === 0) return;
   const people = [];
   const unchecked: string[] = [];
   for (const slackUserId of ids) {
-    try {
-      const { user } = await client.users.info({ user: slackUserId });
-      if (user?.is_bot || user?.deleted) {
-        logger.warn({ slackUserId }, 'INITIAL_ADMINS names a bot or deactivated user; skipped');
-        continue;
-      }
-      people.push({ slackUserId, ...profileOf(user ?? {}) });
-    } catch (err) {
-      const error = slackError(err);
-      if (error === 'user_not_found') {
-        logger.warn({ slackUserId }, 'INITIAL_ADMINS names a user Slack does not know; skipped');
-      } else {
-        logger.warn({ slackUserId, error }, 'INITIAL_ADMINS: Slack could not be asked about this user');
-        unchecked.push(slackUserId);
-      }
+    const lookup = await services.directory.lookup(account, slackUserId);
+    if (!lookup.found && lookup.why === 'unknown') {
+      logger.warn({ slackUserId }, 'INITIAL_ADMINS names a user Slack does not know; skipped');
+    } else if (!lookup.found) {
+      logger.warn({ slackUserId, why: lookup.why }, 'INITIAL_ADMINS: Slack could not be asked about this user');
+      unchecked.push(slackUserId);
+    } else if (lookup.person.bot || lookup.person.deleted) {
+      logger.warn({ slackUserId }, 'INITIAL_ADMINS names a bot or deactivated user; skipped');
+    } else {
+      people.push({ slackUserId, displayName: lookup.person.displayName, email: lookup.person.email });
     }
   }
   if (unchecked.length) {
@@ -138,7 +127,6 @@ async function singleWorkspace(config: Config, services: Services, logger: Logge
     enterpriseId: workspace.enterpriseId,
     name: workspace.teamName,
   });
-  await bootstrapInitialAdmins(client, services, account, config.initialAdmins, logger);
   return {
     account,
     accountFor: async (teamId) => (teamId === account.slackTeamId ? account : undefined),
@@ -160,6 +148,73 @@ function multiWorkspace(config: Config, services: Services, logger: Logger): Wor
       return token ? new WebClient(token, webClientOptions(config, { logger })) : undefined;
     },
   };
+}
+
+/** The Slack app: its dependencies, and the install routes in multi-workspace mode. */
+function slackSurface(config: Config, services: Services, workspaces: Workspaces, logger: Logger, inFlight: InFlight) {
+  const deps: SlackDeps = {
+    services,
+    logger,
+    inFlight,
+    ackDeadlineMs: ACK_DEADLINE_MS,
+    accountFor: workspaces.accountFor,
+    newAdminHint: config.slack.oauth
+      ? messages.newAdminByReinstall(`${config.publicUrl}${INSTALL_PATH}`)
+      : messages.NEW_ADMIN_BY_RESTART,
+  };
+  return createSlackApp(config, deps, {
+    bot: workspaces.bot,
+    install: services.installations && {
+      installations: services.installations,
+      logger,
+      inFlight,
+      publicUrl: config.publicUrl,
+      slackOrigin: new URL(config.slack.apiUrl).origin,
+      pages: {
+        headers: pageHeaders(STYLE_HASH),
+        install: installPage,
+        installed: installedPage,
+        message: messagePage,
+      },
+      async installerProfile(botToken, slackUserId) {
+        const client = new WebClient(botToken, webClientOptions(config, { logger }));
+        const { user } = await withDeadline(client.users.info({ user: slackUserId }), SLACK_LOOKUP_DEADLINE_MS);
+        return user ? profileOf(user) : undefined;
+      },
+    },
+  });
+}
+
+/** The registration link pages: their limits, cookies and Sign in with Slack. */
+function registrationPages(options: BotOptions, services: Services, now: () => Date) {
+  const { config, logger, db } = options;
+  const publicUrl = new URL(config.publicUrl);
+  const limiter = (name: string, points: number) =>
+    sharedLimiter(db.knex, logger, { name, points, durationSeconds: 60 });
+  return registrationRoutes({
+    services,
+    logger,
+    limiters: {
+      perAddress: limiter('page:address', config.pageRateLimits.perAddress),
+      perLink: limiter('page:link', config.pageRateLimits.perLink),
+    },
+    trustProxyHops: config.trustProxyHops,
+    csrf: new Csrf({ secret: options.linkSecret, secure: publicUrl.protocol === 'https:' }),
+    publicOrigin: publicUrl.origin,
+    sealer: new Sealer(options.linkSecret, now),
+    secureCookies: publicUrl.protocol === 'https:',
+    appUrl: config.appUrl,
+    signIn: config.slack.signIn
+      ? new SlackSignIn({
+          ...config.slack.signIn,
+          apiUrl: config.slack.apiUrl,
+          redirectUri: `${config.publicUrl}${SIGNED_IN_PATH}`,
+          // Calls that need no bot token: openid.connect.token, with the app's client id and secret.
+          client: new WebClient(undefined, webClientOptions(config, { logger })),
+          now,
+        })
+      : undefined,
+  });
 }
 
 export async function createBot(options: BotOptions): Promise<Bot> {
@@ -191,79 +246,16 @@ export async function createBot(options: BotOptions): Promise<Bot> {
   workspaces = config.slack.oauth
     ? multiWorkspace(config, services, logger)
     : await singleWorkspace(config, services, logger);
-  // Calls that need no bot token: openid.connect.token, with the app's client id and secret.
-  const appClient = new WebClient(undefined, webClientOptions(config, { logger }));
+  if (workspaces.account) await bootstrapInitialAdmins(services, workspaces.account, config.initialAdmins, logger);
 
   let stopping = false;
-  const deps: SlackDeps = {
-    services,
-    logger,
-    inFlight,
-    ackDeadlineMs: ACK_DEADLINE_MS,
-    accountFor: workspaces.accountFor,
-    newAdminHint: config.slack.oauth
-      ? messages.newAdminByReinstall(`${config.publicUrl}${INSTALL_PATH}`)
-      : messages.NEW_ADMIN_BY_RESTART,
-  };
-  const slack = createSlackApp(config, deps, {
-    bot: workspaces.bot,
-    install: services.installations && {
-      installations: services.installations,
-      logger,
-      inFlight,
-      publicUrl: config.publicUrl,
-      slackOrigin: new URL(config.slack.apiUrl).origin,
-      pages: {
-        headers: pageHeaders(STYLE_HASH),
-        install: installPage,
-        installed: installedPage,
-        message: messagePage,
-      },
-      async installerProfile(botToken, slackUserId) {
-        const client = new WebClient(botToken, webClientOptions(config, { logger }));
-        const { user } = await withDeadline(client.users.info({ user: slackUserId }), SLACK_LOOKUP_DEADLINE_MS);
-        return user ? profileOf(user) : undefined;
-      },
-    },
-  });
-
+  const slack = slackSurface(config, services, workspaces, logger, inFlight);
   const publicUrl = new URL(config.publicUrl);
-  const registration = registrationRoutes({
-    services,
-    logger,
-    limiters: {
-      perAddress: sharedLimiter(db.knex, logger, {
-        name: 'page:address',
-        points: config.pageRateLimits.perAddress,
-        durationSeconds: 60,
-      }),
-      perLink: sharedLimiter(db.knex, logger, {
-        name: 'page:link',
-        points: config.pageRateLimits.perLink,
-        durationSeconds: 60,
-      }),
-    },
-    trustProxyHops: config.trustProxyHops,
-    csrf: new Csrf({ secret: options.linkSecret, secure: publicUrl.protocol === 'https:' }),
-    publicOrigin: publicUrl.origin,
-    sealer: new Sealer(options.linkSecret, now),
-    secureCookies: publicUrl.protocol === 'https:',
-    appUrl: config.appUrl,
-    signIn: config.slack.signIn
-      ? new SlackSignIn({
-          ...config.slack.signIn,
-          apiUrl: config.slack.apiUrl,
-          redirectUri: `${config.publicUrl}${SIGNED_IN_PATH}`,
-          client: appClient,
-          now,
-        })
-      : undefined,
-  });
   const server = createWebServer(
     {
       inFlight,
       stopping: () => stopping,
-      registration,
+      registration: registrationPages(options, services, now),
       slack: slack.receiver?.requestListener,
       slackInstall: config.slack.oauth !== undefined,
       slackBodyLimit: SLACK_BODY_LIMIT_BYTES,
