@@ -3,7 +3,7 @@
 import type { Knex } from 'knex';
 import { type Db, prepared } from './db.js';
 import { type Row, toAccount, toMember } from './rows.js';
-import { type Account, type Actor, type Member, type Refused, refuse } from './types.js';
+import { type Account, type Actor, isAdmin, type Member, type Refused, refuse } from './types.js';
 
 /**
  * The admin check, as SQL: `ME_SQL` is a CTE of the actor's role ($1 account, $2 Slack user, active
@@ -16,7 +16,7 @@ export const IS_ADMIN_SQL = `EXISTS (SELECT 1 FROM me WHERE role = 'AccountAdmin
 /** The admin check, in TypeScript: why someone with this active role (or none) is no AccountAdmin. */
 export function adminRefusal(role: string | null | undefined): Refused<'not_member' | 'not_admin'> | undefined {
   if (!role) return refuse('not_member');
-  if (role !== 'AccountAdmin') return refuse('not_admin');
+  if (!isAdmin(role)) return refuse('not_admin');
   return undefined;
 }
 
@@ -91,6 +91,14 @@ export async function countUsableAdmins(db: Db, accountId: number, except?: stri
   if (except !== undefined) query.whereNot({ slack_user_id: except });
   const row = await query.count<{ n: number }>({ n: '*' }).first();
   return Number(row?.n ?? 0);
+}
+
+/**
+ * The last-admin rule: whether taking `member`'s admin role away (a demotion, a removal, Slack
+ * deactivating them) would leave the account with no AccountAdmin who can act.
+ */
+export async function isLastAdmin(db: Db, member: Member): Promise<boolean> {
+  return isAdmin(member.role) && (await countUsableAdmins(db, member.accountId, member.slackUserId)) === 0;
 }
 
 /**

@@ -1,6 +1,14 @@
 import type { Knex } from 'knex';
 import { recordAudit } from './audit-log.js';
-import { countUsableAdmins, findMember, IS_ADMIN_SQL, lockAccount, readAsAdmin, usableInvite } from './checks.js';
+import {
+  countUsableAdmins,
+  findMember,
+  IS_ADMIN_SQL,
+  isLastAdmin,
+  lockAccount,
+  readAsAdmin,
+  usableInvite,
+} from './checks.js';
 import { inTransaction } from './db.js';
 import { endInvites, grantAdmin, removeMember } from './membership.js';
 import type { Actor, Profile, Result } from './types.js';
@@ -72,7 +80,7 @@ export class MemberService {
         }
         return { outcome: 'not_member', invitesEnded: ended.length };
       }
-      const lastAdmin = member.role === 'AccountAdmin' && (await countUsableAdmins(trx, accountId, slackUserId)) === 0;
+      const lastAdmin = await isLastAdmin(trx, member);
       if (lastAdmin) {
         if (member.slackDeactivatedAt) return { outcome: 'already_kept', invitesEnded: 0 };
         await trx('members').where({ id: member.id }).update({ slack_deactivated_at: now, updated_at: now });

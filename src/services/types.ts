@@ -3,6 +3,11 @@
 export const ROLES = ['AccountAdmin', 'AccountUser'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** The admin check, in TypeScript: whether an active member's role (or none) is AccountAdmin. */
+export function isAdmin(role: Role | string | null | undefined): boolean {
+  return role === 'AccountAdmin';
+}
+
 export type MemberStatus = 'active' | 'removed';
 
 /** Where a change came from, as recorded in the audit log. */

@@ -1,6 +1,6 @@
 // Change a member's role (`/chatbees-users role`, the console's role buttons).
 import { recordAudit } from '../audit-log.js';
-import { countUsableAdmins, findMember, lockAsAdmin } from '../checks.js';
+import { findMember, isLastAdmin, lockAsAdmin } from '../checks.js';
 import { inTransaction } from '../db.js';
 import type { Services } from '../index.js';
 import { endInvites } from '../membership.js';
@@ -32,7 +32,7 @@ export async function changeRole(
     const target = await findMember(trx, actor.accountId, input.user);
     if (target?.status !== 'active') return refuse('unknown_member');
     if (target.role === role) return { ok: true as const, changed: false as const, member: target };
-    if (target.role === 'AccountAdmin' && (await countUsableAdmins(trx, actor.accountId, target.slackUserId)) === 0) {
+    if (await isLastAdmin(trx, target)) {
       return refuse('last_admin');
     }
     const now = services.now();

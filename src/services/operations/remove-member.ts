@@ -1,5 +1,5 @@
 // Remove someone from the account (`/chatbees-users remove`, the console's Remove button).
-import { countUsableAdmins, findMember, lockAsAdmin } from '../checks.js';
+import { findMember, isLastAdmin, lockAsAdmin } from '../checks.js';
 import { inTransaction } from '../db.js';
 import type { Services } from '../index.js';
 import { removeMember as softDelete } from '../membership.js';
@@ -24,7 +24,7 @@ export async function removeMember(services: Services, actor: Actor, input: { us
     if (!admin.ok) return admin;
     const target = await findMember(trx, actor.accountId, input.user);
     if (target?.status !== 'active') return refuse('unknown_member');
-    if (target.role === 'AccountAdmin' && (await countUsableAdmins(trx, actor.accountId, target.slackUserId)) === 0) {
+    if (await isLastAdmin(trx, target)) {
       return refuse('last_admin');
     }
     const removed = await softDelete(trx, target, {

@@ -9,7 +9,7 @@ import { listInvites } from '../../services/operations/list-invites.js';
 import { listMembers } from '../../services/operations/list-members.js';
 import { readAudit } from '../../services/operations/read-audit.js';
 import { shareLink } from '../../services/operations/share-link.js';
-import type { Actor } from '../../services/types.js';
+import { type Actor, isAdmin } from '../../services/types.js';
 import { consoleView } from '../blocks/console.js';
 import { inviteResults } from '../blocks/invite-results.js';
 import * as messages from '../blocks/messages.js';
@@ -134,7 +134,7 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
 }
 
 async function openConsole(args: Args, deps: SlackDeps, actor: RequestActor): Promise<void> {
-  if (actor.role !== 'AccountAdmin') {
+  if (!isAdmin(actor.role)) {
     const text = messages.whoami(
       actor.account,
       actor.member,

@@ -1,5 +1,6 @@
 // The App Home tab, published each time someone opens it: the role is read afresh each time.
 import type { App } from '@slack/bolt';
+import { isAdmin } from '../../services/types.js';
 import { type HomeData, homeView } from '../blocks/home.js';
 import { actorFrom, logFailure, type SlackDeps, serviceActor } from '../context.js';
 import { accountWarning, adminsToAsk } from '../who-to-ask.js';
@@ -14,7 +15,7 @@ export function register(app: App, deps: SlackDeps): void {
     const actor = actorFrom(context);
     try {
       let summary: HomeData['summary'];
-      if (actor.role === 'AccountAdmin') {
+      if (isAdmin(actor.role)) {
         const who = serviceActor(actor, 'app_home');
         const [read, allowance] = await Promise.all([services.members.summary(who), services.invites.allowance(who)]);
         if (read.ok) summary = { members: read.members, pendingInvites: read.pendingInvites, allowance };

@@ -5,7 +5,7 @@ import type { AnyMiddlewareArgs, Middleware, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { withDeadline } from '../../deadline.js';
 import { setOutcome } from '../../request-log.js';
-import type { AuditSource, Role } from '../../services/types.js';
+import { type AuditSource, isAdmin, type Role } from '../../services/types.js';
 import { notice } from '../blocks/console.js';
 import { type Message, plain, roleNeeded, UNAVAILABLE } from '../blocks/messages.js';
 import { type Command, commandOperation, parseCommand } from '../command/parse.js';
@@ -154,7 +154,7 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
       context.actor = actor;
       context.command = operation.command;
 
-      if (operation.admin && role !== 'AccountAdmin') {
+      if (operation.admin && !isAdmin(role)) {
         const reason = role === null ? 'not_member' : 'not_admin';
         setOutcome(`refused:${reason}`);
         // The refusal is answered first; recording it must not hold up the answer, and happens
