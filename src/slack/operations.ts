@@ -152,6 +152,12 @@ export const OPERATIONS: readonly Operation[] = [
     who: 'everyone',
     events: ['app_home_opened'],
   },
+  // On the link's page, not in Slack: here for its audit key (a refused registration) and its name.
+  {
+    id: 'register',
+    label: 'Registering through a link',
+    who: 'everyone',
+  },
   // Slack opens the link itself and tells the app: nothing to check.
   {
     id: 'registration.open_link',
