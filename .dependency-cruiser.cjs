@@ -27,6 +27,13 @@ module.exports = {
       to: { path: '^src/slack/' },
     },
     {
+      name: 'jobs-through-the-domain',
+      severity: 'error',
+      comment: 'Jobs (src/jobs) act through the domain; what they tell people goes through its Notifier, not the Slack or web layer.',
+      from: { path: '^src/jobs/' },
+      to: { path: '^src/(slack|web)/' },
+    },
+    {
       name: 'domain-free-of-transports',
       severity: 'error',
       comment: 'src/services holds the rules: no Slack, no HTTP, no Bolt.',

@@ -6,6 +6,8 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { withDeadline } from './deadline.js';
 import { InFlight } from './in-flight.js';
+import { startJobs } from './jobs/index.js';
+import { JobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import { INSTALL_PATH, SIGNED_IN_PATH } from './paths.js';
 import { createServices, type Services } from './services/index.js';
@@ -269,17 +271,15 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     logger,
   );
 
-  // Claims only matter for Slack's redelivery window; forget old ones now and then.
-  const pruning = setInterval(() => {
-    services.requests.prune().catch((err: unknown) => logger.warn({ err }, 'pruning request claims failed'));
-  }, 3_600_000);
-  pruning.unref();
+  // Work that is not the answer to a request: on the durable queue, from `listen` to `stop`.
+  const queue = new JobQueue(db.knex, logger);
 
   return {
     services,
     account: workspaces.account,
     server,
     async listen(port = config.port) {
+      await startJobs(queue, services, logger);
       if (config.slack.mode === 'socket') await slack.app.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -293,12 +293,14 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     async stop(graceMs = 8_000) {
       if (stopping) return;
       stopping = true;
-      clearInterval(pruning);
       // No new connections; idle keep-alive ones close now, busy ones after their response.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (config.slack.mode === 'socket') await slack.app.stop().catch(() => {});
-      const drained = await inFlight.drain(graceMs);
+      const started = Date.now();
+      // Jobs in flight finish, or are handed back to run again after the next start.
+      await queue.stop(graceMs).catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));
+      const drained = await inFlight.drain(Math.max(0, graceMs - (Date.now() - started)));
       if (!drained) logger.warn({ unfinished: inFlight.size }, 'stopping with work still in flight');
       server.closeAllConnections();
       await closed;

@@ -8,11 +8,14 @@ import * as installations from '../../migrations/20261128_006_installations.js';
 import * as slackDeactivations from '../../migrations/20261201_007_slack_deactivations.js';
 import * as rateLimits from '../../migrations/20261201_008_rate_limits.js';
 import * as inviteCaps from '../../migrations/20261201_009_invite_caps.js';
+import * as jobQueue from '../../migrations/20261201_010_job_queue.js';
 
 interface Migration {
   name: string;
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
+  /** `transaction: false` for a migration that manages its own transaction. */
+  config?: { transaction?: boolean };
 }
 
 // Migrations are imported rather than read from the folder, and named without their file
@@ -28,6 +31,7 @@ const migrations: Migration[] = [
   { name: '20261201_007_slack_deactivations', ...slackDeactivations },
   { name: '20261201_008_rate_limits', ...rateLimits },
   { name: '20261201_009_invite_caps', ...inviteCaps },
+  { name: '20261201_010_job_queue', ...jobQueue },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

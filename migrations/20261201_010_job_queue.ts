@@ -1,0 +1,20 @@
+import type { Knex } from 'knex';
+import PgBoss from 'pg-boss';
+
+// The durable job queue's tables (pg-boss 10, in its own schema): reminders, expiries and other
+// work that is not the answer to a request. pg-boss is pinned to an exact version and started
+// with `migrate: false`: its schema changes only here, with the app's migrations. Upgrading
+// pg-boss means a new migration that runs PgBoss.getMigrationPlans(...).
+export const QUEUE_SCHEMA = 'pgboss';
+
+// The plans hold their own BEGIN … COMMIT (and an advisory lock against a concurrent install).
+export const config = { transaction: false };
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw(PgBoss.getConstructionPlans(QUEUE_SCHEMA));
+}
+
+/** Rolling back drops the queue and every job in it, pending reminders included. */
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw(`DROP SCHEMA IF EXISTS ${QUEUE_SCHEMA} CASCADE`);
+}

@@ -1,0 +1,167 @@
+// The durable job queue: pg-boss 10 on the app's own database (PostgreSQL or the embedded
+// PGlite), through the app's Knex pool. Jobs survive restarts; with several processes on one
+// database each job is fetched by one of them (SKIP LOCKED); failures retry with back-off; a
+// rate-limited Slack call reschedules its job for when Slack said to come back.
+import type { Knex } from 'knex';
+import PgBoss from 'pg-boss';
+import { QUEUE_SCHEMA } from '../../migrations/20261201_010_job_queue.js';
+import type { Logger } from '../logger.js';
+
+type Row = Record<string, unknown>;
+
+/** pg-boss's way into a database: SQL with $1, $2 … placeholders. */
+function executorFor(knex: Knex): PgBoss.Db {
+  return {
+    async executeSql(text: string, values: unknown[] = []) {
+      const client = knex.client as {
+        acquireConnection(): Promise<{ query(text: string, values?: unknown[]): Promise<{ rows: Row[] }> }>;
+        releaseConnection(connection: unknown): Promise<void>;
+      };
+      const connection = await client.acquireConnection();
+      try {
+        return await connection.query(text, values.length ? values : undefined);
+      } finally {
+        await client.releaseConnection(connection);
+      }
+    },
+  };
+}
+
+/**
+ * The same, inside one of the app's transactions: a job sent this way exists only if the
+ * transaction commits. Knex takes `?` placeholders: each $n becomes one, in order.
+ */
+export function inTransactionExecutor(trx: Knex.Transaction): PgBoss.Db {
+  return {
+    async executeSql(text: string, values: unknown[] = []) {
+      const bindings: unknown[] = [];
+      const sql = text.replace(/\?/g, '\\?').replace(/\$(\d+)/g, (_, n: string) => {
+        bindings.push(values[Number(n) - 1]);
+        return '?';
+      });
+      const result = (await trx.raw(sql, bindings as Knex.RawBinding[])) as { rows: Row[] };
+      return { rows: result.rows };
+    },
+  };
+}
+
+/** Thrown by a job's work to have it run again at a given time, without counting as a failure. */
+export class RetryAt extends Error {
+  constructor(readonly when: Date) {
+    super(`retry at ${when.toISOString()}`);
+  }
+}
+
+export interface JobOptions {
+  /** When the job may run; now when absent. */
+  startAfter?: Date;
+  /** At most one job of this name and key waiting at a time (a second send is dropped). */
+  singletonKey?: string;
+  /** Attempts after the first (default 5), spaced by `retryDelay` seconds doubling each time. */
+  retryLimit?: number;
+  retryDelay?: number;
+}
+
+export type JobWork<T> = (data: T, job: { id: string; attempt: number }) => Promise<void>;
+
+export interface QueueSettings {
+  /** How often an idle worker asks for jobs (pg-boss polls; it holds no LISTEN connection). */
+  pollingIntervalSeconds?: number;
+}
+
+const DEFAULT_RETRY = { retryLimit: 5, retryDelay: 5, retryBackoff: true };
+
+export class JobQueue {
+  private readonly boss: PgBoss;
+  private readonly names = new Set<string>();
+  private started = false;
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly logger: Logger,
+    private readonly settings: QueueSettings = {},
+  ) {
+    this.boss = new PgBoss({
+      db: executorFor(knex),
+      schema: QUEUE_SCHEMA,
+      // The schema is the app's migrations' business (migrations/…_010_job_queue.ts).
+      migrate: false,
+      // Expired and stale jobs are handed back, old ones archived; pg-boss's own advisory lock
+      // keeps this to one process at a time.
+      supervise: true,
+      schedule: true,
+      pollingIntervalSeconds: settings.pollingIntervalSeconds ?? 2,
+      ...DEFAULT_RETRY,
+    });
+    this.boss.on('error', (err: Error) => logger.warn({ error: err.message }, 'job queue error'));
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.boss.start();
+    this.started = true;
+  }
+
+  /** Registers the work for jobs named `name` in this process (creating the queue if new). */
+  async work<T extends object>(name: string, work: JobWork<T>): Promise<void> {
+    await this.ensureQueue(name);
+    await this.boss.work<T>(
+      name,
+      { includeMetadata: true, pollingIntervalSeconds: this.settings.pollingIntervalSeconds ?? 2 },
+      async ([job]) => {
+        if (!job) return;
+        const attempt = job.retryCount + 1;
+        try {
+          await work(job.data, { id: job.id, attempt });
+        } catch (err) {
+          if (err instanceof RetryAt) {
+            // Not a failure: a new job at the time Slack asked for, this one done.
+            await this.send(name, job.data, { startAfter: err.when, retryLimit: job.retryLimit });
+            this.logger.info({ job: name, at: err.when.toISOString() }, 'job rescheduled');
+            return;
+          }
+          const last = job.retryCount >= job.retryLimit;
+          const fields = { job: name, id: job.id, attempt, error: (err as Error).message };
+          if (last) this.logger.error(fields, 'job failed for good');
+          else this.logger.warn(fields, 'job failed; it will be retried');
+          throw err;
+        }
+      },
+    );
+  }
+
+  /** Queues a job; inside a transaction (`trx`) it exists only if that commits. */
+  async send<T extends object>(name: string, data: T, options: JobOptions = {}, trx?: Knex.Transaction) {
+    await this.ensureQueue(name);
+    return this.boss.send(name, data, {
+      ...DEFAULT_RETRY,
+      ...options,
+      ...(trx ? { db: inTransactionExecutor(trx) } : {}),
+    });
+  }
+
+  /** A job every time `cron` (minute resolution, UTC) comes round, sent by one process only. */
+  async every(name: string, cron: string): Promise<void> {
+    await this.ensureQueue(name);
+    await this.boss.schedule(name, cron, {}, { tz: 'UTC' });
+  }
+
+  /**
+   * Stops fetching, waits up to `graceMs` for the jobs in flight, and hands back those still
+   * running (they run again, elsewhere or after the next start).
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.boss.stop({ graceful: true, wait: true, close: false, timeout: Math.max(1_000, graceMs) });
+  }
+
+  private async ensureQueue(name: string): Promise<void> {
+    if (this.names.has(name)) return;
+    // Idempotent, and safe when another process creates the same queue at the same moment.
+    await this.boss.createQueue(name).catch(async (err: Error) => {
+      if (!(await this.boss.getQueue(name))) throw err;
+    });
+    this.names.add(name);
+  }
+}

@@ -1,0 +1,162 @@
+// The durable job queue (pg-boss on the app's database), as the app uses it: on each backend,
+// across a stop and a start, and with two processes' queues on one PostgreSQL.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { JobQueue, RetryAt } from '../../src/jobs/queue.js';
+import { createLogger } from '../../src/logger.js';
+import { backends, openPostgresTestDatabase, postgresUrl, type TestDatabase } from '../support/databases.js';
+import { waitFor } from '../support/slack-stand-in.js';
+
+function capture() {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger({
+    level: 'info',
+    destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+  });
+  return { logger, lines };
+}
+
+const FAST = { pollingIntervalSeconds: 0.5 };
+let counter = 0;
+const queueName = () => `test-${process.pid}-${++counter}`;
+
+describe.each(backends)('the job queue on $name', (backend) => {
+  let db: TestDatabase;
+  const queues: JobQueue[] = [];
+  const open = (logger = capture().logger) => {
+    const queue = new JobQueue(db.knex, logger, FAST);
+    queues.push(queue);
+    return queue;
+  };
+
+  beforeAll(async () => {
+    db = await backend.open();
+  });
+  afterEach(async () => {
+    for (const queue of queues.splice(0)) await queue.stop(1_000);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('runs a job once, when it is due', async () => {
+    const queue = open();
+    await queue.start();
+    const name = queueName();
+    const ran: Array<{ at: number; data: unknown }> = [];
+    await queue.work<{ n: number }>(name, async (data) => void ran.push({ at: Date.now(), data }));
+    const sent = Date.now();
+    await queue.send(name, { n: 1 }, { startAfter: new Date(sent + 1_500) });
+    await waitFor(() => ran.length > 0, 10_000, 'the job to run');
+    expect(ran[0]?.data).toEqual({ n: 1 });
+    expect((ran[0]?.at ?? 0) - sent).toBeGreaterThanOrEqual(1_400);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(ran).toHaveLength(1);
+  });
+
+  it('runs a job that came due while the app was stopped, once, after the next start', async () => {
+    const name = queueName();
+    const first = open();
+    await first.start();
+    await first.send(name, { reminder: 'x' }, { startAfter: new Date(Date.now() + 1_000) });
+    await first.stop(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+
+    const ran: unknown[] = [];
+    const second = open();
+    await second.start();
+    await second.work(name, async (data) => void ran.push(data));
+    await waitFor(() => ran.length > 0, 10_000, 'the overdue job to run');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(ran).toEqual([{ reminder: 'x' }]);
+  });
+
+  it('retries a failing job, and says in the log when it failed for good', async () => {
+    const { logger, lines } = capture();
+    const queue = open(logger);
+    await queue.start();
+    const name = queueName();
+    const attempts: number[] = [];
+    await queue.work(name, async (_data, job) => {
+      attempts.push(job.attempt);
+      throw new Error('Slack answered HTTP 500');
+    });
+    await queue.send(name, {}, { retryLimit: 1, retryDelay: 1 });
+    await waitFor(() => lines.some((l) => l.msg === 'job failed for good'), 15_000, 'the last failure');
+    expect(attempts).toEqual([1, 2]);
+    expect(lines.filter((l) => l.msg === 'job failed; it will be retried')).toHaveLength(1);
+    expect(lines.find((l) => l.msg === 'job failed for good')).toMatchObject({ job: name, attempt: 2, level: 50 });
+  });
+
+  it('reschedules a job for when Slack said to come back, without counting a failure', async () => {
+    const { logger, lines } = capture();
+    const queue = open(logger);
+    await queue.start();
+    const name = queueName();
+    const runs: number[] = [];
+    await queue.work(name, async () => {
+      runs.push(Date.now());
+      if (runs.length === 1) throw new RetryAt(new Date(Date.now() + 1_500));
+    });
+    await queue.send(name, {}, { retryLimit: 0 });
+    await waitFor(() => runs.length === 2, 10_000, 'the rescheduled run');
+    expect((runs[1] ?? 0) - (runs[0] ?? 0)).toBeGreaterThanOrEqual(1_400);
+    expect(lines.some((l) => String(l.msg).startsWith('job failed'))).toBe(false);
+  });
+
+  it('keeps a job sent in a transaction only if the transaction commits', async () => {
+    const queue = open();
+    await queue.start();
+    const name = queueName();
+    const ran: unknown[] = [];
+    await queue.work(name, async (data) => void ran.push(data));
+    await db.knex
+      .transaction(async (trx) => {
+        await queue.send(name, { kept: false }, {}, trx);
+        throw new Error('rolled back');
+      })
+      .catch(() => {});
+    await db.knex.transaction(async (trx) => {
+      await queue.send(name, { kept: true }, {}, trx);
+    });
+    await waitFor(() => ran.length > 0, 10_000, 'the committed job');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(ran).toEqual([{ kept: true }]);
+  });
+});
+
+describe.runIf(postgresUrl)('two processes on one PostgreSQL', () => {
+  let db: TestDatabase;
+  let other: TestDatabase;
+  const queues: JobQueue[] = [];
+
+  beforeAll(async () => {
+    db = await openPostgresTestDatabase();
+    // The second "process": its own pool on the same database.
+    other = Object.assign(await import('../../src/db/database.js').then((m) => m.openPostgres(db.url as string)), {
+      url: db.url,
+    });
+  });
+  afterAll(async () => {
+    for (const queue of queues) await queue.stop(1_000);
+    await other?.close();
+    await db?.close();
+  });
+
+  it('runs each job once, whichever process fetches it', async () => {
+    const name = queueName();
+    const ran: number[] = [];
+    for (const database of [db, other]) {
+      const queue = new JobQueue(database.knex, capture().logger, FAST);
+      queues.push(queue);
+      await queue.start();
+      await queue.work<{ n: number }>(name, async ({ n }) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        ran.push(n);
+      });
+    }
+    for (let n = 0; n < 30; n++) await queues[n % 2]?.send(name, { n });
+    await waitFor(() => ran.length >= 30, 20_000, 'every job to run');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect([...ran].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, n) => n));
+  });
+});
