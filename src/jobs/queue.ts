@@ -77,7 +77,7 @@ export class JobQueue {
   private started = false;
 
   constructor(
-    private readonly knex: Knex,
+    knex: Knex,
     private readonly logger: Logger,
     private readonly settings: QueueSettings = {},
   ) {
