@@ -273,7 +273,12 @@ export class InviteService {
   async inspect(token: string): Promise<Inspection> {
     const verified = await this.deps.links.verify(token);
     if (!verified.ok) return refuse('invite_unknown');
-    const [row] = await prepared(this.deps.knex, 'invite_details', INVITE_DETAILS, [verified.inviteId]);
+    return this.inspectById(verified.inviteId);
+  }
+
+  /** The same, for an invite Slack names (the Accept button of its DM): no token to check. */
+  async inspectById(inviteId: string): Promise<Inspection> {
+    const [row] = await prepared(this.deps.knex, 'invite_details', INVITE_DETAILS, [inviteId]);
     if (!row) return refuse('invite_unknown');
     const details = {
       invite: toInvite(row),

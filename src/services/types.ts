@@ -15,6 +15,8 @@ export type AuditSource =
   | 'slash_command'
   | 'console'
   | 'registration_page'
+  /** The Accept button of an invitation DM. */
+  | 'invitation_dm'
   | 'bootstrap'
   | 'slack_event'
   | 'app_home'

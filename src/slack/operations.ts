@@ -16,6 +16,7 @@ export const BUTTONS = {
   revokeInvite: 'invite_revoke',
   openConsoleFromHome: 'home_open_console',
   openRegistrationLink: 'open_registration_link',
+  acceptInvitation: 'invitation_accept',
 } as const;
 
 /** Modal callback ids. */
@@ -151,6 +152,13 @@ export const OPERATIONS: readonly Operation[] = [
     label: 'The Home tab',
     who: 'everyone',
     events: ['app_home_opened'],
+  },
+  // In the invitation's DM: Slack says who pressed it; the operation checks it is them.
+  {
+    id: 'invitation.accept',
+    label: 'Accepting an invitation',
+    who: 'everyone',
+    buttons: [BUTTONS.acceptInvitation],
   },
   // On the link's page, not in Slack: here for its audit key (a refused registration) and its name.
   {

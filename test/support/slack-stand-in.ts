@@ -13,6 +13,8 @@ export interface Call {
   method: string;
   params: Record<string, unknown>;
   authorization: string | undefined;
+  /** What the stand-in answered (once it has). */
+  response?: Record<string, unknown>;
 }
 
 export interface ResponseUrlPost {
@@ -409,7 +411,8 @@ export class SlackStandIn {
     }
     const method = url.pathname.replace(/^\/api\//, '');
     const params = parseParams(req.headers['content-type'], raw);
-    this.calls.push({ method, params, authorization: req.headers.authorization });
+    const call: Call = { method, params, authorization: req.headers.authorization };
+    this.calls.push(call);
     const fault = this.takeFault(method);
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     if (fault?.status) {
@@ -422,6 +425,7 @@ export class SlackStandIn {
     const body = fault?.error
       ? { ok: false, error: fault.error }
       : { ok: true, ...(this.handlers.get(method)?.(params, { token: bearer(req.headers.authorization) }) ?? {}) };
+    call.response = body;
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify(body));
   }

@@ -59,13 +59,17 @@ export type Admitted = InviteDetails & { slackUserId: string; member?: Member; p
  * invite). A refusal of someone Slack vouched for is audited. Refusals carry what the link is,
  * for the page that explains them.
  */
+/** A registration link, by its token (a page), or an invite Slack names (a DM's Accept button). */
+export type LinkRef = string | { inviteId: string };
+
 async function admit(
   services: Services,
-  token: string,
+  link: LinkRef,
   identity: VerifiedIdentity | undefined,
   source: AuditSource,
 ): Promise<Admission> {
-  const inspected = await services.invites.inspect(token);
+  const inspected =
+    typeof link === 'string' ? await services.invites.inspect(link) : await services.invites.inspectById(link.inviteId);
   if (!inspected.ok) return inspected;
   const { ok: _, ...details } = inspected;
   const { invite, account } = details;
@@ -73,6 +77,8 @@ async function admit(
     if (audited) await auditRefusal(services, account, invite, audited, source, reason);
     return { ...refuse(reason), details };
   };
+  // Only a personal invitation's DM has an Accept button: nothing else is accepted that way.
+  if (source === 'invitation_dm' && !invite.forSlackUserId) return refused('wrong_person');
   let slackUserId: string;
   if (invite.forSlackUserId) {
     if (identity && identity.slackUserId !== invite.forSlackUserId)
@@ -111,12 +117,12 @@ export async function identify(services: Services, token: string, identity: Veri
  */
 export async function register(
   services: Services,
-  token: string,
+  link: LinkRef,
   options: { identity?: VerifiedIdentity; profile?: Profile; source?: AuditSource } = {},
 ): Promise<RegisterOutcome> {
   const source = options.source ?? 'registration_page';
   // Slack is asked here, outside the transaction: no lock is held while Slack answers.
-  const admitted = await admit(services, token, options.identity, source);
+  const admitted = await admit(services, link, options.identity, source);
   if (!admitted.ok) return admitted;
   const { ok: _, member: existing, person, slackUserId, ...details } = admitted;
   const { invite, account } = details;
@@ -186,7 +192,8 @@ export async function register(
   if (done.ok && !done.alreadyMember) {
     // Not awaited: the person's page does not wait for Slack (the notifier never throws).
     void services.notifier.tell(account, invite.createdBy, { kind: 'registered', member: slackUserId });
-    void services.notifier.tell(account, slackUserId, { kind: 'welcome' });
+    // Joined from their invitation DM: that message itself says so.
+    if (source !== 'invitation_dm') void services.notifier.tell(account, slackUserId, { kind: 'welcome' });
   }
   return done;
 }

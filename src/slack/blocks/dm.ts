@@ -10,7 +10,7 @@ export function invitation(account: Account, invite: Invite, url: string): Messa
   const name = accountName(account);
   const text =
     `${mention(invite.createdBy)} invited you to join *${name}* on ChatBees as an AccountUser. ` +
-    `Open your registration link and confirm: ${link(url, `join ${account.name ?? 'the account'}`)}. ` +
+    `Press Accept, or open your registration link and confirm: ${link(url, `join ${account.name ?? 'the account'}`)}. ` +
     `It is for you only and expires ${slackDate(invite.expiresAt)}.`;
   return {
     text,
@@ -28,9 +28,15 @@ export function invitation(account: Account, invite: Invite, url: string): Messa
         elements: [
           {
             type: 'button',
-            action_id: OPEN_REGISTRATION_LINK,
-            text: { type: 'plain_text', text: `Join ${(account.name ?? 'the account').slice(0, 60)}` },
+            action_id: BUTTONS.acceptInvitation,
+            text: { type: 'plain_text', text: 'Accept' },
             style: 'primary',
+            value: invite.id,
+          },
+          {
+            type: 'button',
+            action_id: OPEN_REGISTRATION_LINK,
+            text: { type: 'plain_text', text: 'Open the link' },
             url,
           },
         ],
@@ -40,7 +46,7 @@ export function invitation(account: Account, invite: Invite, url: string): Messa
         elements: [
           {
             type: 'mrkdwn',
-            text: `This link is for you only: don't forward it. It expires ${slackDate(invite.expiresAt)}. The page asks you to confirm before anything happens.`,
+            text: `*Accept* makes you a member now. The link is for you only: don't forward it. It expires ${slackDate(invite.expiresAt)}; its page asks you to confirm before anything happens.`,
           },
         ],
       },
@@ -88,4 +94,12 @@ export function lastAdminDeactivated(account: Account, admin: string, newAdminHi
   return {
     text: `${mention(admin)} was deactivated in Slack but stays an AccountAdmin of *${accountName(account)}*: the account has no other AccountAdmin who can act. ${newAdminHint} That admin can then remove ${mention(admin)}.`,
   };
+}
+
+/** The invitation DM once its person joined (from the DM itself): no buttons left to press. */
+export function invitationAccepted(account: Account, alreadyMember: boolean): Message {
+  const text = alreadyMember
+    ? `You are already a member of *${accountName(account)}* on ChatBees: nothing changed.`
+    : `:white_check_mark: You joined *${accountName(account)}* on ChatBees as an *AccountUser* (read-only). Type \`/chatbees-users whoami\` any time to see your role.`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }

@@ -13,7 +13,8 @@ import * as changes from '../changes.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
-import { checkHandlers } from '../operations.js';
+import { BUTTONS, checkHandlers } from '../operations.js';
+import { acceptPressed } from './invitation-dm.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
@@ -88,7 +89,8 @@ function buttonDispatcher(app: App, deps: SlackDeps): Map<string, ButtonWork> {
           ? args.client.views.open({ trigger_id: args.body.trigger_id, view: notice('Not done', UNAVAILABLE) })
           : view?.id
             ? args.client.views.update({ view_id: view.id, view: notice('Not done', UNAVAILABLE) })
-            : undefined;
+            : // A button in a message (an invitation DM): an answer only its presser sees.
+              args.respond({ response_type: 'ephemeral', replace_original: false, text: UNAVAILABLE });
       await shown?.catch((e: unknown) => logFailure(deps.logger, e, 'could not show the failure'));
     }
   });
@@ -132,6 +134,12 @@ export function register(app: App, deps: SlackDeps): void {
   onButton(ACTIONS.previousPage, (args, actor) =>
     refreshConsole(args, deps, actor, { before: args.action.value ?? '' }),
   );
+
+  // From an invitation DM: the invited person joins. Once, however often Slack delivers the press.
+  const accept = acceptPressed(deps);
+  onButton(BUTTONS.acceptInvitation, async (args, actor) => {
+    if (await once(args, deps, actor)) await accept(args, actor);
+  });
 
   // From the App Home: the console, as `/chatbees-users` opens it.
   onButton(OPEN_CONSOLE_FROM_HOME, async (args, actor) => {
