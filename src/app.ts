@@ -233,14 +233,18 @@ export async function createBot(options: BotOptions): Promise<Bot> {
   let workspaces: Workspaces | undefined;
   const clientFor = async (account: Account) => workspaces?.clientFor(account);
   const inFlight = new InFlight();
+  // Work that is not the answer to a request: on the durable queue, worked from `listen` to `stop`.
+  const queue = new JobQueue(db.knex, logger);
   const services = createServices({
     knex: db.knex,
     links,
     inviteTtlSeconds: config.registrationLink.ttlSeconds,
+    reminderBeforeSeconds: config.registrationLink.reminderBeforeSeconds,
     inviteLimitPerDay: config.inviteLimitPerDay,
     tokenEncryptionKey: config.slack.oauth?.tokenEncryptionKey,
     directory: slackDirectory(clientFor, SLACK_LOOKUP_DEADLINE_MS, logger),
     notifier: slackNotifier(clientFor, logger, inFlight),
+    jobs: queue,
     multiWorkspace: config.slack.oauth !== undefined,
     sharedLinks: config.slack.signIn !== undefined,
     now,
@@ -270,9 +274,6 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     },
     logger,
   );
-
-  // Work that is not the answer to a request: on the durable queue, from `listen` to `stop`.
-  const queue = new JobQueue(db.knex, logger);
 
   return {
     services,

@@ -35,6 +35,8 @@ export interface Config {
     /** Keys of a rotation: links they signed still open; only `secret` signs. */
     previousSecrets: string[];
     ttlSeconds: number;
+    /** How long before a personal link expires its person is reminded; null: never. */
+    reminderBeforeSeconds: number | null;
   };
   initialAdmins: string[];
   logLevel: LogLevel;
@@ -136,6 +138,10 @@ const schema = z
     REGISTRATION_LINK_TTL: optionalText.refine((t) => t === undefined || parseDuration(t) !== undefined, {
       message: 'must be a duration such as 7d, 12h, 30m or 45s (at most 365d)',
     }),
+    INVITE_REMINDER_BEFORE: optionalText.refine(
+      (t) => t === undefined || t.toLowerCase() === 'off' || parseDuration(t) !== undefined,
+      { message: 'must be a duration such as 1d, 12h or 30m before the link expires, or off' },
+    ),
     INITIAL_ADMINS: optionalText.refine(
       (list) => list === undefined || splitList(list).every((id) => SLACK_USER_ID.test(id)),
       { message: 'must be Slack user ids separated by commas, such as U012AB3CD,U045EF6GH' },
@@ -265,6 +271,10 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
       secret: e.REGISTRATION_LINK_SECRET,
       previousSecrets: splitList(e.REGISTRATION_LINK_PREVIOUS_SECRETS ?? ''),
       ttlSeconds: parseDuration(e.REGISTRATION_LINK_TTL ?? '7d') as number,
+      reminderBeforeSeconds:
+        (e.INVITE_REMINDER_BEFORE ?? '1d').toLowerCase() === 'off'
+          ? null
+          : (parseDuration(e.INVITE_REMINDER_BEFORE ?? '1d') as number),
     },
     initialAdmins: [...new Set(splitList(e.INITIAL_ADMINS ?? ''))],
     logLevel: (e.LOG_LEVEL as LogLevel | undefined) ?? 'info',

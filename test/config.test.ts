@@ -68,6 +68,17 @@ describe('loadConfig defaults', () => {
     }
   });
 
+  it('reads INVITE_REMINDER_BEFORE (default 1d, off: none) and refuses what is not a duration', () => {
+    expect(loadConfig(MINIMAL).registrationLink.reminderBeforeSeconds).toBe(86_400);
+    expect(loadConfig({ ...MINIMAL, INVITE_REMINDER_BEFORE: '6h' }).registrationLink.reminderBeforeSeconds).toBe(
+      21_600,
+    );
+    expect(loadConfig({ ...MINIMAL, INVITE_REMINDER_BEFORE: 'OFF' }).registrationLink.reminderBeforeSeconds).toBeNull();
+    for (const bad of ['soon', '0d', '-1h', '1w']) {
+      expect(named(configError({ ...MINIMAL, INVITE_REMINDER_BEFORE: bad }))).toEqual(['INVITE_REMINDER_BEFORE']);
+    }
+  });
+
   it('derives PUBLIC_URL from PORT when only PORT is set', () => {
     const config = loadConfig({ ...MINIMAL, PORT: '8080' });
     expect(config.port).toBe(8080);

@@ -9,6 +9,7 @@ import * as slackDeactivations from '../../migrations/20261201_007_slack_deactiv
 import * as rateLimits from '../../migrations/20261201_008_rate_limits.js';
 import * as inviteCaps from '../../migrations/20261201_009_invite_caps.js';
 import * as jobQueue from '../../migrations/20261201_010_job_queue.js';
+import * as invitationDms from '../../migrations/20261201_011_invitation_dms.js';
 
 interface Migration {
   name: string;
@@ -32,6 +33,7 @@ const migrations: Migration[] = [
   { name: '20261201_008_rate_limits', ...rateLimits },
   { name: '20261201_009_invite_caps', ...inviteCaps },
   { name: '20261201_010_job_queue', ...jobQueue },
+  { name: '20261201_011_invitation_dms', ...invitationDms },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

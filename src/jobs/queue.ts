@@ -6,6 +6,8 @@ import type { Knex } from 'knex';
 import PgBoss from 'pg-boss';
 import { QUEUE_SCHEMA } from '../../migrations/20261201_010_job_queue.js';
 import type { Logger } from '../logger.js';
+import type { Db } from '../services/db.js';
+import { JOB, type JobName, type Jobs } from '../services/jobs.js';
 
 type Row = Record<string, unknown>;
 
@@ -71,7 +73,7 @@ export interface QueueSettings {
 
 const DEFAULT_RETRY = { retryLimit: 5, retryDelay: 5, retryBackoff: true };
 
-export class JobQueue {
+export class JobQueue implements Jobs {
   private readonly boss: PgBoss;
   private readonly names = new Set<string>();
   private started = false;
@@ -99,6 +101,8 @@ export class JobQueue {
   async start(): Promise<void> {
     if (this.started) return;
     await this.boss.start();
+    // The domain's queues exist before any request can send to them from inside a transaction.
+    for (const name of Object.values(JOB)) await this.ensureQueue(name);
     this.started = true;
   }
 
@@ -132,12 +136,21 @@ export class JobQueue {
 
   /** Queues a job; inside a transaction (`trx`) it exists only if that commits. */
   async send<T extends object>(name: string, data: T, options: JobOptions = {}, trx?: Knex.Transaction) {
+    // Inside a transaction on PGlite's one connection, creating a queue through the pool would
+    // wait for that very connection: the queue must exist already (start() makes the domain's).
+    if (trx && !this.names.has(name)) throw new Error(`job queue ${name} was not created at start`);
     await this.ensureQueue(name);
     return this.boss.send(name, data, {
       ...DEFAULT_RETRY,
       ...options,
       ...(trx ? { db: inTransactionExecutor(trx) } : {}),
     });
+  }
+
+  /** The domain's way to queue work for later (services/jobs.ts). */
+  async later(db: Db, name: JobName, data: { inviteId: string }, startAfter?: Date): Promise<void> {
+    const trx = (db as Knex.Transaction).isTransaction ? (db as Knex.Transaction) : undefined;
+    await this.send(name, data, startAfter ? { startAfter } : {}, trx);
   }
 
   /** A job every time `cron` (minute resolution, UTC) comes round, sent by one process only. */

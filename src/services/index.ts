@@ -3,6 +3,7 @@ import { AccountService } from './accounts.js';
 import { AuditService } from './audit.js';
 import { InstallationService, InstallationVault } from './installations.js';
 import { InviteService } from './invites.js';
+import { type Jobs, NO_JOBS } from './jobs.js';
 import { MemberService } from './members.js';
 import { NOBODY, type Notifier } from './notifier.js';
 import type { Directory } from './people.js';
@@ -21,6 +22,8 @@ export interface Services {
   directory: Directory;
   /** How people are told of what was done (direct messages, from src/slack). */
   notifier: Notifier;
+  /** Work for later, on the durable queue (src/jobs). */
+  jobs: Jobs;
   settings: {
     /** Multi-workspace mode: a workspace's links work only while the app is installed there. */
     multiWorkspace: boolean;
@@ -41,6 +44,8 @@ export interface ServiceOptions {
   links: RegistrationLinks;
   /** Lifetime of a new registration link, in seconds. */
   inviteTtlSeconds: number;
+  /** How long before a personal link expires its person is reminded; never unless said. */
+  reminderBeforeSeconds?: number | null;
   /** Invitations one admin may make in 24 hours (0: no limit); none unless said. */
   inviteLimitPerDay?: number;
   /** Multi-workspace mode: the key the workspaces' tokens are encrypted with. */
@@ -49,6 +54,8 @@ export interface ServiceOptions {
   directory: Directory;
   /** How people are told; nobody is, unless said. */
   notifier?: Notifier;
+  /** Where work for later goes; nowhere, unless said. */
+  jobs?: Jobs;
   /** Many workspaces install the app (OAuth); a workspace's links work only while it is installed. */
   multiWorkspace?: boolean;
   /** Sign in with Slack is set up, so links for anyone can be made (and used). */
@@ -60,15 +67,17 @@ export function createServices(options: ServiceOptions): Services {
   const now = options.now ?? (() => new Date());
   const { knex, links } = options;
   const multiWorkspace = options.multiWorkspace ?? false;
+  const jobs = options.jobs ?? NO_JOBS;
   return {
     knex,
     now,
     links,
     directory: options.directory,
     notifier: options.notifier ?? NOBODY,
+    jobs,
     settings: { multiWorkspace, sharedLinks: options.sharedLinks ?? false },
     accounts: new AccountService({ knex }),
-    members: new MemberService({ knex, now }),
+    members: new MemberService({ knex, now, jobs }),
     invites: new InviteService({
       knex,
       links,
@@ -76,6 +85,8 @@ export function createServices(options: ServiceOptions): Services {
       ttlSeconds: options.inviteTtlSeconds,
       inviteLimitPerDay: options.inviteLimitPerDay ?? 0,
       multiWorkspace,
+      jobs,
+      reminderBeforeSeconds: options.reminderBeforeSeconds ?? null,
     }),
     audit: new AuditService({ knex, now }),
     requests: new RequestClaims({ knex, now }),
@@ -89,7 +100,8 @@ export function createServices(options: ServiceOptions): Services {
   };
 }
 
-export type { Delivery, Notice, Notifier } from './notifier.js';
+export type { Jobs } from './jobs.js';
+export type { Delivery, InvitationShows, Notice, Notifier, SentAt } from './notifier.js';
 export type { Directory, Lookup, SlackPerson } from './people.js';
 export * from './types.js';
 export type { AccountService, AuditService, InstallationService, InviteService, MemberService, RequestClaims };

@@ -4,6 +4,7 @@ import { recordAudit } from './audit-log.js';
 import { canAdminister, findMember, lockAsAdmin } from './checks.js';
 import { type Db, inTransaction, prepared } from './db.js';
 import { isInstalled } from './installations.js';
+import { JOB, type Jobs } from './jobs.js';
 import type { RegistrationLinks } from './registration-links.js';
 import { toAccount, toInvite } from './rows.js';
 import {
@@ -146,6 +147,9 @@ export class InviteService {
       inviteLimitPerDay: number;
       /** Multi-workspace mode: a link works only while the app is installed in its workspace. */
       multiWorkspace: boolean;
+      jobs: Jobs;
+      /** How long before a personal link expires its person is reminded; null: never. */
+      reminderBeforeSeconds: number | null;
     },
   ) {}
 
@@ -185,6 +189,7 @@ export class InviteService {
           .update({ revoked_at: now, revoked_by: actor.slackUserId, revoke_reason: 'replaced' })
           .returning('id');
         replaced = (old as { id: string } | undefined)?.id ?? null;
+        if (replaced) await this.deps.jobs.later(trx, JOB.invitationDm, { inviteId: replaced });
       }
       const ttl = options.ttlSeconds ?? this.deps.ttlSeconds;
       const [row] = await trx('invites')
@@ -202,6 +207,16 @@ export class InviteService {
         })
         .returning('*');
       const invite = toInvite(row);
+      // A personal invitation's DM says it expired, when it does (unless something came first).
+      if (forSlackUserId) {
+        await this.deps.jobs.later(trx, JOB.invitationDm, { inviteId: invite.id }, invite.expiresAt);
+        // A reminder, unless the link's whole life is shorter than the warning.
+        const before = this.deps.reminderBeforeSeconds;
+        if (before !== null && ttl > before) {
+          const at = new Date(invite.expiresAt.getTime() - before * 1000);
+          await this.deps.jobs.later(trx, JOB.invitationReminder, { inviteId: invite.id }, at);
+        }
+      }
       await recordAudit(trx, {
         accountId: actor.accountId,
         actor: actor.slackUserId,

@@ -10,6 +10,7 @@ import {
   usableInvite,
 } from './checks.js';
 import { inTransaction } from './db.js';
+import type { Jobs } from './jobs.js';
 import { endInvites, grantAdmin, removeMember } from './membership.js';
 import type { Actor, Profile, Result } from './types.js';
 
@@ -17,7 +18,7 @@ import type { Actor, Profile, Result } from './types.js';
 export const SLACK_ACTOR = 'Slack';
 
 export class MemberService {
-  constructor(private readonly deps: { knex: Knex; now: () => Date }) {}
+  constructor(private readonly deps: { knex: Knex; now: () => Date; jobs: Jobs }) {}
 
   /**
    * Makes the given Slack users AccountAdmins, but only while the account has no active
@@ -64,6 +65,7 @@ export class MemberService {
         const ended = await endInvites(trx, accountId, { forSlackUserId: slackUserId }, 'invitee_deactivated', {
           actor: SLACK_ACTOR,
           at: now,
+          jobs: this.deps.jobs,
         });
         for (const inviteId of ended) {
           await recordAudit(trx, {
@@ -101,6 +103,7 @@ export class MemberService {
         actor: SLACK_ACTOR,
         source: 'slack_event',
         at: now,
+        jobs: this.deps.jobs,
         deactivatedInSlack: true,
       });
       return { outcome: 'removed', invitesEnded: removed.invitesForThem.length };

@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import { recordAudit } from './audit-log.js';
 import { findMember, usableInvite } from './checks.js';
+import { JOB, type Jobs } from './jobs.js';
 import { type Row, sortNameOf } from './rows.js';
 import type { AuditSource, Member, Profile, RevokeReason } from './types.js';
 
@@ -15,7 +16,7 @@ export async function endInvites(
   accountId: number,
   whose: { createdBy: string } | { forSlackUserId: string },
   reason: RevokeReason,
-  by: { actor: string; at: Date },
+  by: { actor: string; at: Date; jobs: Jobs },
 ): Promise<string[]> {
   const where = 'createdBy' in whose ? { created_by: whose.createdBy } : { for_slack_user_id: whose.forSlackUserId };
   const ended: Array<{ id: string }> = await trx('invites')
@@ -23,6 +24,8 @@ export async function endInvites(
     .whereRaw(usableInvite('invites', '?'), [by.at])
     .update({ revoked_at: by.at, revoked_by: by.actor, revoke_reason: reason })
     .returning('id');
+  // Their DMs say so, once this commits.
+  for (const { id } of ended) await by.jobs.later(trx, JOB.invitationDm, { inviteId: id });
   return ended.map((r) => r.id);
 }
 
@@ -34,7 +37,7 @@ export async function endInvites(
 export async function removeMember(
   trx: Knex.Transaction,
   member: Member,
-  by: { actor: string; source: AuditSource; at: Date; deactivatedInSlack?: boolean },
+  by: { actor: string; source: AuditSource; at: Date; jobs: Jobs; deactivatedInSlack?: boolean },
 ): Promise<{ row: Row; revokedInvites: string[]; invitesForThem: string[] }> {
   const [row] = await trx('members')
     .where({ id: member.id })

@@ -12,19 +12,44 @@ export type Notice =
   /** To the admin whose link someone used to join. */
   | { kind: 'registered'; member: string }
   /** To someone who just joined the account. */
-  | { kind: 'welcome' };
+  | { kind: 'welcome' }
+  /** To an invited person whose link expires soon: the invitation again, with its Accept button. */
+  | { kind: 'invitation_reminder'; invite: Invite; url: string }
+  /** An invitation's DM, changed in place: what became of the invitation. */
+  | { kind: 'invitation_ended'; invite: Invite; shows: InvitationShows };
+
+/**
+ * What an invitation's DM shows once the invitation is no longer pending: the person joined;
+ * an admin revoked it; it expired; a newer invitation replaced it; or it ended with the
+ * authority behind it (its admin removed or demoted, the person deactivated in Slack).
+ */
+export type InvitationShows = 'joined' | 'revoked' | 'expired' | 'replaced' | 'ended';
+
+/** Where a message the app sent is: its channel and ts, to change it in place later. */
+export interface SentAt {
+  channel: string;
+  ts: string;
+}
 
 /** Whether a notice arrived; when not, a short, token-free reason. */
-export type Delivery = { ok: true } | { ok: false; error: string };
+export type Delivery =
+  | { ok: true; at?: SentAt }
+  /** `retryAfterSeconds`: Slack is rate-limiting; it said when to come back. */
+  | { ok: false; error: string; retryAfterSeconds?: number };
 
 export interface Notifier {
   /** Tells a person of the account's workspace; never throws (a failure is a Delivery). */
   tell(account: Account, slackUserId: string, notice: Notice): Promise<Delivery>;
+  /** Changes a message sent earlier to show `notice` instead; never throws. */
+  update(account: Account, at: SentAt, notice: Notice): Promise<Delivery>;
 }
 
 /** For services that tell nobody (tests of rules, tools): every notice "fails" as not sent. */
 export const NOBODY: Notifier = {
   async tell() {
+    return { ok: false, error: 'no notifier' };
+  },
+  async update() {
     return { ok: false, error: 'no notifier' };
   },
 };

@@ -40,18 +40,18 @@ export async function sendDm(
     const opened = await client.conversations.open({ users: slackUserId });
     const channel = opened.channel?.id;
     if (!channel) return { ok: false, error: 'no DM channel' };
-    await client.chat.postMessage({
+    const posted = await client.chat.postMessage({
       channel,
       text: message.text,
       blocks: message.blocks,
       unfurl_links: false,
       unfurl_media: false,
     });
-    return { ok: true };
+    return { ok: true, ...(posted.ts ? { at: { channel: posted.channel ?? channel, ts: posted.ts } } : {}) };
   } catch (err) {
-    const error = slackError(err);
-    logger.warn({ slackUserId, error }, 'direct message not delivered');
-    return { ok: false, error };
+    const delivery = failed(err);
+    if (!delivery.ok) logger.warn({ slackUserId, error: delivery.error }, 'direct message not delivered');
+    return delivery;
   }
 }
 
@@ -68,7 +68,21 @@ function dmOf(account: Account, notice: Notice): Message {
       return dm.registeredToInviter(account, notice.member);
     case 'welcome':
       return dm.welcome(account);
+    case 'invitation_reminder':
+      return dm.invitationReminder(account, notice.invite, notice.url);
+    case 'invitation_ended':
+      return dm.invitationEnded(account, notice.invite, notice.shows);
   }
+}
+
+/** A failed Slack call as a Delivery, with Slack's Retry-After when it is rate-limiting. */
+function failed(err: unknown): Delivery {
+  const retryAfter = (err as { code?: string; retryAfter?: number }).retryAfter;
+  return {
+    ok: false,
+    error: slackError(err),
+    ...(typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {}),
+  };
 }
 
 /**
@@ -80,18 +94,33 @@ export function slackNotifier(
   logger: Logger,
   inFlight: InFlight,
 ): Notifier {
+  /** `work` with the account's client, tracked; a Delivery saying why not when it has none. */
+  const withClient = (account: Account, notice: Notice, work: (client: WebClient) => Promise<Delivery>) =>
+    inFlight.track(
+      (async (): Promise<Delivery> => {
+        const client = await clientFor(account).catch(() => undefined);
+        if (!client) {
+          logger.info({ account: account.id, notice: notice.kind }, 'not told: the app is not installed there');
+          return { ok: false, error: 'the app is not installed in that workspace' };
+        }
+        return work(client);
+      })(),
+    );
   return {
     tell(account, slackUserId, notice) {
-      return inFlight.track(
-        (async (): Promise<Delivery> => {
-          const client = await clientFor(account).catch(() => undefined);
-          if (!client) {
-            logger.info({ account: account.id, notice: notice.kind }, 'not told: the app is not installed there');
-            return { ok: false, error: 'the app is not installed in that workspace' };
-          }
-          return sendDm(client, logger, slackUserId, dmOf(account, notice));
-        })(),
-      );
+      return withClient(account, notice, (client) => sendDm(client, logger, slackUserId, dmOf(account, notice)));
+    },
+    update(account, at, notice) {
+      return withClient(account, notice, async (client) => {
+        try {
+          await client.chat.update({ channel: at.channel, ts: at.ts, ...dmOf(account, notice) });
+          return { ok: true, at };
+        } catch (err) {
+          const delivery = failed(err);
+          if (!delivery.ok) logger.warn({ error: delivery.error, notice: notice.kind }, 'message not updated');
+          return delivery;
+        }
+      });
     },
   };
 }

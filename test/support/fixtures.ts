@@ -6,6 +6,7 @@ import {
   type Lookup,
   type Notice,
   type Notifier,
+  type SentAt,
   type ServiceOptions,
   type Services,
   type SlackPerson,
@@ -129,6 +130,13 @@ export class RecordingNotifier implements Notifier {
     if (error) return { ok: false, error };
     this.told.push({ to: slackUserId, notice });
     return { ok: true };
+  }
+
+  readonly updated: Array<{ at: SentAt; notice: Notice }> = [];
+
+  async update(_account: Account, at: SentAt, notice: Notice): Promise<Delivery> {
+    this.updated.push({ at, notice });
+    return { ok: true, at };
   }
 
   to(slackUserId: string): Notice[] {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { type RunningBot, resetAccount, startTestBot } from './bot.js';
 import type { BackendUnderTest, TestDatabase } from './databases.js';
 import { PUBLIC_URL, snapshot, TestClock } from './fixtures.js';
-import { SlackStandIn, waitFor } from './slack-stand-in.js';
+import { linkButtonUrl, SlackStandIn, waitFor } from './slack-stand-in.js';
 
 export interface Page {
   status: number;
@@ -156,11 +156,13 @@ export function registrationBot(backend: BackendUnderTest) {
   /** `/chatbees-users invite @user` from Slack; resolves with the path of the link the DM carries. */
   async function inviteFromSlack(slackUserId: string, by = 'UADMIN1'): Promise<string> {
     const before = standIn.dmsTo(slackUserId).length;
+    const answers = standIn.responseUrlPosts.length;
     const ack = await running.slack.command(by, `invite <@${slackUserId}|someone>`);
     expect(ack.status).toBe(200);
     const dm = await waitFor(() => standIn.dmsTo(slackUserId)[before], 10_000, `invitation DM to ${slackUserId}`);
-    const blocks = dm.params.blocks as Array<{ elements?: Array<{ url?: string }> }>;
-    const url = blocks[1]?.elements?.[0]?.url;
+    // The admin's answer comes once the invitation is done (its DM's place recorded too).
+    await waitFor(() => standIn.responseUrlPosts.length > answers, 10_000, "the admin's answer");
+    const url = linkButtonUrl(dm);
     expect(url).toMatch(new RegExp(`^${PUBLIC_URL}/register/[^/?#]+$`));
     return new URL(url as string).pathname;
   }

@@ -486,3 +486,12 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** The registration link an invitation DM carries: the URL of its link button. */
+export function linkButtonUrl(dm: Call): string {
+  const raw = dm.params.blocks;
+  const blocks = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<{ elements?: Array<{ url?: string }> }>;
+  const url = blocks.flatMap((b) => b.elements ?? []).find((e) => e.url?.includes('/register/'))?.url;
+  if (!url) throw new Error('the DM has no registration link button');
+  return url;
+}

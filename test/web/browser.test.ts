@@ -10,6 +10,7 @@ import { openPgliteTestDatabase, type TestDatabase } from '../support/databases.
 import {
   CLIENT_ID,
   CLIENT_SECRET,
+  linkButtonUrl,
   type SigningIn,
   SlackStandIn,
   TEAM_NAME,
@@ -67,8 +68,7 @@ async function personalLink(s: Stage, user: string): Promise<string> {
   const ack = await s.running.slack.command('UADMIN1', `invite <@${user}|someone>`);
   expect(ack.status).toBe(200);
   const dm = await waitFor(() => s.standIn.dmsTo(user)[before], 10_000, `invitation DM to ${user}`);
-  const blocks = dm.params.blocks as Array<{ elements?: Array<{ url?: string }> }>;
-  const url = String(blocks[1]?.elements?.[0]?.url);
+  const url = linkButtonUrl(dm);
   expect(url.startsWith(`${s.running.url}/register/`), url).toBe(true);
   return url;
 }

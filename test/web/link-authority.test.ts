@@ -8,7 +8,7 @@ import { type BotUnderTest, botUnderTest, handled, resetAccount } from '../suppo
 import { type BackendUnderTest, backends } from '../support/databases.js';
 import { snapshot as accountSnapshot, insertMembers } from '../support/fixtures.js';
 import { PageSession } from '../support/page-session.js';
-import { CLIENT_ID, CLIENT_SECRET, TEAM_ID, waitFor } from '../support/slack-stand-in.js';
+import { CLIENT_ID, CLIENT_SECRET, linkButtonUrl, TEAM_ID, waitFor } from '../support/slack-stand-in.js';
 
 const PEOPLE = ['UADMIN1', 'UADMIN2', 'UBOB', 'UCAROL', 'UEVE', 'UGUEST1', 'UGUEST2'];
 
@@ -70,8 +70,7 @@ function helpers(t: BotUnderTest) {
       10_000,
       `the invitation to ${user}`,
     );
-    const blocks = dm.params.blocks as Array<{ elements?: Array<{ url?: string }> }>;
-    return { path: new URL(blocks[1]?.elements?.[0]?.url as string).pathname, answer };
+    return { path: new URL(linkButtonUrl(dm)).pathname, answer };
   }
 
   /** Everything stored about the account, to show a request changed nothing. */

@@ -6,7 +6,7 @@ import { startTestBot } from '../support/bot.js';
 import { openPgliteTestDatabase, type TestDatabase } from '../support/databases.js';
 import { LINK_SECRET } from '../support/fixtures.js';
 import { PageSession } from '../support/page-session.js';
-import { SlackStandIn, waitFor } from '../support/slack-stand-in.js';
+import { linkButtonUrl, SlackStandIn, waitFor } from '../support/slack-stand-in.js';
 
 describe('small safeguards', () => {
   let db: TestDatabase;
@@ -81,8 +81,7 @@ describe('small safeguards', () => {
         const before = standIn.dmsTo('UBOB').length;
         await running.slack.command('UADMIN1', 'invite <@UBOB>');
         const dm = await waitFor(() => standIn.dmsTo('UBOB')[before], 5_000, 'the invitation');
-        const url = (dm.params.blocks as Array<{ elements?: Array<{ url?: string }> }>)[1]?.elements?.[0]
-          ?.url as string;
+        const url = linkButtonUrl(dm);
         const path = new URL(url).pathname;
         const session = new PageSession(running.url);
         const joined = await session.submit(path, (await session.go(path)).html);

@@ -46,6 +46,7 @@ export async function changeRole(
         ? await endInvites(trx, actor.accountId, { createdBy: target.slackUserId }, 'inviter_demoted', {
             actor: actor.slackUserId,
             at: now,
+            jobs: services.jobs,
           })
         : [];
     await recordAudit(trx, {

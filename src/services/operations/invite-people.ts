@@ -88,6 +88,13 @@ async function invitePerson(services: Services, account: Account, actor: Actor, 
   });
   const { guest } = person;
   const expiresAt = created.invite.expiresAt;
+  // Where the DM is, to change it in place when the invitation ends.
+  if (told.ok && told.at) {
+    await services
+      .knex('invites')
+      .where({ id: created.invite.id })
+      .update({ dm_channel: told.at.channel, dm_ts: told.at.ts });
+  }
   if (!told.ok) return { user, kind: 'dm_failed', url: created.url, expiresAt, error: told.error, guest };
   return { user, kind: 'sent', expiresAt, replaced: created.replaced !== null, guest };
 }

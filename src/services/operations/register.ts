@@ -6,6 +6,7 @@ import { deactivatedInSlack, findMember, lockAccount, usableInvite } from '../ch
 import { inTransaction } from '../db.js';
 import type { Services } from '../index.js';
 import { type InviteDetails, type LinkRefusal, linkAuthority, refusalFor } from '../invites.js';
+import { JOB } from '../jobs.js';
 import { mayJoin, type SlackPerson, sameWorkspace } from '../people.js';
 import { sortNameOf, toInvite, toMember } from '../rows.js';
 import {
@@ -176,6 +177,12 @@ export async function register(
       .merge(registration)
       .returning('*');
     const member = toMember(memberRow);
+    if (source === 'invitation_dm') {
+      // Joined from the DM itself, which the Slack layer changes as it answers the press.
+      await trx('invites').where({ id: invite.id }).update({ dm_shows: 'joined' });
+    } else {
+      await services.jobs.later(trx, JOB.invitationDm, { inviteId: invite.id });
+    }
     await recordAudit(trx, {
       accountId: account.id,
       actor: slackUserId,

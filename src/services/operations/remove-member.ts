@@ -31,6 +31,7 @@ export async function removeMember(services: Services, actor: Actor, input: { us
       actor: actor.slackUserId,
       source: actor.source,
       at: services.now(),
+      jobs: services.jobs,
     });
     return {
       ok: true as const,

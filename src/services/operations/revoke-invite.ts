@@ -4,6 +4,7 @@ import { lockAsAdmin } from '../checks.js';
 import { inTransaction } from '../db.js';
 import type { Services } from '../index.js';
 import { type LinkRefusal, refusalFor } from '../invites.js';
+import { JOB } from '../jobs.js';
 import { toInvite } from '../rows.js';
 import { type Actor, type Invite, type Result, refuse } from '../types.js';
 
@@ -28,6 +29,7 @@ export async function revokeInvite(
       .where({ id: inviteId })
       .update({ revoked_at: now, revoked_by: actor.slackUserId, revoke_reason: 'revoked' })
       .returning('*');
+    await services.jobs.later(trx, JOB.invitationDm, { inviteId });
     await recordAudit(trx, {
       accountId: actor.accountId,
       actor: actor.slackUserId,

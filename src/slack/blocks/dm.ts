@@ -1,4 +1,5 @@
 // Direct messages the bot sends to people: invitations and notices of changes.
+import type { InvitationShows } from '../../services/notifier.js';
 import type { Account, Invite, Role } from '../../services/types.js';
 import { BUTTONS } from '../operations.js';
 import { accountName, type Message } from './messages.js';
@@ -102,4 +103,29 @@ export function invitationAccepted(account: Account, alreadyMember: boolean): Me
     ? `You are already a member of *${accountName(account)}* on ChatBees: nothing changed.`
     : `:white_check_mark: You joined *${accountName(account)}* on ChatBees as an *AccountUser* (read-only). Type \`/chatbees-users whoami\` any time to see your role.`;
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+const ENDED: Record<InvitationShows, string> = {
+  joined: 'You joined; this invitation is used. Type `/chatbees-users whoami` any time to see your role.',
+  revoked: 'An AccountAdmin revoked this invitation: its link and its Accept button no longer work.',
+  expired: 'This invitation expired: its link and its Accept button no longer work. Ask an AccountAdmin for a new one.',
+  replaced: 'A newer invitation replaced this one: use the newer message.',
+  ended:
+    'This invitation no longer works: the AccountAdmin who sent it can no longer invite, or you are no longer in the workspace.',
+};
+
+/** An invitation DM changed in place once the invitation ended: what became of it, no buttons. */
+export function invitationEnded(account: Account, invite: Invite, shows: InvitationShows): Message {
+  const text = `Invitation from ${mention(invite.createdBy)} to join *${accountName(account)}* on ChatBees — ${ENDED[shows]}`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+/** The invitation again, shortly before its link expires: the same buttons, and when. */
+export function invitationReminder(account: Account, invite: Invite, url: string): Message {
+  const sent = invitation(account, invite, url);
+  const heading = `:hourglass_flowing_sand: *Reminder:* your invitation to *${accountName(account)}* expires ${slackDate(invite.expiresAt)}.`;
+  return {
+    text: `Reminder: ${sent.text}`,
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: heading } }, ...(sent.blocks ?? [])],
+  };
 }

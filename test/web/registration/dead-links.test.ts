@@ -1,9 +1,9 @@
 // Links that no longer work: expired, revoked, replaced by a newer one, or never valid at all.
 // The bot, stand-in and helpers: test/support/registration-bot.ts; each test starts from a reset account.
 import { describe, expect, it } from 'vitest';
+import { revokeInvite } from '../../../src/services/operations/revoke-invite.js';
 import { RegistrationLinks } from '../../../src/services/registration-links.js';
 import { Csrf } from '../../../src/web/csrf.js';
-import { revokeInvite } from '../../../src/services/operations/revoke-invite.js';
 import { backends } from '../../support/databases.js';
 import { LINK_SECRET, PUBLIC_URL, SEVEN_DAYS } from '../../support/fixtures.js';
 import { expectPageHeaders, registrationBot, tamperSignature, textOf } from '../../support/registration-bot.js';

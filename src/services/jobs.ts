@@ -1,0 +1,25 @@
+// Work the domain asks to be done later, on the durable job queue (src/jobs implements it): an
+// invitation's DM brought up to date when its state changes or it expires, its reminder.
+import type { Db } from './db.js';
+
+export const JOB = {
+  /** Bring an invitation's DM up to date with the invitation (data: { inviteId }). */
+  invitationDm: 'invitation-dm',
+  /** Remind the invited person before their link expires (data: { inviteId }). */
+  invitationReminder: 'invitation-reminder',
+} as const;
+
+export type JobName = (typeof JOB)[keyof typeof JOB];
+
+export interface Jobs {
+  /**
+   * Queues a job, at `startAfter` or now. With `db` a transaction, the job exists only if the
+   * transaction commits.
+   */
+  later(db: Db, name: JobName, data: { inviteId: string }, startAfter?: Date): Promise<void>;
+}
+
+/** For services without a queue (tests of rules, tools): nothing is done later. */
+export const NO_JOBS: Jobs = {
+  async later() {},
+};

@@ -1,0 +1,110 @@
+// Invitation DMs keep themselves current: when an invitation is revoked, replaced, ended by the
+// authority rules or expires, its DM (chat.update on the channel and ts chat.postMessage
+// returned) says so and drops the buttons that no longer work — through the job queue.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { BUTTONS } from '../../src/slack/operations.js';
+import { botUnderTest, resetAccount } from '../support/bot.js';
+import { backends } from '../support/databases.js';
+import { type Call, waitFor } from '../support/slack-stand-in.js';
+
+/** Within 10 seconds of the event: the queue polls every 2. */
+const SOON_MS = 10_000;
+
+describe.each(backends)('invitation DMs that keep themselves current on $name', (backend) => {
+  const t = botUnderTest(() => backend.open(), { users: ['UADMIN1', 'UADMIN2', 'UBOB'] });
+  beforeEach(() =>
+    resetAccount(t.running, t.db, t.standIn, [
+      { slackUserId: 'UADMIN1', role: 'AccountAdmin', displayName: 'Ada' },
+      { slackUserId: 'UADMIN2', role: 'AccountAdmin', displayName: 'Cleo' },
+    ]),
+  );
+
+  async function invite(by: string, user: string, nth = 0) {
+    await t.running.slack.command(by, `invite <@${user}>`);
+    const dm = await waitFor(() => t.standIn.dmsTo(user)[nth], 5_000, `invitation ${nth + 1} to ${user}`);
+    const invite = await t.db.knex('invites').where({ for_slack_user_id: user }).orderBy('created_at', 'desc').first();
+    return { channel: String(dm.params.channel), ts: String(dm.response?.ts), inviteId: invite.id as string };
+  }
+
+  const updatesOf = (dm: { channel: string; ts: string }) =>
+    t.standIn.callsTo('chat.update').filter((c) => c.params.channel === dm.channel && c.params.ts === dm.ts);
+
+  function expectEnded(update: Call, words: RegExp) {
+    expect(String(update.params.text)).toMatch(words);
+    expect(JSON.stringify(update.params.blocks)).not.toContain(BUTTONS.acceptInvitation);
+    expect(JSON.stringify(update.params.blocks)).not.toContain('/register/');
+  }
+
+  it('says "revoked" once an admin revokes it', async () => {
+    const dm = await invite('UADMIN1', 'UBOB');
+    await t.running.slack.command('UADMIN1', `revoke ${dm.inviteId}`);
+    const [update] = await waitFor(() => (updatesOf(dm).length ? updatesOf(dm) : undefined), SOON_MS, 'the update');
+    expectEnded(update as Call, /revoked this invitation/);
+  });
+
+  it('says "replaced" when a newer invitation replaces it, and the newer one stays as sent', async () => {
+    const first = await invite('UADMIN1', 'UBOB');
+    const second = await invite('UADMIN2', 'UBOB', 1);
+    const [update] = await waitFor(() => (updatesOf(first).length ? updatesOf(first) : undefined), SOON_MS, 'update');
+    expectEnded(update as Call, /A newer invitation replaced this one/);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(updatesOf(second)).toEqual([]);
+    expect(updatesOf(first)).toHaveLength(1);
+  });
+
+  it('says it no longer works when the admin who sent it is demoted', async () => {
+    const dm = await invite('UADMIN1', 'UBOB');
+    await t.running.slack.command('UADMIN2', 'role <@UADMIN1> user');
+    const [update] = await waitFor(() => (updatesOf(dm).length ? updatesOf(dm) : undefined), SOON_MS, 'the update');
+    expectEnded(update as Call, /can no longer invite/);
+  });
+});
+
+describe.each(backends)('an invitation DM when its link expires on $name', (backend) => {
+  const t = botUnderTest(() => backend.open(), { users: ['UADMIN1', 'UBOB'], env: { REGISTRATION_LINK_TTL: '3s' } });
+  beforeEach(() =>
+    resetAccount(t.running, t.db, t.standIn, [{ slackUserId: 'UADMIN1', role: 'AccountAdmin', displayName: 'Ada' }]),
+  );
+
+  it('says "expired" within seconds of the expiry, with no button left', async () => {
+    await t.running.slack.command('UADMIN1', 'invite <@UBOB>');
+    const dm = await waitFor(() => t.standIn.dmsTo('UBOB')[0], 5_000, 'the invitation');
+    const at = { channel: String(dm.params.channel), ts: String(dm.response?.ts) };
+    const sent = Date.now();
+    const update = await waitFor(
+      () => t.standIn.callsTo('chat.update').find((c) => c.params.channel === at.channel && c.params.ts === at.ts),
+      15_000,
+      'the expiry update',
+    );
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(2_000);
+    expect(String(update.params.text)).toMatch(/This invitation expired/);
+    expect(JSON.stringify(update.params.blocks)).not.toContain(BUTTONS.acceptInvitation);
+  });
+});
+
+describe.each(backends)('a reminder before an invitation expires on $name', (backend) => {
+  const t = botUnderTest(() => backend.open(), {
+    users: ['UADMIN1', 'UBOB', 'UCAROL'],
+    env: { REGISTRATION_LINK_TTL: '6s', INVITE_REMINDER_BEFORE: '3s' },
+  });
+  beforeEach(() =>
+    resetAccount(t.running, t.db, t.standIn, [{ slackUserId: 'UADMIN1', role: 'AccountAdmin', displayName: 'Ada' }]),
+  );
+
+  it('reminds a pending invitee once, with the Accept button, and not someone who joined', async () => {
+    await t.running.slack.command('UADMIN1', 'invite <@UBOB> <@UCAROL>');
+    await waitFor(() => t.standIn.dmsTo('UCAROL')[0] && t.standIn.dmsTo('UBOB')[0], 5_000, 'the invitations');
+    // Carol joins before her reminder is due.
+    const invite = await t.db.knex('invites').where({ for_slack_user_id: 'UCAROL' }).first();
+    await t.db.knex('invites').where({ id: invite.id }).update({ uses: 1 });
+    const reminder = await waitFor(() => t.standIn.dmsTo('UBOB')[1], 10_000, "Bob's reminder");
+    expect(String(reminder.params.text)).toMatch(/^Reminder: /);
+    expect(JSON.stringify(reminder.params.blocks)).toContain(BUTTONS.acceptInvitation);
+    // Past the expiry: still one reminder for Bob, none for Carol.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(t.standIn.dmsTo('UBOB')).toHaveLength(2);
+    expect(t.standIn.dmsTo('UCAROL')).toHaveLength(1);
+    const bob = await t.db.knex('invites').where({ for_slack_user_id: 'UBOB' }).first();
+    expect(bob.reminded_at).not.toBeNull();
+  });
+});
