@@ -59,6 +59,7 @@ describe('the layering check', () => {
 
   it('fails when the Slack and web layers import each other, or the domain a transport', async () => {
     const dir = project({
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a file under test
       'web/pages.ts': "import { id } from '../slack/ids.js';\nexport const page = `<p>${id}`;\n",
       'slack/ids.ts': "export const id = 'x';\n",
       'slack/oauth.ts': "import { page } from '../web/pages.js';\nexport const html = page;\n",
