@@ -12,6 +12,18 @@ export const config = { transaction: false };
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(PgBoss.getConstructionPlans(QUEUE_SCHEMA));
+  await createQueues(knex, ['prune-request-claims']);
+}
+
+/**
+ * Makes the app's queues here, once, rather than at each process's start: pg-boss gives each
+ * queue a partition of its job table, and several processes attaching partitions at the same
+ * moment can deadlock.
+ */
+export async function createQueues(knex: Knex, names: string[]): Promise<void> {
+  for (const name of names) {
+    await knex.raw(`SELECT ${QUEUE_SCHEMA}.create_queue(?, ?::json)`, [name, JSON.stringify({ policy: 'standard' })]);
+  }
 }
 
 /** Rolling back drops the queue and every job in it, pending reminders included. */

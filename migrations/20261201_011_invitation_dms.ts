@@ -1,23 +1,24 @@
 import type { Knex } from 'knex';
+import { createQueues } from './20261201_010_job_queue.js';
 
-// Where each invitation's DM is (the channel and ts chat.postMessage returned), so it can be
-// changed in place when the invitation's state changes; what it last showed; when its
-// reminder went out. Invitations sent before this migration have no DM recorded: their DMs
-// stay as they are.
+// Where each personal invitation's DM is (the channel and ts chat.postMessage returned), so it
+// can be changed in place when the invitation's state changes; what it last showed; when its
+// reminder went out. Kept beside the invitation, not on it: the invitation's own record changes
+// only with the invitation. Invitations sent before this migration have no row: their DMs stay
+// as they are. And the queues of the jobs that keep them current.
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('invites', (t) => {
-    t.text('dm_channel');
-    t.text('dm_ts');
-    t.text('dm_shows');
+  await knex.schema.createTable('invitation_dms', (t) => {
+    t.text('invite_id').primary().references('id').inTable('invites').onDelete('CASCADE');
+    t.text('channel');
+    t.text('ts');
+    t.text('shows');
     t.timestamp('reminded_at', { useTz: true });
   });
+  await createQueues(knex, ['invitation-dm', 'invitation-reminder']);
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('invites', (t) => {
-    t.dropColumn('reminded_at');
-    t.dropColumn('dm_shows');
-    t.dropColumn('dm_ts');
-    t.dropColumn('dm_channel');
-  });
+  await knex.raw("SELECT pgboss.delete_queue('invitation-reminder')");
+  await knex.raw("SELECT pgboss.delete_queue('invitation-dm')");
+  await knex.schema.dropTable('invitation_dms');
 }

@@ -171,10 +171,16 @@ export class JobQueue implements Jobs {
 
   private async ensureQueue(name: string): Promise<void> {
     if (this.names.has(name)) return;
-    // Idempotent, and safe when another process creates the same queue at the same moment.
-    await this.boss.createQueue(name).catch(async (err: Error) => {
-      if (!(await this.boss.getQueue(name))) throw err;
-    });
+    // The app's queues are made by its migrations; a new one (tests) is made here. pg-boss gives
+    // each queue a partition: two processes attaching partitions at once may deadlock, and retry.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.boss.createQueue(name);
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+      }
+    }
     this.names.add(name);
   }
 }

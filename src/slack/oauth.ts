@@ -72,6 +72,83 @@ function failureText(code: string | undefined): { status: number; title: string;
   }
 }
 
+/** An HTML page, with the pages' headers (their Content-Security-Policy among them). */
+function sendPage(deps: InstallDeps, res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, { ...deps.pages.headers, 'Content-Length': String(Buffer.byteLength(html)) });
+  res.end(html);
+}
+
+/**
+ * Slack's answer to an install, kept: the installation and its account (and the installer as an
+ * AccountAdmin when the account has none) in one transaction, then the page that says so. Bolt
+ * is told not to store it again.
+ */
+async function keepInstallation(deps: InstallDeps, installation: Installation, res: ServerResponse): Promise<boolean> {
+  const { logger, pages } = deps;
+  const isEnterpriseInstall = installation.isEnterpriseInstall === true;
+  const key = {
+    teamId: installation.team?.id ?? null,
+    enterpriseId: installation.enterprise?.id ?? null,
+    isEnterpriseInstall,
+  };
+  const token = installation.bot?.token;
+  if (!token) {
+    setOutcome('failed');
+    logger.warn({ team: key.teamId, enterprise: key.enterpriseId }, 'installation without a bot token; not kept');
+    sendPage(
+      deps,
+      res,
+      502,
+      pages.message('Not installed', 'Slack did not give the app a bot token. Please try again.'),
+    );
+    return false;
+  }
+  const installerId = installation.user?.id;
+  const profile = installerId ? await deps.installerProfile(token, installerId).catch(() => undefined) : undefined;
+  const result = await deps.installations.installed({
+    key,
+    name: (isEnterpriseInstall ? installation.enterprise?.name : installation.team?.name) ?? null,
+    installer: installerId ? { slackUserId: installerId, ...profile } : null,
+    data: installation,
+  });
+  setOutcome('ok');
+  logger.info(
+    {
+      team: key.teamId,
+      enterprise: key.enterpriseId,
+      account: result.account.id,
+      installer: installerId,
+      outcome: result.installer,
+      reinstall: result.reinstall,
+    },
+    'app installed',
+  );
+  const appId = installation.appId;
+  const teamId = key.teamId ?? key.enterpriseId;
+  sendPage(
+    deps,
+    res,
+    200,
+    pages.installed({
+      accountName: result.account.name,
+      installer: result.installer,
+      reinstall: result.reinstall,
+      openSlackUrl: appId && teamId ? `${deps.slackOrigin}/app_redirect?app=${appId}&team=${teamId}` : null,
+    }),
+  );
+  // The installation is kept already, in the same transaction as the account: Bolt need not store it.
+  return false;
+}
+
+/** An install that did not complete, as a page in the installer's words. */
+function installFailed(deps: InstallDeps, error: { code?: string; message?: string }, res: ServerResponse): void {
+  const { status, title, text } = failureText(error.code);
+  setOutcome(status === 502 ? 'failed' : `refused:${error.code ?? 'install'}`);
+  deps.logger.warn({ reason: error.code, error: error.message }, 'installation not completed');
+  if (!res.headersSent) sendPage(deps, res, status, deps.pages.message(title, text));
+  else res.end();
+}
+
 /** The HTTPReceiver options that turn the OAuth flow on. */
 export function oauthReceiverOptions(
   oauth: NonNullable<Config['slack']['oauth']>,
@@ -81,84 +158,20 @@ export function oauthReceiverOptions(
   HTTPReceiverOptions,
   'clientId' | 'clientSecret' | 'stateSecret' | 'scopes' | 'installationStore' | 'redirectUri' | 'installerOptions'
 > {
-  const { logger, pages } = deps;
-  const send = (res: ServerResponse, status: number, html: string) => {
-    res.writeHead(status, { ...pages.headers, 'Content-Length': String(Buffer.byteLength(html)) });
-    res.end(html);
-  };
+  const { pages } = deps;
   const { logger: _ignored, ...installerClientOptions } = clientOptions;
-
-  function afterInstallation(
+  const afterInstallation = (
     installation: Installation,
-    _options: InstallURLOptions,
-    _req: IncomingMessage,
+    _o: InstallURLOptions,
+    _r: IncomingMessage,
     res: ServerResponse,
-  ): Promise<boolean> {
-    return deps.inFlight.track(keep(installation, res));
-  }
-
-  async function keep(installation: Installation, res: ServerResponse): Promise<boolean> {
-    const isEnterpriseInstall = installation.isEnterpriseInstall === true;
-    const key = {
-      teamId: installation.team?.id ?? null,
-      enterpriseId: installation.enterprise?.id ?? null,
-      isEnterpriseInstall,
-    };
-    const token = installation.bot?.token;
-    if (!token) {
-      setOutcome('failed');
-      logger.warn({ team: key.teamId, enterprise: key.enterpriseId }, 'installation without a bot token; not kept');
-      send(res, 502, pages.message('Not installed', 'Slack did not give the app a bot token. Please try again.'));
-      return false;
-    }
-    const installerId = installation.user?.id;
-    const profile = installerId ? await deps.installerProfile(token, installerId).catch(() => undefined) : undefined;
-    const result = await deps.installations.installed({
-      key,
-      name: (isEnterpriseInstall ? installation.enterprise?.name : installation.team?.name) ?? null,
-      installer: installerId ? { slackUserId: installerId, ...profile } : null,
-      data: installation,
-    });
-    setOutcome('ok');
-    logger.info(
-      {
-        team: key.teamId,
-        enterprise: key.enterpriseId,
-        account: result.account.id,
-        installer: installerId,
-        outcome: result.installer,
-        reinstall: result.reinstall,
-      },
-      'app installed',
-    );
-    const appId = installation.appId;
-    const teamId = key.teamId ?? key.enterpriseId;
-    send(
-      res,
-      200,
-      pages.installed({
-        accountName: result.account.name,
-        installer: result.installer,
-        reinstall: result.reinstall,
-        openSlackUrl: appId && teamId ? `${deps.slackOrigin}/app_redirect?app=${appId}&team=${teamId}` : null,
-      }),
-    );
-    // The installation is kept already, in the same transaction as the account: Bolt need not store it.
-    return false;
-  }
-
-  async function failureAsync(
+  ) => deps.inFlight.track(keepInstallation(deps, installation, res));
+  const failureAsync = async (
     error: { code?: string; message?: string },
-    _options: InstallURLOptions,
-    _req: IncomingMessage,
+    _o: InstallURLOptions,
+    _r: IncomingMessage,
     res: ServerResponse,
-  ): Promise<void> {
-    const { status, title, text } = failureText(error.code);
-    setOutcome(status === 502 ? 'failed' : `refused:${error.code ?? 'install'}`);
-    logger.warn({ reason: error.code, error: error.message }, 'installation not completed');
-    if (!res.headersSent) send(res, status, pages.message(title, text));
-    else res.end();
-  }
+  ) => installFailed(deps, error, res);
 
   return {
     clientId: oauth.clientId,

@@ -5,7 +5,7 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import { INSTALL_PATH, OAUTH_REDIRECT_PATH, REGISTER_PATH, SIGNED_IN_PATH, SLACK_EVENTS_PATH } from '../paths.js';
-import { newRequestRecord, runWithRequest, setOutcome } from '../request-log.js';
+import { newRequestRecord, type RequestRecord, runWithRequest, setOutcome } from '../request-log.js';
 import { pageHeaders, refuseOversized, sendJson } from './http.js';
 import { messagePage, STYLE_HASH } from './pages.js';
 
@@ -59,101 +59,107 @@ function answeredBy(listener: RequestListener, req: IncomingMessage, res: Server
   });
 }
 
+/** The request's line in the log once it is answered: at debug for health checks that succeed. */
+function logWhenAnswered(req: IncomingMessage, res: ServerResponse, record: RequestRecord, logger: Logger): void {
+  res.once('close', () => {
+    // Slack requests are logged by the Bolt middleware once their work is done.
+    if (record.slack) return;
+    const fields = {
+      reqId: record.id,
+      method: req.method,
+      route: record.route,
+      status: res.statusCode,
+      outcome: record.outcome,
+      ms: Date.now() - record.started,
+    };
+    const quiet = (record.route === '/healthz' || record.route === '/readyz') && res.statusCode === 200;
+    if (quiet) logger.debug(fields, 'request');
+    else logger.info(fields, 'request');
+  });
+}
+
+/** A request that threw: 503 while the database is down, else 500; never a stack trace. */
+function failed(res: ServerResponse, path: string, err: unknown, logger: Logger): void {
+  // The path may hold a token, so it is not logged.
+  const unavailable = isDatabaseUnavailable(err);
+  const route = routeOf(path);
+  setOutcome(unavailable ? 'unavailable' : 'error');
+  if (unavailable) logger.warn({ route, error: (err as Error).message }, 'database unavailable');
+  else logger.error({ err, route }, 'request failed');
+  if (res.headersSent) return void res.end();
+  res.writeHead(unavailable ? 503 : 500, {
+    ...pageHeaders(STYLE_HASH),
+    ...(unavailable ? { 'Retry-After': '60' } : {}),
+  });
+  res.end(
+    unavailable
+      ? messagePage('Temporarily unavailable', 'ChatBees user admin is temporarily unavailable. Try again in a minute.')
+      : messagePage('Something went wrong', 'Please try again in a minute.'),
+  );
+}
+
+/** Slack's own paths: the events endpoint (POST) and, in multi-workspace mode, the install flow. */
+async function slackRoute(routes: WebRoutes, req: IncomingMessage, res: ServerResponse, path: string) {
+  const slack = routes.slack as RequestListener;
+  if (path === INSTALL_PATH || path === OAUTH_REDIRECT_PATH) {
+    // GET only: Bolt's installer serves nothing else (it throws, with the request attached).
+    if (req.method !== 'GET') {
+      res.writeHead(405, { Allow: 'GET' });
+      return void res.end();
+    }
+    // Both count against the pages' per-address limit: a flood of made-up codes on the way
+    // back would make Slack rate-limit the app for everyone (a real install's return is one
+    // request; refused, the person installs again).
+    if (!(await routes.registration.admit(req, res))) return;
+    return answeredBy(slack, req, res);
+  }
+  if (req.method !== 'POST') {
+    res.writeHead(405, { Allow: 'POST' });
+    return void res.end();
+  }
+  if (routes.slackBodyLimit !== undefined && refuseOversized(req, res, routes.slackBodyLimit)) return;
+  return answeredBy(slack, req, res);
+}
+
+/** Which route answers `path`, and its answer. */
+async function route(routes: WebRoutes, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  if (routes.stopping()) {
+    res.writeHead(503, { 'Retry-After': '5', Connection: 'close', 'Content-Type': 'text/plain' });
+    return void res.end('shutting down');
+  }
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  if (path === '/healthz' && read) return sendJson(res, 200, { status: 'ok' });
+  if (path === '/readyz' && read) {
+    const ready = await routes.ready();
+    return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'database unavailable' });
+  }
+  if (path === SIGNED_IN_PATH) {
+    return routes.registration.signedIn(req, res, new URL(req.url ?? '/', 'http://x').searchParams);
+  }
+  if (path.startsWith(REGISTER_PATH)) {
+    let token: string;
+    try {
+      token = decodeURIComponent(path.slice(REGISTER_PATH.length));
+    } catch {
+      return notFound(res);
+    }
+    return routes.registration.handle(req, res, token);
+  }
+  const install = (path === INSTALL_PATH || path === OAUTH_REDIRECT_PATH) && routes.slackInstall;
+  if (routes.slack && (install || path === SLACK_EVENTS_PATH)) return slackRoute(routes, req, res, path);
+  return notFound(res);
+}
+
 export function createWebServer(routes: WebRoutes, logger: Logger): Server {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const record = newRequestRecord({ route: routeOf(path) });
     if (routes.strictTransportSecurity) res.setHeader('Strict-Transport-Security', HSTS);
-    res.once('close', () => {
-      // Slack requests are logged by the Bolt middleware once their work is done.
-      if (record.slack) return;
-      const fields = {
-        reqId: record.id,
-        method: req.method,
-        route: record.route,
-        status: res.statusCode,
-        outcome: record.outcome,
-        ms: Date.now() - record.started,
-      };
-      const quiet = (record.route === '/healthz' || record.route === '/readyz') && res.statusCode === 200;
-      if (quiet) logger.debug(fields, 'request');
-      else logger.info(fields, 'request');
+    logWhenAnswered(req, res, record, logger);
+    runWithRequest(record, () => {
+      routes.inFlight.track(route(routes, req, res, path)).catch((err: unknown) => failed(res, path, err, logger));
     });
-    runWithRequest(record, () => handle(req, res, path));
   });
-
-  function handle(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const handled = (async () => {
-      if (routes.stopping()) {
-        res.writeHead(503, { 'Retry-After': '5', Connection: 'close', 'Content-Type': 'text/plain' });
-        return void res.end('shutting down');
-      }
-      if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
-        return sendJson(res, 200, { status: 'ok' });
-      }
-      if (path === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
-        const ready = await routes.ready();
-        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'database unavailable' });
-      }
-      if (path === SIGNED_IN_PATH) {
-        return routes.registration.signedIn(req, res, new URL(req.url ?? '/', 'http://x').searchParams);
-      }
-      if (path.startsWith(REGISTER_PATH)) {
-        let token: string;
-        try {
-          token = decodeURIComponent(path.slice(REGISTER_PATH.length));
-        } catch {
-          return notFound(res);
-        }
-        return routes.registration.handle(req, res, token);
-      }
-      if ((path === INSTALL_PATH || path === OAUTH_REDIRECT_PATH) && routes.slack && routes.slackInstall) {
-        // GET only: Bolt's installer serves nothing else (it throws, with the request attached).
-        if (req.method !== 'GET') {
-          res.writeHead(405, { Allow: 'GET' });
-          return void res.end();
-        }
-        // Both count against the pages' per-address limit: a flood of made-up codes on the way
-        // back would make Slack rate-limit the app for everyone (a real install's return is one
-        // request; refused, the person installs again).
-        if (!(await routes.registration.admit(req, res))) return;
-        return answeredBy(routes.slack, req, res);
-      }
-      if (path === SLACK_EVENTS_PATH && routes.slack) {
-        if (req.method !== 'POST') {
-          res.writeHead(405, { Allow: 'POST' });
-          return void res.end();
-        }
-        if (routes.slackBodyLimit !== undefined && refuseOversized(req, res, routes.slackBodyLimit)) return;
-        return answeredBy(routes.slack, req, res);
-      }
-      return notFound(res);
-    })();
-    routes.inFlight.track(handled).catch((err: unknown) => {
-      // Never a stack trace to a browser or to Slack; the path may hold a token, so it is not logged.
-      const unavailable = isDatabaseUnavailable(err);
-      const route = routeOf(path);
-      setOutcome(unavailable ? 'unavailable' : 'error');
-      if (unavailable) logger.warn({ route, error: (err as Error).message }, 'database unavailable');
-      else logger.error({ err, route }, 'request failed');
-      if (!res.headersSent) {
-        res.writeHead(unavailable ? 503 : 500, {
-          ...pageHeaders(STYLE_HASH),
-          ...(unavailable ? { 'Retry-After': '60' } : {}),
-        });
-        res.end(
-          unavailable
-            ? messagePage(
-                'Temporarily unavailable',
-                'ChatBees user admin is temporarily unavailable. Try again in a minute.',
-              )
-            : messagePage('Something went wrong', 'Please try again in a minute.'),
-        );
-      } else {
-        res.end();
-      }
-    });
-  }
   server.requestTimeout = 15_000;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 5_000;

@@ -105,6 +105,7 @@ describe.each(backends)('a reminder before an invitation expires on $name', (bac
     expect(t.standIn.dmsTo('UBOB')).toHaveLength(2);
     expect(t.standIn.dmsTo('UCAROL')).toHaveLength(1);
     const bob = await t.db.knex('invites').where({ for_slack_user_id: 'UBOB' }).first();
-    expect(bob.reminded_at).not.toBeNull();
+    const dm = await t.db.knex('invitation_dms').where({ invite_id: bob.id }).first();
+    expect(dm.reminded_at).not.toBeNull();
   });
 });

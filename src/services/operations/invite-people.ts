@@ -91,9 +91,10 @@ async function invitePerson(services: Services, account: Account, actor: Actor, 
   // Where the DM is, to change it in place when the invitation ends.
   if (told.ok && told.at) {
     await services
-      .knex('invites')
-      .where({ id: created.invite.id })
-      .update({ dm_channel: told.at.channel, dm_ts: told.at.ts });
+      .knex('invitation_dms')
+      .insert({ invite_id: created.invite.id, channel: told.at.channel, ts: told.at.ts })
+      .onConflict('invite_id')
+      .merge(['channel', 'ts']);
   }
   if (!told.ok) return { user, kind: 'dm_failed', url: created.url, expiresAt, error: told.error, guest };
   return { user, kind: 'sent', expiresAt, replaced: created.replaced !== null, guest };

@@ -39,8 +39,15 @@ export async function refreshInvitationDm(services: Services, input: { inviteId:
   const row = await services
     .knex('invites')
     .join('accounts', 'accounts.id', 'invites.account_id')
+    .join('invitation_dms', 'invitation_dms.invite_id', 'invites.id')
     .where('invites.id', input.inviteId)
-    .first('invites.*', services.knex.raw('row_to_json(accounts.*) AS account'));
+    .first(
+      'invites.*',
+      services.knex.raw('row_to_json(accounts.*) AS account'),
+      'invitation_dms.channel AS dm_channel',
+      'invitation_dms.ts AS dm_ts',
+      'invitation_dms.shows AS dm_shows',
+    );
   if (!row?.dm_channel || !row.dm_ts) return { changed: false, why: 'no_dm' };
   const invite = toInvite(row);
   const shows = invitationShows(invite, services.now());
@@ -53,6 +60,6 @@ export async function refreshInvitationDm(services: Services, input: { inviteId:
     { kind: 'invitation_ended', invite, shows },
   );
   if (!delivery.ok) return { changed: false, why: 'not_delivered', delivery };
-  await services.knex('invites').where({ id: invite.id }).update({ dm_shows: shows });
+  await services.knex('invitation_dms').where({ invite_id: invite.id }).update({ shows });
   return { changed: true, shows };
 }

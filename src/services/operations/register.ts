@@ -179,7 +179,7 @@ export async function register(
     const member = toMember(memberRow);
     if (source === 'invitation_dm') {
       // Joined from the DM itself, which the Slack layer changes as it answers the press.
-      await trx('invites').where({ id: invite.id }).update({ dm_shows: 'joined' });
+      await trx('invitation_dms').where({ invite_id: invite.id }).update({ shows: 'joined' });
     } else {
       await services.jobs.later(trx, JOB.invitationDm, { inviteId: invite.id });
     }

@@ -14,18 +14,21 @@ export type ReminderOutcome =
 
 export async function remindInvitee(services: Services, input: { inviteId: string }): Promise<ReminderOutcome> {
   const now = services.now();
-  const [claimed] = await services
-    .knex('invites')
-    .where({ id: input.inviteId })
-    .whereNotNull('for_slack_user_id')
-    .whereNull('reminded_at')
-    .whereRaw(usableInvite('invites', '?'), [now])
-    .update({ reminded_at: now })
-    .returning('*');
-  if (!claimed) {
-    const row = await services.knex('invites').where({ id: input.inviteId }).first('reminded_at');
-    return { sent: false, why: row?.reminded_at ? 'already_reminded' : 'not_pending' };
+  // The claim: one statement, so two processes (or a job run again) cannot both take it.
+  const { rows } = (await services.knex.raw(
+    `INSERT INTO invitation_dms (invite_id, reminded_at)
+     SELECT i.id, ? FROM invites i
+     WHERE i.id = ? AND i.for_slack_user_id IS NOT NULL AND ${usableInvite('i', '?')}
+     ON CONFLICT (invite_id) DO UPDATE SET reminded_at = EXCLUDED.reminded_at
+       WHERE invitation_dms.reminded_at IS NULL
+     RETURNING invite_id`,
+    [now, input.inviteId, now],
+  )) as { rows: Array<{ invite_id: string }> };
+  if (rows.length === 0) {
+    const dm = await services.knex('invitation_dms').where({ invite_id: input.inviteId }).first('reminded_at');
+    return { sent: false, why: dm?.reminded_at ? 'already_reminded' : 'not_pending' };
   }
+  const claimed = await services.knex('invites').where({ id: input.inviteId }).first();
   const invite = toInvite(claimed);
   const account = toAccount(await services.knex('accounts').where({ id: invite.accountId }).first());
   const url = services.links.url(await services.links.sign(invite));
@@ -35,7 +38,7 @@ export async function remindInvitee(services: Services, input: { inviteId: strin
     url,
   });
   if (!told.ok && told.retryAfterSeconds !== undefined) {
-    await services.knex('invites').where({ id: invite.id }).update({ reminded_at: null });
+    await services.knex('invitation_dms').where({ invite_id: invite.id }).update({ reminded_at: null });
     return { sent: false, why: 'rate_limited', retryAfterSeconds: told.retryAfterSeconds };
   }
   return { sent: true, told };

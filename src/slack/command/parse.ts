@@ -125,6 +125,88 @@ function linkOptions(rest: Token[]): Command {
   return command;
 }
 
+type Parse = (rest: Token[], word: string) => Command;
+
+/** Subcommands that take nothing more. */
+const bare =
+  (name: 'help' | 'whoami' | 'invites'): Parse =>
+  (rest, word) =>
+    rest.length === 0 ? { kind: name } : invalid(name, `${word} takes nothing more. Usage: ${USAGE[name]}`);
+
+/** Each subcommand's arguments, after its word. */
+const PARSERS: Record<SubcommandName, Parse> = {
+  help: bare('help'),
+  whoami: bare('whoami'),
+  invites: bare('invites'),
+
+  list(rest) {
+    const words = rest.map((t) => ('word' in t ? t.word.toLowerCase() : '@'));
+    if (words.length === 0) return { kind: 'list', page: 1 };
+    const number = words.length === 2 && words[0] === 'page' ? words[1] : words.length === 1 ? words[0] : undefined;
+    const page = wholeNumber(number, 1_000_000);
+    return page ? { kind: 'list', page } : invalid('list', `Give a page number from 1. Usage: ${USAGE.list}`);
+  },
+
+  invite(rest) {
+    if (rest.length === 0) return { kind: 'invite_link' };
+    const first = rest[0] as Token;
+    if ('word' in first && ['link', 'for', 'uses'].includes(first.word.toLowerCase())) return linkOptions(rest);
+    const users: string[] = [];
+    for (const token of rest) {
+      const user = userOf(token);
+      if (!user) return notAPerson('invite', token);
+      if (!users.includes(user)) users.push(user);
+    }
+    if (users.length > MAX_INVITEES) {
+      return invalid(
+        'invite',
+        `You can invite at most ${MAX_INVITEES} people at once (you named ${users.length}); nothing was sent.`,
+      );
+    }
+    return { kind: 'invite', users };
+  },
+
+  revoke(rest) {
+    const [token, extra] = rest;
+    const id = token && 'word' in token ? token.word.replace(/^`+|`+$/g, '').toLowerCase() : undefined;
+    if (!id || extra)
+      return invalid('revoke', `Name one invite id, as /chatbees-users invites shows it. Usage: ${USAGE.revoke}`);
+    if (!INVITE_ID.test(id))
+      return invalid('revoke', `"${id.slice(0, 40)}" is not an invite id. See /chatbees-users invites.`);
+    return { kind: 'revoke', inviteId: id };
+  },
+
+  role(rest) {
+    const [who, roleToken, extra] = rest;
+    if (!who || !roleToken || extra) return invalid('role', `Name one person and a role. Usage: ${USAGE.role}`);
+    const user = userOf(who);
+    if (!user) return notAPerson('role', who);
+    const role = 'word' in roleToken ? parseRole(roleToken.word) : undefined;
+    if (!role) {
+      return invalid(
+        'role',
+        `"${describe(roleToken).slice(0, 40)}" is not a role: use AccountAdmin or AccountUser (admin or user).`,
+      );
+    }
+    return { kind: 'role', user, role };
+  },
+
+  remove(rest) {
+    const [who, extra] = rest;
+    if (!who || extra) return invalid('remove', `Name one person. Usage: ${USAGE.remove}`);
+    const user = userOf(who);
+    return user ? { kind: 'remove', user } : notAPerson('remove', who);
+  },
+
+  audit(rest) {
+    const [count, extra] = rest;
+    if (!count) return { kind: 'audit', limit: DEFAULT_AUDIT_ENTRIES };
+    const limit = 'word' in count ? wholeNumber(count.word, MAX_AUDIT_ENTRIES) : undefined;
+    if (!limit || extra) return invalid('audit', `Give a number from 1 to ${MAX_AUDIT_ENTRIES}. Usage: ${USAGE.audit}`);
+    return { kind: 'audit', limit };
+  },
+};
+
 export function parseCommand(rawText: unknown): Command {
   const text = typeof rawText === 'string' ? rawText : '';
   if (text.length > MAX_TEXT_LENGTH) {
@@ -140,82 +222,7 @@ export function parseCommand(rawText: unknown): Command {
     return invalid(null, 'Start with what to do, e.g. /chatbees-users invite @person. Try /chatbees-users help.');
   const name = subcommandOf(head.word);
   if (!name) return { kind: 'unknown', word: head.word.slice(0, 40) };
-
-  switch (name) {
-    case 'help':
-    case 'whoami':
-    case 'invites':
-      return rest.length === 0
-        ? { kind: name }
-        : invalid(name, `${head.word} takes nothing more. Usage: ${USAGE[name]}`);
-
-    case 'list': {
-      const words = rest.map((t) => ('word' in t ? t.word.toLowerCase() : '@'));
-      if (words.length === 0) return { kind: 'list', page: 1 };
-      const number = words.length === 2 && words[0] === 'page' ? words[1] : words.length === 1 ? words[0] : undefined;
-      const page = wholeNumber(number, 1_000_000);
-      return page ? { kind: 'list', page } : invalid(name, `Give a page number from 1. Usage: ${USAGE.list}`);
-    }
-
-    case 'invite': {
-      if (rest.length === 0) return { kind: 'invite_link' };
-      const first = rest[0] as Token;
-      if ('word' in first && ['link', 'for', 'uses'].includes(first.word.toLowerCase())) return linkOptions(rest);
-      const users: string[] = [];
-      for (const token of rest) {
-        const user = userOf(token);
-        if (!user) return notAPerson(name, token);
-        if (!users.includes(user)) users.push(user);
-      }
-      if (users.length > MAX_INVITEES) {
-        return invalid(
-          name,
-          `You can invite at most ${MAX_INVITEES} people at once (you named ${users.length}); nothing was sent.`,
-        );
-      }
-      return { kind: 'invite', users };
-    }
-
-    case 'revoke': {
-      const [token, extra] = rest;
-      const id = token && 'word' in token ? token.word.replace(/^`+|`+$/g, '').toLowerCase() : undefined;
-      if (!id || extra)
-        return invalid(name, `Name one invite id, as /chatbees-users invites shows it. Usage: ${USAGE.revoke}`);
-      if (!INVITE_ID.test(id))
-        return invalid(name, `"${id.slice(0, 40)}" is not an invite id. See /chatbees-users invites.`);
-      return { kind: 'revoke', inviteId: id };
-    }
-
-    case 'role': {
-      const [who, roleToken, extra] = rest;
-      if (!who || !roleToken || extra) return invalid(name, `Name one person and a role. Usage: ${USAGE.role}`);
-      const user = userOf(who);
-      if (!user) return notAPerson(name, who);
-      const role = 'word' in roleToken ? parseRole(roleToken.word) : undefined;
-      if (!role) {
-        return invalid(
-          name,
-          `"${describe(roleToken).slice(0, 40)}" is not a role: use AccountAdmin or AccountUser (admin or user).`,
-        );
-      }
-      return { kind: 'role', user, role };
-    }
-
-    case 'remove': {
-      const [who, extra] = rest;
-      if (!who || extra) return invalid(name, `Name one person. Usage: ${USAGE.remove}`);
-      const user = userOf(who);
-      return user ? { kind: 'remove', user } : notAPerson(name, who);
-    }
-
-    case 'audit': {
-      const [count, extra] = rest;
-      if (!count) return { kind: 'audit', limit: DEFAULT_AUDIT_ENTRIES };
-      const limit = 'word' in count ? wholeNumber(count.word, MAX_AUDIT_ENTRIES) : undefined;
-      if (!limit || extra) return invalid(name, `Give a number from 1 to ${MAX_AUDIT_ENTRIES}. Usage: ${USAGE.audit}`);
-      return { kind: 'audit', limit };
-    }
-  }
+  return PARSERS[name](rest, head.word);
 }
 
 /** The operation a parsed command is; undefined for an unknown word or unusable text. */
