@@ -219,25 +219,24 @@ function registrationPages(options: BotOptions, services: Services, now: () => D
   });
 }
 
-export async function createBot(options: BotOptions): Promise<Bot> {
+/** What the bot's parts share: the services, the queue and the work in flight. */
+function domainFor(options: BotOptions, now: () => Date) {
   const { config, logger, db } = options;
-  const now = options.now ?? (() => new Date());
-  const links = new RegistrationLinks({
-    publicUrl: config.publicUrl,
-    secret: options.linkSecret,
-    previousSecrets: config.registrationLink.previousSecrets,
-    now,
-  });
   // The services ask Slack about people, and tell them, through the workspaces' clients, known
   // once they are set up.
-  let workspaces: Workspaces | undefined;
-  const clientFor = async (account: Account) => workspaces?.clientFor(account);
+  const slackClients: { workspaces?: Workspaces } = {};
+  const clientFor = async (account: Account) => slackClients.workspaces?.clientFor(account);
   const inFlight = new InFlight();
   // Work that is not the answer to a request: on the durable queue, worked from `listen` to `stop`.
   const queue = new JobQueue(db.knex, logger);
   const services = createServices({
     knex: db.knex,
-    links,
+    links: new RegistrationLinks({
+      publicUrl: config.publicUrl,
+      secret: options.linkSecret,
+      previousSecrets: config.registrationLink.previousSecrets,
+      now,
+    }),
     inviteTtlSeconds: config.registrationLink.ttlSeconds,
     reminderBeforeSeconds: config.registrationLink.reminderBeforeSeconds,
     inviteLimitPerDay: config.inviteLimitPerDay,
@@ -249,9 +248,17 @@ export async function createBot(options: BotOptions): Promise<Bot> {
     sharedLinks: config.slack.signIn !== undefined,
     now,
   });
-  workspaces = config.slack.oauth
+  return { services, queue, inFlight, slackClients };
+}
+
+export async function createBot(options: BotOptions): Promise<Bot> {
+  const { config, logger, db } = options;
+  const now = options.now ?? (() => new Date());
+  const { services, queue, inFlight, slackClients } = domainFor(options, now);
+  const workspaces = config.slack.oauth
     ? multiWorkspace(config, services, logger)
     : await singleWorkspace(config, services, logger);
+  slackClients.workspaces = workspaces;
   if (workspaces.account) await bootstrapInitialAdmins(services, workspaces.account, config.initialAdmins, logger);
 
   let stopping = false;
