@@ -21,6 +21,10 @@ export async function startJobs(queue: JobQueue, services: Services, logger: Log
   await queue.every(JOBS.pruneRequestClaims, '17 * * * *');
   await queue.work<{ inviteId: string }>(JOB.invitationReminder, async (data) => {
     const outcome = await remindInvitee(services, data);
+    logger.debug(
+      { invite: data.inviteId, sent: outcome.sent, why: outcome.sent ? undefined : outcome.why },
+      'reminder',
+    );
     if (!outcome.sent && outcome.why === 'rate_limited') {
       throw new RetryAt(new Date(Date.now() + outcome.retryAfterSeconds * 1000));
     }

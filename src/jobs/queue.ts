@@ -73,6 +73,9 @@ export interface QueueSettings {
 
 const DEFAULT_RETRY = { retryLimit: 5, retryDelay: 5, retryBackoff: true };
 
+/** Jobs of one queue a process runs at once. */
+const WORKERS_PER_QUEUE = 2;
+
 export class JobQueue implements Jobs {
   private readonly boss: PgBoss;
   private readonly names = new Set<string>();
@@ -107,31 +110,44 @@ export class JobQueue implements Jobs {
   }
 
   /** Registers the work for jobs named `name` in this process (creating the queue if new). */
-  async work<T extends object>(name: string, work: JobWork<T>): Promise<void> {
+  async work<T extends object>(name: string, work: JobWork<T>, concurrency = WORKERS_PER_QUEUE): Promise<void> {
     await this.ensureQueue(name);
-    await this.boss.work<T>(
-      name,
-      { includeMetadata: true, pollingIntervalSeconds: this.settings.pollingIntervalSeconds ?? 2 },
-      async ([job]) => {
-        if (!job) return;
-        const attempt = job.retryCount + 1;
-        try {
-          await work(job.data, { id: job.id, attempt });
-        } catch (err) {
-          if (err instanceof RetryAt) {
-            // Not a failure: a new job at the time Slack asked for, this one done.
-            await this.send(name, job.data, { startAfter: err.when, retryLimit: job.retryLimit });
-            this.logger.info({ job: name, at: err.when.toISOString() }, 'job rescheduled');
-            return;
+    for (let i = 0; i < concurrency; i++) {
+      // pg-boss waits its polling interval after every fetch; a worker that found a job asks
+      // again at once instead, so a backlog drains as fast as the work goes (Slack's 429s pace it).
+      const worker: { id?: string } = {};
+      worker.id = await this.boss.work<T>(
+        name,
+        { includeMetadata: true, pollingIntervalSeconds: this.settings.pollingIntervalSeconds ?? 2 },
+        async ([job]) => {
+          if (!job) return;
+          try {
+            await this.run(name, job, work);
+          } finally {
+            if (worker.id) this.boss.notifyWorker(worker.id);
           }
-          const last = job.retryCount >= job.retryLimit;
-          const fields = { job: name, id: job.id, attempt, error: (err as Error).message };
-          if (last) this.logger.error(fields, 'job failed for good');
-          else this.logger.warn(fields, 'job failed; it will be retried');
-          throw err;
-        }
-      },
-    );
+        },
+      );
+    }
+  }
+
+  private async run<T extends object>(name: string, job: PgBoss.JobWithMetadata<T>, work: JobWork<T>) {
+    const attempt = job.retryCount + 1;
+    try {
+      await work(job.data, { id: job.id, attempt });
+    } catch (err) {
+      if (err instanceof RetryAt) {
+        // Not a failure: a new job at the time Slack asked for, this one done.
+        await this.send(name, job.data, { startAfter: err.when, retryLimit: job.retryLimit });
+        this.logger.info({ job: name, at: err.when.toISOString() }, 'job rescheduled');
+        return;
+      }
+      const last = job.retryCount >= job.retryLimit;
+      const fields = { job: name, id: job.id, attempt, error: (err as Error).message };
+      if (last) this.logger.error(fields, 'job failed for good');
+      else this.logger.warn(fields, 'job failed; it will be retried');
+      throw err;
+    }
   }
 
   /** Queues a job; inside a transaction (`trx`) it exists only if that commits. */

@@ -3,9 +3,10 @@
 // returned) says so and drops the buttons that no longer work — through the job queue.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BUTTONS } from '../../src/slack/operations.js';
-import { botUnderTest, resetAccount } from '../support/bot.js';
+import { botUnderTest, resetAccount, startTestBot } from '../support/bot.js';
 import { backends } from '../support/databases.js';
-import { type Call, waitFor } from '../support/slack-stand-in.js';
+import { insertMembers } from '../support/fixtures.js';
+import { type Call, SlackStandIn, waitFor } from '../support/slack-stand-in.js';
 
 /** Within 10 seconds of the event: the queue polls every 2. */
 const SOON_MS = 10_000;
@@ -107,5 +108,39 @@ describe.each(backends)('a reminder before an invitation expires on $name', (bac
     const bob = await t.db.knex('invites').where({ for_slack_user_id: 'UBOB' }).first();
     const dm = await t.db.knex('invitation_dms').where({ invite_id: bob.id }).first();
     expect(dm.reminded_at).not.toBeNull();
+  });
+});
+
+describe.each(backends)('an expiry due while the bot was stopped on $name', (backend) => {
+  it('is shown once, after the next start', async () => {
+    const db = await backend.open();
+    const standIn = await new SlackStandIn().start();
+    try {
+      for (const id of ['UADMIN1', 'UBOB']) standIn.addUser({ id });
+      const env = { REGISTRATION_LINK_TTL: '3s', INVITE_REMINDER_BEFORE: 'off' };
+      const first = await startTestBot({ db, standIn, env });
+      await insertMembers(db.knex, first.account, [{ slackUserId: 'UADMIN1', role: 'AccountAdmin' }]);
+      await first.slack.command('UADMIN1', 'invite <@UBOB>');
+      const dm = await waitFor(() => standIn.dmsTo('UBOB')[0], 5_000, 'the invitation');
+      await waitFor(() => standIn.responseUrlPosts.length > 0, 5_000, "the admin's answer");
+      await first.stop();
+      // The link expires while no bot runs.
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      expect(standIn.callsTo('chat.update')).toEqual([]);
+
+      const second = await startTestBot({ db, standIn, env });
+      try {
+        const update = await waitFor(() => standIn.callsTo('chat.update')[0], 10_000, 'the expiry shown');
+        expect(update.params).toMatchObject({ channel: dm.params.channel, ts: dm.response?.ts });
+        expect(String(update.params.text)).toMatch(/This invitation expired/);
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        expect(standIn.callsTo('chat.update')).toHaveLength(1);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await standIn.stop();
+      await db.close();
+    }
   });
 });
