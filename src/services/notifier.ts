@@ -15,6 +15,8 @@ export type Notice =
   | { kind: 'welcome' }
   /** To an invited person whose link expires soon: the invitation again, with its Accept button. */
   | { kind: 'invitation_reminder'; invite: Invite; url: string }
+  /** To the admin who sent an invitation that expired: its person asks for a new one. */
+  | { kind: 'asked_again'; invite: Invite }
   /** An invitation's DM, changed in place: what became of the invitation. */
   | { kind: 'invitation_ended'; invite: Invite; shows: InvitationShows };
 

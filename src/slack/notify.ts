@@ -70,6 +70,8 @@ function dmOf(account: Account, notice: Notice): Message {
       return dm.welcome(account);
     case 'invitation_reminder':
       return dm.invitationReminder(account, notice.invite, notice.url);
+    case 'asked_again':
+      return dm.askedAgain(account, notice.invite);
     case 'invitation_ended':
       return dm.invitationEnded(account, notice.invite, notice.shows);
   }

@@ -17,6 +17,8 @@ export const BUTTONS = {
   openConsoleFromHome: 'home_open_console',
   openRegistrationLink: 'open_registration_link',
   acceptInvitation: 'invitation_accept',
+  askAgain: 'invitation_ask_again',
+  inviteAgain: 'invitation_invite_again',
 } as const;
 
 /** Modal callback ids. */
@@ -159,6 +161,20 @@ export const OPERATIONS: readonly Operation[] = [
     label: 'Accepting an invitation',
     who: 'everyone',
     buttons: [BUTTONS.acceptInvitation],
+  },
+  // In an expired invitation's DM: its person asks the admin who invited them for a new one.
+  {
+    id: 'invitation.ask_again',
+    label: 'Asking for a new invitation',
+    who: 'everyone',
+    buttons: [BUTTONS.askAgain],
+  },
+  // In that admin's DM: a new invitation, as `invite` makes it.
+  {
+    id: 'invites.invite_again',
+    label: 'Inviting people',
+    who: 'admin',
+    buttons: [BUTTONS.inviteAgain],
   },
   // On the link's page, not in Slack: here for its audit key (a refused registration) and its name.
   {

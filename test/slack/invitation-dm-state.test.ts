@@ -83,6 +83,86 @@ describe.each(backends)('an invitation DM when its link expires on $name', (back
   });
 });
 
+describe.each(backends)('asking for a new invitation once one expired on $name', (backend) => {
+  const t = botUnderTest(() => backend.open(), {
+    users: ['UADMIN1', 'UBOB', 'UCAROL'],
+    env: { REGISTRATION_LINK_TTL: '3s', INVITE_REMINDER_BEFORE: 'off' },
+  });
+  beforeEach(() =>
+    resetAccount(t.running, t.db, t.standIn, [{ slackUserId: 'UADMIN1', role: 'AccountAdmin', displayName: 'Ada' }]),
+  );
+
+  function press(user: string, action_id: string, value: string, at: { channel: string; ts: string }) {
+    return t.running.slack.blockAction(
+      user,
+      { action_id, value },
+      {},
+      {
+        container: { type: 'message', channel_id: at.channel, message_ts: at.ts },
+        channel: { id: at.channel },
+        message: { ts: at.ts },
+      },
+    );
+  }
+
+  it('the expired DM asks the inviting admin, whose Invite again sends a new invitation', async () => {
+    await t.running.slack.command('UADMIN1', 'invite <@UBOB>');
+    const first = await waitFor(() => t.standIn.dmsTo('UBOB')[0], 5_000, 'the invitation');
+    const at = { channel: String(first.params.channel), ts: String(first.response?.ts) };
+    const expired = await waitFor(() => t.standIn.callsTo('chat.update')[0], 15_000, 'the expiry shown');
+    expect(JSON.stringify(expired.params.blocks)).toContain(BUTTONS.askAgain);
+    const inviteId = (await t.db.knex('invites').where({ for_slack_user_id: 'UBOB' }).first()).id as string;
+
+    // Someone else pressing Bob's button asks nobody.
+    await press('UCAROL', BUTTONS.askAgain, inviteId, at);
+    await waitFor(() => t.standIn.responseUrlPosts.length >= 2, 5_000, "Carol's answer");
+    expect(t.standIn.dmsTo('UADMIN1')).toHaveLength(0);
+
+    await press('UBOB', BUTTONS.askAgain, inviteId, at);
+    const asked = await waitFor(() => t.standIn.dmsTo('UADMIN1')[0], 5_000, "the admin's DM");
+    expect(String(asked.params.text)).toContain('<@UBOB> asks for a new invitation');
+    const answered = await waitFor(() => t.standIn.callsTo('chat.update')[1], 5_000, "Bob's DM changed");
+    expect(String(answered.params.text)).toContain('I asked <@UADMIN1> for a new invitation');
+    // Asking twice asks once.
+    await press('UBOB', BUTTONS.askAgain, inviteId, at);
+    await waitFor(
+      () => t.standIn.responseUrlPosts.some((p) => String(p.body.text).includes('asked already')),
+      5_000,
+      'the second ask',
+    );
+    expect(t.standIn.dmsTo('UADMIN1')).toHaveLength(1);
+
+    const adminAt = { channel: String(asked.params.channel), ts: String(asked.response?.ts) };
+    await press('UADMIN1', BUTTONS.inviteAgain, inviteId, adminAt);
+    const second = await waitFor(() => t.standIn.dmsTo('UBOB')[1], 5_000, 'the new invitation');
+    expect(JSON.stringify(second.params.blocks)).toContain(BUTTONS.acceptInvitation);
+    const invites = await t.db.knex('invites').where({ for_slack_user_id: 'UBOB' }).orderBy('created_at');
+    expect(invites).toHaveLength(2);
+    expect(invites[0].id).toBe(inviteId);
+    const adminUpdate = await waitFor(
+      () => t.standIn.callsTo('chat.update').find((c) => c.params.channel === adminAt.channel),
+      5_000,
+      "the admin's DM changed",
+    );
+    expect(String(adminUpdate.params.text)).toContain('1 of 1 invited');
+  });
+
+  it('refuses Invite again to someone who is no longer an AccountAdmin', async () => {
+    await t.running.slack.command('UADMIN1', 'invite <@UBOB>');
+    await waitFor(() => t.standIn.dmsTo('UBOB')[0], 5_000, 'the invitation');
+    const inviteId = (await t.db.knex('invites').where({ for_slack_user_id: 'UBOB' }).first()).id as string;
+    await t.db.knex('members').where({ slack_user_id: 'UADMIN1' }).update({ role: 'AccountUser' });
+    await press('UADMIN1', BUTTONS.inviteAgain, inviteId, { channel: 'DADMIN1', ts: '1.1' });
+    const refusal = await waitFor(
+      () => t.standIn.responseUrlPosts.find((p) => String(p.body.text).includes('AccountAdmin')),
+      5_000,
+      'the refusal',
+    );
+    expect(String(refusal.body.text)).toMatch(/needs the AccountAdmin role/);
+    expect(await t.db.knex('invites').where({ for_slack_user_id: 'UBOB' })).toHaveLength(1);
+  });
+});
+
 describe.each(backends)('a reminder before an invitation expires on $name', (backend) => {
   const t = botUnderTest(() => backend.open(), {
     users: ['UADMIN1', 'UBOB', 'UCAROL'],

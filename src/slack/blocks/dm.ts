@@ -1,4 +1,5 @@
 // Direct messages the bot sends to people: invitations and notices of changes.
+import type { KnownBlock } from '@slack/types';
 import type { InvitationShows } from '../../services/notifier.js';
 import type { Account, Invite, Role } from '../../services/types.js';
 import { BUTTONS } from '../operations.js';
@@ -117,7 +118,47 @@ const ENDED: Record<InvitationShows, string> = {
 /** An invitation DM changed in place once the invitation ended: what became of it, no buttons. */
 export function invitationEnded(account: Account, invite: Invite, shows: InvitationShows): Message {
   const text = `Invitation from ${mention(invite.createdBy)} to join *${accountName(account)}* on ChatBees — ${ENDED[shows]}`;
-  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text } }];
+  if (shows === 'expired') {
+    blocks.push({
+      type: 'actions',
+      block_id: 'ask_again',
+      elements: [
+        {
+          type: 'button',
+          action_id: BUTTONS.askAgain,
+          text: { type: 'plain_text', text: 'Ask for a new invitation' },
+          value: invite.id,
+        },
+      ],
+    });
+  }
+  return { text, blocks };
+}
+
+/** To the admin whose invitation expired, when its person asks for a new one. */
+export function askedAgain(account: Account, invite: Invite): Message {
+  const who = mention(invite.forSlackUserId ?? '');
+  const text = `${who} asks for a new invitation to *${accountName(account)}*: the one you sent expired ${slackDate(invite.expiresAt)}.`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text } },
+      {
+        type: 'actions',
+        block_id: 'invite_again',
+        elements: [
+          {
+            type: 'button',
+            action_id: BUTTONS.inviteAgain,
+            text: { type: 'plain_text', text: 'Invite again' },
+            style: 'primary',
+            value: invite.id,
+          },
+        ],
+      },
+    ],
+  };
 }
 
 /** The invitation again, shortly before its link expires: the same buttons, and when. */

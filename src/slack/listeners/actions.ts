@@ -14,7 +14,7 @@ import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
 import { BUTTONS, checkHandlers } from '../operations.js';
-import { acceptPressed } from './invitation-dm.js';
+import { acceptPressed, askAgainPressed, inviteAgainPressed } from './invitation-dm.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
@@ -139,6 +139,16 @@ export function register(app: App, deps: SlackDeps): void {
   const accept = acceptPressed(deps);
   onButton(BUTTONS.acceptInvitation, async (args, actor) => {
     if (await once(args, deps, actor)) await accept(args, actor);
+  });
+
+  // From an expired invitation's DM, and then the inviting admin's.
+  const askAgain = askAgainPressed(deps);
+  onButton(BUTTONS.askAgain, async (args, actor) => {
+    if (await once(args, deps, actor)) await askAgain(args);
+  });
+  const inviteAgain = inviteAgainPressed(deps);
+  onButton(BUTTONS.inviteAgain, async (args, actor) => {
+    if (await once(args, deps, actor)) await inviteAgain(args, actor);
   });
 
   // From the App Home: the console, as `/chatbees-users` opens it.
