@@ -161,7 +161,7 @@ function slackSurface(config: Config, services: Services, workspaces: Workspaces
     ackDeadlineMs: ACK_DEADLINE_MS,
     accountFor: workspaces.accountFor,
     newAdminHint: config.slack.oauth
-      ? messages.newAdminByReinstall(`${config.publicUrl}${INSTALL_PATH}`)
+      ? messages.newAdminByReinstall(`${config.publicUrl ?? ''}${INSTALL_PATH}`)
       : messages.NEW_ADMIN_BY_RESTART,
   };
   return createSlackApp(config, deps, {
@@ -170,7 +170,8 @@ function slackSurface(config: Config, services: Services, workspaces: Workspaces
       installations: services.installations,
       logger,
       inFlight,
-      publicUrl: config.publicUrl,
+      // Multi-workspace mode is HTTP mode, where PUBLIC_URL has its default.
+      publicUrl: config.publicUrl ?? '',
       slackOrigin: new URL(config.slack.apiUrl).origin,
       pages: {
         headers: pageHeaders(STYLE_HASH),
@@ -187,9 +188,10 @@ function slackSurface(config: Config, services: Services, workspaces: Workspaces
   });
 }
 
-/** The registration link pages: their limits, cookies and Sign in with Slack. */
+/** The registration link pages: their limits, cookies and Sign in with Slack; none without PUBLIC_URL. */
 function registrationPages(options: BotOptions, services: Services, now: () => Date) {
   const { config, logger, db } = options;
+  if (config.publicUrl === undefined) return undefined;
   const publicUrl = new URL(config.publicUrl);
   const limiter = (name: string, points: number) =>
     sharedLimiter(db.knex, logger, { name, points, durationSeconds: 60 });
@@ -263,7 +265,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
 
   let stopping = false;
   const slack = slackSurface(config, services, workspaces, logger, inFlight);
-  const publicUrl = new URL(config.publicUrl);
+  const https = config.publicUrl?.startsWith('https:') === true;
   const server = createWebServer(
     {
       inFlight,
@@ -272,7 +274,7 @@ export async function createBot(options: BotOptions): Promise<Bot> {
       slack: slack.receiver?.requestListener,
       slackInstall: config.slack.oauth !== undefined,
       slackBodyLimit: SLACK_BODY_LIMIT_BYTES,
-      strictTransportSecurity: config.nodeEnv === 'production' && publicUrl.protocol === 'https:',
+      strictTransportSecurity: config.nodeEnv === 'production' && https,
       ready: () =>
         withDeadline(db.ping(), 1_000).then(
           () => true,

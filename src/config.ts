@@ -27,8 +27,11 @@ export interface Config {
   databaseUrl: string | undefined;
   pgliteDataDir: string;
   port: number;
-  /** Without a trailing slash. */
-  publicUrl: string;
+  /**
+   * Where the registration pages are, without a trailing slash. Unset in Socket Mode without
+   * PUBLIC_URL: no pages (invitations carry only their Accept button).
+   */
+  publicUrl: string | undefined;
   registrationLink: {
     /** Unset outside production: generated once and kept beside the embedded database. */
     secret: string | undefined;
@@ -190,6 +193,8 @@ const schema = z
       require('SLACK_BOT_TOKEN', '(the bot token from your Slack app\'s "OAuth & Permissions" page; or set SLACK_STATE_SECRET for multi-workspace mode)');
       if (env.SLACK_CLIENT_ID !== undefined)
         require('SLACK_CLIENT_SECRET', 'with SLACK_CLIENT_ID (Sign in with Slack)');
+      if (env.SLACK_CLIENT_ID !== undefined && env.SLACK_APP_TOKEN !== undefined)
+        require('PUBLIC_URL', 'with SLACK_CLIENT_ID in Socket Mode: Slack sends people back to its sign-in page');
       if (env.SLACK_CLIENT_SECRET !== undefined)
         require('SLACK_CLIENT_ID', 'with SLACK_CLIENT_SECRET (Sign in with Slack)');
     }
@@ -266,7 +271,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     databaseUrl: e.DATABASE_URL,
     pgliteDataDir: e.PGLITE_DATA_DIR ?? './.data/pglite',
     port,
-    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    // HTTP mode serves Slack on PORT, so the pages default to it; Socket Mode has no such default.
+    publicUrl: (e.PUBLIC_URL ?? (e.SLACK_APP_TOKEN ? undefined : `http://localhost:${port}`))?.replace(/\/+$/, ''),
     registrationLink: {
       secret: e.REGISTRATION_LINK_SECRET,
       previousSecrets: splitList(e.REGISTRATION_LINK_PREVIOUS_SECRETS ?? ''),

@@ -31,6 +31,8 @@ const TEXT: Record<Refusal, string> = {
   slack_unavailable: 'Slack did not answer in time, so nothing changed. Try again in a minute.',
   invite_limit: 'You reached the number of invitations an AccountAdmin may send in 24 hours.',
   invitee_invite_limit: 'This person was already invited as often as anyone may in 24 hours.',
+  no_pages:
+    'Links for anyone open a registration page, and this app serves none: whoever runs it can set PUBLIC_URL to where it is reachable. Invite people by name instead: /chatbees-users invite @person',
 };
 
 /**

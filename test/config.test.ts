@@ -132,6 +132,15 @@ describe('loadConfig defaults', () => {
     expect(config.slack.signingSecret).toBeUndefined();
   });
 
+  it('in Socket Mode serves no pages unless PUBLIC_URL is set, and needs it for Sign in with Slack', () => {
+    const socket = { SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_APP_TOKEN: 'xapp-1-A1-2-def' };
+    expect(loadConfig(socket).publicUrl).toBeUndefined();
+    expect(loadConfig({ ...socket, PUBLIC_URL: 'https://bees.example/' }).publicUrl).toBe('https://bees.example');
+    const signIn = { ...socket, SLACK_CLIENT_ID: '123.456', SLACK_CLIENT_SECRET: 'client-secret-for-tests' };
+    expect(named(configError(signIn))).toEqual(['PUBLIC_URL']);
+    expect(loadConfig({ ...signIn, PUBLIC_URL: 'https://bees.example' }).slack.signIn).toBeDefined();
+  });
+
   it('splits INITIAL_ADMINS on commas, trimmed and without duplicates', () => {
     expect(loadConfig({ ...MINIMAL, INITIAL_ADMINS: 'U1AAA, W2BBB,,U1AAA' }).initialAdmins).toEqual(['U1AAA', 'W2BBB']);
   });

@@ -98,7 +98,8 @@ function freedAt(times: Date[], limit: number): Date | undefined {
 export interface CreatedInvite {
   invite: Invite;
   token: string;
-  url: string;
+  /** Its page; null when the app serves no pages (Socket Mode without PUBLIC_URL). */
+  url: string | null;
   /** The earlier pending invite of the same person that this one replaced. */
   replaced: string | null;
 }

@@ -3,8 +3,8 @@
 import type { Account, Invite, Role } from './types.js';
 
 export type Notice =
-  /** A personal registration link, to the person it is for. */
-  | { kind: 'invitation'; invite: Invite; url: string }
+  /** A personal invitation, to the person it is for; `url`: its link's page, when there are pages. */
+  | { kind: 'invitation'; invite: Invite; url: string | null }
   /** To someone whose role an admin changed; `revokedInvites`: their links that stopped working. */
   | { kind: 'role_changed'; by: string; role: Role; revokedInvites: number }
   /** To someone an admin removed from the account. */
@@ -14,7 +14,7 @@ export type Notice =
   /** To someone who just joined the account. */
   | { kind: 'welcome' }
   /** To an invited person whose link expires soon: the invitation again, with its Accept button. */
-  | { kind: 'invitation_reminder'; invite: Invite; url: string }
+  | { kind: 'invitation_reminder'; invite: Invite; url: string | null }
   /** To the admin who sent an invitation that expired: its person asks for a new one. */
   | { kind: 'asked_again'; invite: Invite }
   /** An invitation's DM, changed in place: what became of the invitation. */

@@ -33,7 +33,8 @@ export class RegistrationLinks {
 
   constructor(
     private readonly options: {
-      publicUrl: string;
+      /** Where the registration pages are; none: links are signed but have no page to open. */
+      publicUrl?: string;
       secret: string;
       previousSecrets?: readonly string[];
       now?: () => Date;
@@ -56,8 +57,14 @@ export class RegistrationLinks {
       .sign(this.current.secret);
   }
 
-  url(token: string): string {
-    return `${this.options.publicUrl}${REGISTER_PATH}${token}`;
+  /** Whether links have a page to open (PUBLIC_URL is known). */
+  get pages(): boolean {
+    return this.options.publicUrl !== undefined;
+  }
+
+  /** The link's page; null when the app serves no pages (Socket Mode without PUBLIC_URL). */
+  url(token: string): string | null {
+    return this.options.publicUrl === undefined ? null : `${this.options.publicUrl}${REGISTER_PATH}${token}`;
   }
 
   async verify(token: string): Promise<VerifiedLink> {

@@ -151,7 +151,9 @@ export type Refusal =
   /** The admin made as many invitations as they may in 24 hours. */
   | 'invite_limit'
   /** This person was invited as often as anyone may in 24 hours. */
-  | 'invitee_invite_limit';
+  | 'invitee_invite_limit'
+  /** Links for anyone are pages, and the app serves none (Socket Mode without PUBLIC_URL). */
+  | 'no_pages';
 
 export type Refused<R extends Refusal = Refusal> = { ok: false; reason: R };
 export type Result<T extends object, R extends Refusal = Refusal> = ({ ok: true } & T) | Refused<R>;

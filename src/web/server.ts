@@ -15,7 +15,8 @@ export interface WebRoutes {
   stopping(): boolean;
   /** Resolves while the database answers. */
   ready(): Promise<boolean>;
-  registration: {
+  /** The registration pages; absent when the app serves none (Socket Mode without PUBLIC_URL). */
+  registration?: {
     handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void>;
     signedIn(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void>;
     /** The per-address flood limit of the public pages; false when refused (and answered). */
@@ -110,7 +111,7 @@ async function slackRoute(routes: WebRoutes, req: IncomingMessage, res: ServerRe
     // Both count against the pages' per-address limit: a flood of made-up codes on the way
     // back would make Slack rate-limit the app for everyone (a real install's return is one
     // request; refused, the person installs again).
-    if (!(await routes.registration.admit(req, res))) return;
+    if (routes.registration && !(await routes.registration.admit(req, res))) return;
     return answeredBy(slack, req, res);
   }
   if (req.method !== 'POST') {
@@ -133,10 +134,11 @@ async function route(routes: WebRoutes, req: IncomingMessage, res: ServerRespons
     const ready = await routes.ready();
     return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'database unavailable' });
   }
-  if (path === SIGNED_IN_PATH) {
+  if (!routes.registration && (path === SIGNED_IN_PATH || path.startsWith(REGISTER_PATH))) return notFound(res);
+  if (path === SIGNED_IN_PATH && routes.registration) {
     return routes.registration.signedIn(req, res, new URL(req.url ?? '/', 'http://x').searchParams);
   }
-  if (path.startsWith(REGISTER_PATH)) {
+  if (path.startsWith(REGISTER_PATH) && routes.registration) {
     let token: string;
     try {
       token = decodeURIComponent(path.slice(REGISTER_PATH.length));

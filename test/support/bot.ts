@@ -40,12 +40,13 @@ export interface RunningBot {
 export async function startTestBot(options: {
   db: TestDatabase;
   standIn: SlackStandIn;
-  env?: Record<string, string>;
+  /** Environment on top of the tests' own; a variable set to undefined is left unset. */
+  env?: Record<string, string | undefined>;
   now?: () => Date;
   /** Listen on this port instead of a free one (e.g. one from `freePort()`, with PUBLIC_URL on it). */
   port?: number;
 }): Promise<RunningBot> {
-  const config = loadConfig({
+  const env: Record<string, string | undefined> = {
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_API_URL: options.standIn.apiUrl,
@@ -56,7 +57,10 @@ export async function startTestBot(options: {
     RATE_LIMIT_PER_ADDRESS: '0',
     RATE_LIMIT_PER_LINK: '0',
     ...options.env,
-  });
+  };
+  const config = loadConfig(
+    Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+  );
   const logs: string[] = [];
   const logger = createLogger({
     level: config.logLevel,

@@ -174,7 +174,7 @@ export function registrationBot(backend: BackendUnderTest) {
       { forSlackUserId: slackUserId, forDisplayName: displayName ?? null },
     );
     if (!created.ok) throw new Error(created.reason);
-    return { ...created, path: new URL(created.url).pathname };
+    return { ...created, path: new URL(created.url as string).pathname };
   }
 
   async function request(path: string, init: RequestInit = {}): Promise<Page> {

@@ -12,7 +12,7 @@ export type InviteOutcome =
   /** `guest`: a guest of the workspace, invited by name (the admin is told). */
   | { user: string; kind: 'sent'; expiresAt: Date; replaced: boolean; guest: boolean }
   /** Stored, but the DM did not arrive: the admin gets the link to pass on. */
-  | { user: string; kind: 'dm_failed'; url: string; expiresAt: Date; error: string; guest: boolean }
+  | { user: string; kind: 'dm_failed'; url: string | null; expiresAt: Date; error: string; guest: boolean }
   | { user: string; kind: 'already_member' }
   | { user: string; kind: 'not_invitable'; why: 'bot' | 'deactivated' | 'unknown' | 'external' | 'lookup_failed' }
   | { user: string; kind: 'refused'; reason: Refusal }

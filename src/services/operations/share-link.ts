@@ -4,8 +4,8 @@ import type { CreatedInvite, InviteCapReached } from '../invites.js';
 import { type Actor, type Refused, refuse } from '../types.js';
 
 export type ShareLinkOutcome =
-  | ({ ok: true } & CreatedInvite)
-  | Refused<'not_member' | 'not_admin' | 'identity_required'>
+  | ({ ok: true } & CreatedInvite & { url: string })
+  | Refused<'not_member' | 'not_admin' | 'identity_required' | 'no_pages'>
   | InviteCapReached;
 
 /**
@@ -18,6 +18,8 @@ export async function shareLink(
   actor: Actor,
   input: { ttlSeconds?: number; maxUses?: number },
 ): Promise<ShareLinkOutcome> {
+  // A link for anyone is a page to open: without PUBLIC_URL (Socket Mode) there is none.
+  if (!services.links.pages) return refuse('no_pages');
   if (!services.settings.sharedLinks) return refuse('identity_required');
   const created = await services.invites.create(actor, {
     forSlackUserId: null,

@@ -1,5 +1,5 @@
 // Direct messages the bot sends to people: invitations and notices of changes.
-import type { KnownBlock } from '@slack/types';
+import type { Button, KnownBlock } from '@slack/types';
 import type { InvitationShows } from '../../services/notifier.js';
 import type { Account, Invite, Role } from '../../services/types.js';
 import { BUTTONS } from '../operations.js';
@@ -8,12 +8,38 @@ import { link, mention, slackDate } from './text.js';
 
 export const OPEN_REGISTRATION_LINK = BUTTONS.openRegistrationLink;
 
-export function invitation(account: Account, invite: Invite, url: string): Message {
+/**
+ * A personal invitation: Accept (Slack says who presses it) and, when the app serves pages, the
+ * link to its page as well.
+ */
+export function invitation(account: Account, invite: Invite, url: string | null): Message {
   const name = accountName(account);
+  const expires = slackDate(invite.expiresAt);
   const text =
     `${mention(invite.createdBy)} invited you to join *${name}* on ChatBees as an AccountUser. ` +
-    `Press Accept, or open your registration link and confirm: ${link(url, `join ${account.name ?? 'the account'}`)}. ` +
-    `It is for you only and expires ${slackDate(invite.expiresAt)}.`;
+    (url
+      ? `Press Accept, or open your registration link and confirm: ${link(url, `join ${account.name ?? 'the account'}`)}. It is for you only and expires ${expires}.`
+      : `Press Accept to join. The invitation is for you only and expires ${expires}.`);
+  const buttons: Button[] = [
+    {
+      type: 'button',
+      action_id: BUTTONS.acceptInvitation,
+      text: { type: 'plain_text', text: 'Accept' },
+      style: 'primary',
+      value: invite.id,
+    },
+  ];
+  if (url) {
+    buttons.push({
+      type: 'button',
+      action_id: OPEN_REGISTRATION_LINK,
+      text: { type: 'plain_text', text: 'Open the link' },
+      url,
+    });
+  }
+  const note = url
+    ? `*Accept* makes you a member now. The link is for you only: don't forward it. It expires ${expires}; its page asks you to confirm before anything happens.`
+    : `*Accept* makes you a member now. This invitation is for you only; it expires ${expires}.`;
   return {
     text,
     blocks: [
@@ -24,34 +50,8 @@ export function invitation(account: Account, invite: Invite, url: string): Messa
           text: `${mention(invite.createdBy)} invited you to join *${name}* on ChatBees as an *AccountUser*.`,
         },
       },
-      {
-        type: 'actions',
-        block_id: 'registration',
-        elements: [
-          {
-            type: 'button',
-            action_id: BUTTONS.acceptInvitation,
-            text: { type: 'plain_text', text: 'Accept' },
-            style: 'primary',
-            value: invite.id,
-          },
-          {
-            type: 'button',
-            action_id: OPEN_REGISTRATION_LINK,
-            text: { type: 'plain_text', text: 'Open the link' },
-            url,
-          },
-        ],
-      },
-      {
-        type: 'context',
-        elements: [
-          {
-            type: 'mrkdwn',
-            text: `*Accept* makes you a member now. The link is for you only: don't forward it. It expires ${slackDate(invite.expiresAt)}; its page asks you to confirm before anything happens.`,
-          },
-        ],
-      },
+      { type: 'actions', block_id: 'registration', elements: buttons },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: note }] },
     ],
   };
 }
@@ -162,7 +162,7 @@ export function askedAgain(account: Account, invite: Invite): Message {
 }
 
 /** The invitation again, shortly before its link expires: the same buttons, and when. */
-export function invitationReminder(account: Account, invite: Invite, url: string): Message {
+export function invitationReminder(account: Account, invite: Invite, url: string | null): Message {
   const sent = invitation(account, invite, url);
   const heading = `:hourglass_flowing_sand: *Reminder:* your invitation to *${accountName(account)}* expires ${slackDate(invite.expiresAt)}.`;
   return {

@@ -31,7 +31,9 @@ function line(outcome: InviteOutcome): string {
     case 'sent':
       return `:white_check_mark: ${who} — invited${guestNote(outcome.guest)}; registration link sent by DM${outcome.replaced ? ' (it replaces their earlier link)' : ''}, expires ${slackDate(outcome.expiresAt)}`;
     case 'dm_failed':
-      return `:warning: ${who} — invited${guestNote(outcome.guest)}, but I could not DM them (${escapeMrkdwn(outcome.error)}). Send them this link yourself: ${link(outcome.url, 'registration link')} (expires ${slackDate(outcome.expiresAt)}; for them only)`;
+      return outcome.url
+        ? `:warning: ${who} — invited${guestNote(outcome.guest)}, but I could not DM them (${escapeMrkdwn(outcome.error)}). Send them this link yourself: ${link(outcome.url, 'registration link')} (expires ${slackDate(outcome.expiresAt)}; for them only)`
+        : `:warning: ${who} — invited${guestNote(outcome.guest)}, but I could not DM them (${escapeMrkdwn(outcome.error)}), and with no registration pages (PUBLIC_URL unset) there is no link to pass on: invite them again later`;
     case 'already_member':
       return `:information_source: ${who} — already a member; nothing sent`;
     case 'not_invitable':
