@@ -11,7 +11,12 @@ export const QUEUE_SCHEMA = 'pgboss';
 export const config = { transaction: false };
 
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw(PgBoss.getConstructionPlans(QUEUE_SCHEMA));
+  // Outside a transaction, a failure after the plan committed would leave it applied but this
+  // migration unrecorded: the next start must not try to create it again.
+  const { rows } = (await knex.raw(`SELECT to_regclass('${QUEUE_SCHEMA}.version') AS installed`)) as {
+    rows: Array<{ installed: string | null }>;
+  };
+  if (!rows[0]?.installed) await knex.raw(PgBoss.getConstructionPlans(QUEUE_SCHEMA));
   await createQueues(knex, ['prune-request-claims']);
 }
 

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import { createQueues } from './20261201_010_job_queue.js';
 
-// Where each personal invitation's DM is (the channel and ts chat.postMessage returned), so it
-// can be changed in place when the invitation's state changes; what it last showed; when its
-// reminder went out. Kept beside the invitation, not on it: the invitation's own record changes
+// Where each personal invitation's DM is (the channel and ts chat.postMessage returned), and its
+// reminder's, so both can be changed in place when the invitation's state changes; what they last
+// showed; when the reminder went out; when its person asked for a new one. Kept beside the invitation, not on it: the invitation's own record changes
 // only with the invitation. Invitations sent before this migration have no row: their DMs stay
 // as they are. And the queues of the jobs that keep them current.
 export async function up(knex: Knex): Promise<void> {
@@ -13,6 +13,11 @@ export async function up(knex: Knex): Promise<void> {
     t.text('ts');
     t.text('shows');
     t.timestamp('reminded_at', { useTz: true });
+    // The reminder is a second message with the same buttons: kept current the same way.
+    t.text('reminder_channel');
+    t.text('reminder_ts');
+    /** When its person asked for a new invitation (once per invitation). */
+    t.timestamp('asked_at', { useTz: true });
   });
   await createQueues(knex, ['invitation-dm', 'invitation-reminder']);
 }

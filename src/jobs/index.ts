@@ -34,6 +34,12 @@ export async function startJobs(queue: JobQueue, services: Services, logger: Log
   });
   await queue.work<{ inviteId: string }>(JOB.invitationDm, async (data) => {
     const outcome = await refreshInvitationDm(services, data);
+    if (!outcome.changed && outcome.why === 'pending') {
+      // Due at its expiry, but this host's clock says not yet: again just after it.
+      const left = outcome.expiresAt.getTime() - Date.now();
+      if (left > 0 && left < 60_000) throw new RetryAt(new Date(outcome.expiresAt.getTime() + 1_000));
+      return;
+    }
     if (outcome.changed || outcome.why !== 'not_delivered') return;
     const { retryAfterSeconds, error } = outcome.delivery;
     // Rate-limited: back when Slack said. Other failures are logged by the notifier; the DM stays.

@@ -22,6 +22,11 @@ function executorFor(knex: Knex): PgBoss.Db {
       const connection = await client.acquireConnection();
       try {
         return await connection.query(text, values.length ? values : undefined);
+      } catch (err) {
+        // pg-boss sends some work as one "BEGIN; …; COMMIT;" string: a statement that failed
+        // leaves its transaction open, and the pooled connection must not go back like that.
+        await connection.query('ROLLBACK').catch(() => {});
+        throw err;
       } finally {
         await client.releaseConnection(connection);
       }

@@ -210,7 +210,9 @@ export class InviteService {
       const invite = toInvite(row);
       // A personal invitation's DM says it expired, when it does (unless something came first).
       if (forSlackUserId) {
-        await this.deps.jobs.later(trx, JOB.invitationDm, { inviteId: invite.id }, invite.expiresAt);
+        // A second after it: the queue's clock (the database's) and the app's may differ a little.
+        const expiry = new Date(invite.expiresAt.getTime() + 1_000);
+        await this.deps.jobs.later(trx, JOB.invitationDm, { inviteId: invite.id }, expiry);
         // A reminder, unless the link's whole life is shorter than the warning.
         const before = this.deps.reminderBeforeSeconds;
         if (before !== null && ttl > before) {

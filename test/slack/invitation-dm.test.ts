@@ -54,6 +54,10 @@ describe.each(backends)('accepting an invitation in Slack on $name', (backend) =
     );
   }
 
+  /** The pressed DM changed to "You joined" (the queue's refresh of the DM comes too, later). */
+  const joinedUpdates = () =>
+    t.standIn.callsTo('chat.update').filter((c) => String(c.params.text).includes('You joined *Acme Bees*'));
+
   const member = (user: string) =>
     t.db.knex('members').where({ account_id: t.running.account.id, slack_user_id: user }).first();
 
@@ -68,7 +72,7 @@ describe.each(backends)('accepting an invitation in Slack on $name', (backend) =
   it('makes the invited person a member, tells the inviter, and turns the DM into "you joined"', async () => {
     const dm = await inviteBob();
     expect((await press('UBOB', dm)).status).toBe(200);
-    const updated = await waitFor(() => t.standIn.callsTo('chat.update')[0], 5_000, 'the DM updated');
+    const updated = await waitFor(() => joinedUpdates()[0], 5_000, 'the DM updated');
     expect(updated.params).toMatchObject({ channel: dm.channel, ts: dm.ts });
     expect(String(updated.params.text)).toContain('You joined *Acme Bees* on ChatBees as an *AccountUser*');
     expect(JSON.stringify(updated.params.blocks)).not.toContain(BUTTONS.acceptInvitation);
@@ -105,10 +109,13 @@ describe.each(backends)('accepting an invitation in Slack on $name', (backend) =
     const dm = await inviteBob();
     const trigger = triggerId();
     await Promise.all([press('UBOB', dm, trigger), press('UBOB', dm, trigger)]);
-    await waitFor(() => t.standIn.callsTo('chat.update').length === 1, 5_000, 'one update');
+    await waitFor(() => joinedUpdates().length === 1, 5_000, 'one update');
+    // A second press (a double click) reads as the first did, and registers nobody again.
     await press('UBOB', dm);
-    await waitFor(() => t.standIn.callsTo('chat.update').length === 2, 5_000, 'the second press answered');
-    expect(String(t.standIn.callsTo('chat.update')[1]?.params.text)).toContain('already a member');
+    await waitFor(() => joinedUpdates().length === 2, 5_000, 'the second press answered');
+    expect(t.standIn.callsTo('chat.update').some((c) => String(c.params.text).includes('already a member'))).toBe(
+      false,
+    );
     expect(await t.db.knex('audit_log').where({ action: 'member.registered' })).toHaveLength(1);
   });
 

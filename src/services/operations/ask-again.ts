@@ -6,10 +6,10 @@ import type { Services } from '../index.js';
 import { inviteState } from '../invites.js';
 import type { Delivery } from '../notifier.js';
 import { toAccount, toInvite } from '../rows.js';
-import { type Actor, type Invite, type Refused, refuse } from '../types.js';
+import { type Actor, type Refused, refuse } from '../types.js';
 import { type InviteOutcome, invitePeople } from './invite-people.js';
 
-async function expiredInvite(services: Services, inviteId: string) {
+async function inviteAndAccount(services: Services, inviteId: string) {
   const row = await services.knex('invites').where({ id: inviteId }).first();
   if (!row) return undefined;
   const invite = toInvite(row);
@@ -23,13 +23,14 @@ export type AskAgainOutcome =
 
 /**
  * The invited person (Slack says who pressed) asks the admin who invited them for a new
- * invitation: that admin gets one DM with an Invite again button. Asked once per invitation.
+ * invitation: that admin gets one DM with an Invite again button. Asked once per invitation
+ * (`invite_used` when asked already).
  */
 export async function askAgain(
   services: Services,
   input: { inviteId: string; pressedBy: string },
 ): Promise<AskAgainOutcome> {
-  const found = await expiredInvite(services, input.inviteId);
+  const found = await inviteAndAccount(services, input.inviteId);
   if (!found || inviteState(found.invite, services.now()) !== 'expired') return refuse('invite_unknown');
   const { invite, account } = found;
   if (invite.forSlackUserId !== input.pressedBy) return refuse('wrong_person');
@@ -37,7 +38,14 @@ export async function askAgain(
   if (member?.status === 'active') return refuse('already_member');
   if (!(await canAdminister(services.knex, account.id, invite.createdBy))) return refuse('inviter_cannot_invite');
   // Once per invitation, whoever presses again and in whichever process.
-  if (!(await services.requests.claim(`ask-again:${invite.id}`))) return refuse('invite_used');
+  const [claimed] = await services
+    .knex('invitation_dms')
+    .insert({ invite_id: invite.id, asked_at: services.now() })
+    .onConflict('invite_id')
+    .merge(['asked_at'])
+    .whereNull('invitation_dms.asked_at')
+    .returning('invite_id');
+  if (!claimed) return refuse('invite_used');
   const told = await services.notifier.tell(account, invite.createdBy, { kind: 'asked_again', invite });
   return { ok: true, admin: invite.createdBy, told };
 }
@@ -45,15 +53,22 @@ export async function askAgain(
 /**
  * The admin's answer (Invite again): a new personal invitation of the same person, as
  * `/chatbees-users invite` makes it — the admin's role is checked, caps and Slack's word apply.
+ * Once: when the person was invited again since (by anyone), `invite_used`.
  */
 export async function inviteAgain(
   services: Services,
   actor: Actor,
   input: { inviteId: string },
-): Promise<InviteOutcome | Refused<'invite_unknown'>> {
-  const found = await expiredInvite(services, input.inviteId);
-  const invite: Invite | undefined = found?.invite;
+): Promise<InviteOutcome | Refused<'invite_unknown' | 'invite_used'>> {
+  const found = await inviteAndAccount(services, input.inviteId);
+  const invite = found?.invite;
   if (!invite?.forSlackUserId || invite.accountId !== actor.accountId) return refuse('invite_unknown');
+  const newer = await services
+    .knex('invites')
+    .where({ account_id: invite.accountId, for_slack_user_id: invite.forSlackUserId })
+    .where('created_at', '>', invite.createdAt)
+    .first('id');
+  if (newer || !(await services.requests.claim(`invite-again:${invite.id}`))) return refuse('invite_used');
   const [outcome] = await invitePeople(services, actor, { users: [invite.forSlackUserId] });
   return outcome as InviteOutcome;
 }

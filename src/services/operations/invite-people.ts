@@ -2,6 +2,7 @@
 // in Slack, gets a personal invite and is sent their link by DM.
 import type { Services } from '../index.js';
 import type { InviteCapReached } from '../invites.js';
+import { JOB } from '../jobs.js';
 import { mayJoin } from '../people.js';
 import type { Account, Actor, Refusal } from '../types.js';
 
@@ -95,6 +96,8 @@ async function invitePerson(services: Services, account: Account, actor: Actor, 
       .insert({ invite_id: created.invite.id, channel: told.at.channel, ts: told.at.ts })
       .onConflict('invite_id')
       .merge(['channel', 'ts']);
+    // Replaced or revoked while the DM was on its way: the job that said so found no DM yet.
+    await services.jobs.later(services.knex, JOB.invitationDm, { inviteId: created.invite.id });
   }
   if (!told.ok) return { user, kind: 'dm_failed', url: created.url, expiresAt, error: told.error, guest };
   return { user, kind: 'sent', expiresAt, replaced: created.replaced !== null, guest };

@@ -190,12 +190,8 @@ export async function register(
     if (!used) return { ...refuse('invite_used'), details };
 
     const member = await makeMember(trx, account.id, slackUserId, invite, profile, now);
-    if (source === 'invitation_dm') {
-      // Joined from the DM itself, which the Slack layer changes as it answers the press.
-      await trx('invitation_dms').where({ invite_id: invite.id }).update({ shows: 'joined' });
-    } else {
-      await services.jobs.later(trx, JOB.invitationDm, { inviteId: invite.id });
-    }
+    // Its DMs (the invitation and any reminder) say so, whichever way they joined.
+    await services.jobs.later(trx, JOB.invitationDm, { inviteId: invite.id });
     await recordAudit(trx, {
       accountId: account.id,
       actor: slackUserId,

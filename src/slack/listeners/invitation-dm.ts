@@ -1,7 +1,9 @@
-// The invitation DM's Accept button: Slack signs the press and names who pressed it, so the
-// invited person joins without leaving Slack. The DM then says they joined; anyone else who
-// presses it (a forwarded message) gets an ephemeral refusal and nothing changes.
+// The buttons of invitation DMs. Accept: Slack signs the press and names who pressed it, so the
+// invited person joins without leaving Slack, and the DM says so; anyone else who presses it (a
+// forwarded message) gets an ephemeral refusal and nothing changes. Ask for a new invitation (an
+// expired one's DM) and Invite again (in the inviting admin's DM).
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { KnownBlock } from '@slack/types';
 import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
 import { acceptInvitation } from '../../services/operations/accept-invitation.js';
@@ -10,6 +12,7 @@ import { invitationAccepted } from '../blocks/dm.js';
 import { inviteResults } from '../blocks/invite-results.js';
 import { escapeMrkdwn, mention } from '../blocks/text.js';
 import { type RequestActor, type SlackDeps, serviceActor } from '../context.js';
+import { slackError } from '../notify.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
@@ -34,12 +37,27 @@ export function acceptPressed(deps: SlackDeps) {
       return;
     }
     setOutcome(outcome.alreadyMember ? 'already_member' : 'registered');
-    const channel = body.container?.channel_id ?? body.channel?.id;
-    const ts = body.container?.message_ts ?? body.message?.ts;
-    const message = invitationAccepted(outcome.account, outcome.alreadyMember);
-    if (channel && ts) await args.client.chat.update({ channel, ts, ...message });
-    else await args.respond({ response_type: 'ephemeral', replace_original: false, text: message.text });
+    // A second press by whoever joined through this very invitation reads as the first did.
+    const joinedHere = !outcome.alreadyMember || outcome.member.inviteId === outcome.invite.id;
+    await answerInPlace(args, deps, invitationAccepted(outcome.account, !joinedHere));
   };
+}
+
+/**
+ * The pressed message, changed to `message`; when Slack will not change it, the presser is told
+ * privately instead: what was done is never reported as not done.
+ */
+async function answerInPlace(args: Args, deps: SlackDeps, message: { text: string; blocks?: KnownBlock[] }) {
+  const at = pressedIn(args);
+  if (at) {
+    try {
+      await args.client.chat.update({ ...at, ...message });
+      return;
+    } catch (err) {
+      deps.logger.warn({ error: slackError(err) }, 'pressed message not changed');
+    }
+  }
+  await whisper(args, message.text);
 }
 
 /** The message a button was pressed in, when Slack says (a DM): to change it in place. */
@@ -70,10 +88,7 @@ export function askAgainPressed(deps: SlackDeps) {
     const text = outcome.told.ok
       ? `I asked ${mention(outcome.admin)} for a new invitation; it will come here as a new message.`
       : `I could not reach ${mention(outcome.admin)}; ask an AccountAdmin for a new invitation.`;
-    const at = pressedIn(args);
-    if (at)
-      await args.client.chat.update({ ...at, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
-    else await whisper(args, text);
+    await answerInPlace(args, deps, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
   };
 }
 
@@ -83,11 +98,14 @@ export function inviteAgainPressed(deps: SlackDeps) {
     const outcome = await inviteAgain(deps.services, serviceActor(actor, 'invitation_dm'), {
       inviteId: args.action.value ?? '',
     });
-    if ('ok' in outcome) return void (await whisper(args, escapeMrkdwn(refusalText(outcome.reason))));
+    if ('ok' in outcome) {
+      const text =
+        outcome.reason === 'invite_used'
+          ? 'They were invited again already.'
+          : escapeMrkdwn(refusalText(outcome.reason));
+      return void (await whisper(args, text));
+    }
     const text = inviteResults([outcome]).text;
-    const at = pressedIn(args);
-    if (at)
-      await args.client.chat.update({ ...at, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
-    else await whisper(args, text);
+    await answerInPlace(args, deps, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
   };
 }

@@ -74,7 +74,9 @@ function operationOf(body: Body): Asked | undefined {
 /** The surface a request came from, for the audit log. */
 function sourceOf(body: Body): AuditSource {
   if (body.command) return 'slash_command';
-  return body.view?.type === 'home' ? 'app_home' : 'console';
+  if (body.view?.type === 'home') return 'app_home';
+  // A button in a message: the invitation DMs'.
+  return body.container?.type === 'message' ? 'invitation_dm' : 'console';
 }
 
 type Args = AnyMiddlewareArgs & {
