@@ -11,10 +11,17 @@ import { JOB, type JobName, type Jobs } from '../services/jobs.js';
 
 type Row = Record<string, unknown>;
 
-/** pg-boss's way into a database: SQL with $1, $2 … placeholders. */
-function executorFor(knex: Knex): PgBoss.Db {
+/**
+ * pg-boss's way into a database: SQL with $1, $2 … placeholders. Once the queue stopped it
+ * touches the database no more: pg-boss 10 completes or fails a job without awaiting it, so a
+ * job that ends after the stop would otherwise reach a closed pool in a promise nobody handles
+ * (the job is handed back by pg-boss's expiry and runs again).
+ */
+function executorFor(knex: Knex, stopped: () => boolean): PgBoss.Db {
   return {
     async executeSql(text: string, values: unknown[] = []) {
+      // No rows at all (not an empty list): pg-boss then counts nothing affected.
+      if (stopped()) return { rows: undefined as unknown as Row[] };
       const client = knex.client as {
         acquireConnection(): Promise<{ query(text: string, values?: unknown[]): Promise<{ rows: Row[] }> }>;
         releaseConnection(connection: unknown): Promise<void>;
@@ -85,6 +92,9 @@ export class JobQueue implements Jobs {
   private readonly boss: PgBoss;
   private readonly names = new Set<string>();
   private started = false;
+  private stopped = false;
+  /** The jobs this process is running, for a stop to wait for. */
+  private readonly running = new Set<Promise<void>>();
 
   constructor(
     knex: Knex,
@@ -92,7 +102,7 @@ export class JobQueue implements Jobs {
     private readonly settings: QueueSettings = {},
   ) {
     this.boss = new PgBoss({
-      db: executorFor(knex),
+      db: executorFor(knex, () => this.stopped),
       schema: QUEUE_SCHEMA,
       // The schema is the app's migrations' business (migrations/…_010_job_queue.ts).
       migrate: false,
@@ -108,6 +118,7 @@ export class JobQueue implements Jobs {
 
   async start(): Promise<void> {
     if (this.started) return;
+    this.stopped = false;
     await this.boss.start();
     // The domain's queues exist before any request can send to them from inside a transaction.
     for (const name of Object.values(JOB)) await this.ensureQueue(name);
@@ -126,9 +137,12 @@ export class JobQueue implements Jobs {
         { includeMetadata: true, pollingIntervalSeconds: this.settings.pollingIntervalSeconds ?? 2 },
         async ([job]) => {
           if (!job) return;
+          const run = this.run(name, job, work);
+          this.running.add(run);
           try {
-            await this.run(name, job, work);
+            await run;
           } finally {
+            this.running.delete(run);
             if (worker.id) this.boss.notifyWorker(worker.id);
           }
         },
@@ -187,7 +201,17 @@ export class JobQueue implements Jobs {
   async stop(graceMs: number): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    const until = Date.now() + graceMs;
     await this.boss.stop({ graceful: true, wait: true, close: false, timeout: Math.max(1_000, graceMs) });
+    // pg-boss handed back what still runs; let it finish within the grace if it can.
+    const left = until - Date.now();
+    if (this.running.size > 0 && left > 0) {
+      await Promise.race([
+        Promise.allSettled([...this.running]),
+        new Promise((resolve) => setTimeout(resolve, left).unref()),
+      ]);
+    }
+    this.stopped = true;
   }
 
   private async ensureQueue(name: string): Promise<void> {

@@ -103,6 +103,33 @@ describe.each(backends)('the job queue on $name', (backend) => {
     expect(lines.some((l) => String(l.msg).startsWith('job failed'))).toBe(false);
   });
 
+  it('on a graceful stop, finishes a job in flight, or hands it back to run again after the next start', async () => {
+    const name = queueName();
+    const first = open();
+    await first.start();
+    const started: string[] = [];
+    const finished: string[] = [];
+    await first.work<{ k: string }>(name, async ({ k }) => {
+      started.push(k);
+      await new Promise((resolve) => setTimeout(resolve, k === 'slow' ? 4_000 : 200));
+      finished.push(k);
+    });
+    await first.send(name, { k: 'quick' });
+    await first.send(name, { k: 'slow' });
+    await waitFor(() => started.length === 2, 10_000, 'both jobs started');
+    await first.stop(1_500);
+    expect(finished).toContain('quick');
+    expect(finished).not.toContain('slow');
+
+    // Handed back: it runs again (pg-boss retries a job a stop interrupted).
+    const again: string[] = [];
+    const second = open();
+    await second.start();
+    await second.work<{ k: string }>(name, async ({ k }) => void again.push(k));
+    await waitFor(() => again.includes('slow'), 15_000, 'the interrupted job to run again');
+    expect(again).not.toContain('quick');
+  });
+
   it('keeps a job sent in a transaction only if the transaction commits', async () => {
     const queue = open();
     await queue.start();
