@@ -308,10 +308,13 @@ export async function createBot(options: BotOptions): Promise<Bot> {
       server.closeIdleConnections();
       if (config.slack.mode === 'socket') await slack.app.stop().catch(() => {});
       const started = Date.now();
-      // Jobs in flight finish, or are handed back to run again after the next start.
-      await queue.stop(graceMs).catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));
-      const drained = await inFlight.drain(Math.max(0, graceMs - (Date.now() - started)));
+      // Requests and their work after the ack finish first (they may queue jobs), then the jobs
+      // in flight finish, or are handed back to run again after the next start.
+      // A second of the grace is kept for the jobs.
+      const drained = await inFlight.drain(Math.max(0, graceMs - 1_000));
       if (!drained) logger.warn({ unfinished: inFlight.size }, 'stopping with work still in flight');
+      const left = Math.max(1_000, graceMs - (Date.now() - started));
+      await queue.stop(left).catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));
       server.closeAllConnections();
       await closed;
     },

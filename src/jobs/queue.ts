@@ -95,14 +95,17 @@ export class JobQueue implements Jobs {
   private stopped = false;
   /** The jobs this process is running, for a stop to wait for. */
   private readonly running = new Set<Promise<void>>();
+  private readonly sender: PgBoss.Db;
 
   constructor(
     knex: Knex,
     private readonly logger: Logger,
     private readonly settings: QueueSettings = {},
   ) {
+    this.sender = executorFor(knex, () => false);
     this.boss = new PgBoss({
       db: executorFor(knex, () => this.stopped),
+
       schema: QUEUE_SCHEMA,
       // The schema is the app's migrations' business (migrations/…_010_job_queue.ts).
       migrate: false,
@@ -178,7 +181,9 @@ export class JobQueue implements Jobs {
     return this.boss.send(name, data, {
       ...DEFAULT_RETRY,
       ...options,
-      ...(trx ? { db: inTransactionExecutor(trx) } : {}),
+      // The app's own sends go to the database even after the queue stopped working jobs (a
+      // request finishing during a graceful stop still queues what it must).
+      db: trx ? inTransactionExecutor(trx) : this.sender,
     });
   }
 
