@@ -10,6 +10,7 @@ import * as rateLimits from '../../migrations/20261201_008_rate_limits.js';
 import * as inviteCaps from '../../migrations/20261201_009_invite_caps.js';
 import * as jobQueue from '../../migrations/20261201_010_job_queue.js';
 import * as invitationDms from '../../migrations/20261201_011_invitation_dms.js';
+import * as accessRequests from '../../migrations/20261201_012_access_requests.js';
 
 interface Migration {
   name: string;
@@ -34,6 +35,7 @@ const migrations: Migration[] = [
   { name: '20261201_009_invite_caps', ...inviteCaps },
   { name: '20261201_010_job_queue', ...jobQueue },
   { name: '20261201_011_invitation_dms', ...invitationDms },
+  { name: '20261201_012_access_requests', ...accessRequests },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

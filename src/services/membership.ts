@@ -4,8 +4,8 @@ import type { Knex } from 'knex';
 import { recordAudit } from './audit-log.js';
 import { findMember, usableInvite } from './checks.js';
 import { JOB, type Jobs } from './jobs.js';
-import { type Row, sortNameOf } from './rows.js';
-import type { AuditSource, Member, Profile, RevokeReason } from './types.js';
+import { type Row, sortNameOf, toMember } from './rows.js';
+import type { AuditSource, Member, Profile, RevokeReason, Role } from './types.js';
 
 /**
  * Ends the invites that could still be used and that were made by, or are for, one person:
@@ -123,4 +123,38 @@ export async function grantAdmin(
     after: { status: 'active', role: 'AccountAdmin' },
     at: by.at,
   });
+}
+
+/**
+ * The person as an active member of the account: a new member, or a removed one afresh (the audit
+ * log keeps the past). Through an invite (`inviteId`) or an approved access request.
+ */
+export async function makeMember(
+  trx: Knex.Transaction,
+  accountId: number,
+  slackUserId: string,
+  how: { role: Role; invitedBy: string; inviteId: string | null },
+  profile: { displayName: string | null; email: string | null },
+  now: Date,
+): Promise<Member> {
+  const registration = {
+    display_name: profile.displayName ?? null,
+    email: profile.email ?? null,
+    sort_name: sortNameOf(profile.displayName, slackUserId),
+    role: how.role,
+    status: 'active',
+    registered_at: now,
+    invited_by: how.invitedBy,
+    invite_id: how.inviteId,
+    removed_at: null,
+    removed_by: null,
+    slack_deactivated_at: null,
+    updated_at: now,
+  };
+  const [row] = await trx('members')
+    .insert({ account_id: accountId, slack_user_id: slackUserId, ...registration })
+    .onConflict(['account_id', 'slack_user_id'])
+    .merge(registration)
+    .returning('*');
+  return toMember(row);
 }

@@ -17,6 +17,12 @@ export type Notice =
   | { kind: 'invitation_reminder'; invite: Invite; url: string | null }
   /** To the admin who sent an invitation that expired: its person asks for a new one. */
   | { kind: 'asked_again'; invite: Invite }
+  /** To an admin: someone asks for access (with Approve and Deny). */
+  | { kind: 'access_request'; request: { id: number; slackUserId: string; reason: string | null; guest: boolean } }
+  /** To the person who asked: what an admin decided. */
+  | { kind: 'access_decided'; decision: 'approved' | 'denied'; by: string }
+  /** A copy of an access request, changed in place once decided. */
+  | { kind: 'access_request_decided'; requester: string; decision: 'approved' | 'denied'; by: string }
   /** An invitation's DM, changed in place: what became of the invitation. */
   | { kind: 'invitation_ended'; invite: Invite; shows: InvitationShows };
 

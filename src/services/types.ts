@@ -104,6 +104,7 @@ export type AuditAction =
   | 'invite.created'
   | 'invite.revoked'
   | 'access.refused'
+  | 'access.denied'
   | 'app.installed'
   | 'app.uninstalled';
 
@@ -153,7 +154,12 @@ export type Refusal =
   /** This person was invited as often as anyone may in 24 hours. */
   | 'invitee_invite_limit'
   /** Links for anyone are pages, and the app serves none (Socket Mode without PUBLIC_URL). */
-  | 'no_pages';
+  | 'no_pages'
+  /** The person's access request is still open. */
+  | 'request_open'
+  | 'request_unknown'
+  /** Another admin decided this access request first. */
+  | 'request_decided';
 
 export type Refused<R extends Refusal = Refusal> = { ok: false; reason: R };
 export type Result<T extends object, R extends Refusal = Refusal> = ({ ok: true } & T) | Refused<R>;

@@ -70,6 +70,12 @@ function dmOf(account: Account, notice: Notice): Message {
       return dm.welcome(account);
     case 'invitation_reminder':
       return dm.invitationReminder(account, notice.invite, notice.url);
+    case 'access_request':
+      return dm.accessRequest(account, notice.request);
+    case 'access_decided':
+      return dm.accessDecided(account, notice.decision, notice.by);
+    case 'access_request_decided':
+      return dm.accessRequestDecided(notice.requester, notice.decision, notice.by);
     case 'asked_again':
       return dm.askedAgain(account, notice.invite);
     case 'invitation_ended':

@@ -19,12 +19,24 @@ export const BUTTONS = {
   acceptInvitation: 'invitation_accept',
   askAgain: 'invitation_ask_again',
   inviteAgain: 'invitation_invite_again',
+  approveRequest: 'access_request_approve',
+  denyRequest: 'access_request_deny',
 } as const;
 
 /** Modal callback ids. */
 export const FORMS = { invitePeople: 'invite_people' } as const;
 
-export type SubcommandName = 'help' | 'whoami' | 'list' | 'invite' | 'invites' | 'revoke' | 'role' | 'remove' | 'audit';
+export type SubcommandName =
+  | 'help'
+  | 'whoami'
+  | 'list'
+  | 'invite'
+  | 'invites'
+  | 'revoke'
+  | 'role'
+  | 'remove'
+  | 'audit'
+  | 'request';
 
 export interface Operation {
   /** Its key in the audit log (refusals). */
@@ -43,6 +55,8 @@ export interface Operation {
   events?: readonly string[];
   /** Slack itself handles its buttons (a link button opens its URL): no listener acts on them. */
   handledBySlack?: true;
+  /** Offered (help, hint) to people who are not AccountAdmins only: admins have no use for it. */
+  notForAdmins?: true;
 }
 
 export const OPERATIONS: readonly Operation[] = [
@@ -132,6 +146,21 @@ export const OPERATIONS: readonly Operation[] = [
     subcommand: { name: 'audit', words: ['audit'] },
     usage: `/chatbees-users audit [N up to ${MAX_AUDIT_ENTRIES}]`,
     help: 'the latest changes',
+  },
+  {
+    id: 'access.request',
+    label: 'Asking for access',
+    who: 'everyone',
+    subcommand: { name: 'request', words: ['request'] },
+    usage: '/chatbees-users request [reason]',
+    help: 'ask the AccountAdmins for access',
+    notForAdmins: true,
+  },
+  {
+    id: 'access.decide',
+    label: 'Deciding access requests',
+    who: 'admin',
+    buttons: [BUTTONS.approveRequest, BUTTONS.denyRequest],
   },
   {
     id: 'whoami',
@@ -264,14 +293,14 @@ export function formOperation(callbackId: string): Operation | undefined {
 
 /** The help, in the table's order: everything for AccountAdmins, what everyone may do for others. */
 export function helpLines(admin: boolean): Array<{ usage: string; help: string }> {
-  return OPERATIONS.filter((o) => o.help && o.usage && (admin || o.who === 'everyone'))
+  return OPERATIONS.filter((o) => o.help && o.usage && (admin ? !o.notForAdmins : o.who === 'everyone'))
     .filter((o) => admin || o.id !== 'console.open')
     .map((o) => ({ usage: o.usage as string, help: o.help as string }));
 }
 
 /** The subcommand names someone may use, for the unknown-command hint. */
 export function subcommandNames(admin: boolean): SubcommandName[] {
-  return OPERATIONS.filter((o) => o.subcommand && (admin || o.who === 'everyone')).map(
+  return OPERATIONS.filter((o) => o.subcommand && (admin ? !o.notForAdmins : o.who === 'everyone')).map(
     (o) => (o.subcommand as { name: SubcommandName }).name,
   );
 }

@@ -1,15 +1,15 @@
 // Register through a registration link: the page a signed-in person sees before confirming
 // (`identify`), and the confirmation itself (`register`), which welcomes them and tells the admin
 // whose link it was.
-import type { Knex } from 'knex';
 import { recordAudit, recordRefusal } from '../audit-log.js';
 import { deactivatedInSlack, findMember, lockAccount, usableInvite } from '../checks.js';
 import { inTransaction } from '../db.js';
 import type { Services } from '../index.js';
 import { type InviteDetails, type LinkRefusal, linkAuthority, refusalFor } from '../invites.js';
 import { JOB } from '../jobs.js';
+import { makeMember } from '../membership.js';
 import { mayJoin, type SlackPerson, sameWorkspace } from '../people.js';
-import { sortNameOf, toInvite, toMember } from '../rows.js';
+import { toInvite } from '../rows.js';
 import {
   type Account,
   type AuditSource,
@@ -112,38 +112,6 @@ export async function identify(services: Services, token: string, identity: Veri
   return admit(services, token, identity, 'registration_page');
 }
 
-/** The person as an active AccountUser of the account: a new member, or a removed one afresh. */
-async function makeMember(
-  trx: Knex.Transaction,
-  accountId: number,
-  slackUserId: string,
-  invite: Invite,
-  profile: { displayName: string | null; email: string | null },
-  now: Date,
-): Promise<Member> {
-  const registration = {
-    display_name: profile.displayName ?? null,
-    email: profile.email ?? null,
-    sort_name: sortNameOf(profile.displayName, slackUserId),
-    role: invite.role,
-    status: 'active',
-    registered_at: now,
-    invited_by: invite.createdBy,
-    invite_id: invite.id,
-    // A removed member who registers again starts afresh; the audit log keeps the past.
-    removed_at: null,
-    removed_by: null,
-    slack_deactivated_at: null,
-    updated_at: now,
-  };
-  const [row] = await trx('members')
-    .insert({ account_id: accountId, slack_user_id: slackUserId, ...registration })
-    .onConflict(['account_id', 'slack_user_id'])
-    .merge(registration)
-    .returning('*');
-  return toMember(row);
-}
-
 /**
  * Registers a person through a registration link, as AccountUser, if `admit` lets them: the
  * checks are made again under the account's lock, where the link is used up. An active
@@ -189,7 +157,14 @@ export async function register(
       .returning('*');
     if (!used) return { ...refuse('invite_used'), details };
 
-    const member = await makeMember(trx, account.id, slackUserId, invite, profile, now);
+    const member = await makeMember(
+      trx,
+      account.id,
+      slackUserId,
+      { role: invite.role, invitedBy: invite.createdBy, inviteId: invite.id },
+      profile,
+      now,
+    );
     // Its DMs (the invitation and any reminder) say so, whichever way they joined.
     await services.jobs.later(trx, JOB.invitationDm, { inviteId: invite.id });
     await recordAudit(trx, {

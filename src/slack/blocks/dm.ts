@@ -4,7 +4,7 @@ import type { InvitationShows } from '../../services/notifier.js';
 import type { Account, Invite, Role } from '../../services/types.js';
 import { BUTTONS } from '../operations.js';
 import { accountName, type Message } from './messages.js';
-import { link, mention, slackDate } from './text.js';
+import { escapeMrkdwn, link, mention, slackDate } from './text.js';
 
 export const OPEN_REGISTRATION_LINK = BUTTONS.openRegistrationLink;
 
@@ -169,4 +169,55 @@ export function invitationReminder(account: Account, invite: Invite, url: string
     text: `Reminder: ${sent.text}`,
     blocks: [{ type: 'section', text: { type: 'mrkdwn', text: heading } }, ...(sent.blocks ?? [])],
   };
+}
+
+/** To an admin: someone asks for access. */
+export function accessRequest(
+  account: Account,
+  request: { id: number; slackUserId: string; reason: string | null; guest: boolean },
+): Message {
+  const guest = request.guest ? ' (a guest of this workspace, not a full member)' : '';
+  const reason = request.reason ? `\n>${escapeMrkdwn(request.reason).replace(/\n/g, ' ')}` : '';
+  const text = `${mention(request.slackUserId)}${guest} asks for access to *${accountName(account)}* on ChatBees.${reason}`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text } },
+      {
+        type: 'actions',
+        block_id: 'access_request',
+        elements: [
+          {
+            type: 'button',
+            action_id: BUTTONS.approveRequest,
+            text: { type: 'plain_text', text: 'Approve' },
+            style: 'primary',
+            value: String(request.id),
+          },
+          {
+            type: 'button',
+            action_id: BUTTONS.denyRequest,
+            text: { type: 'plain_text', text: 'Deny' },
+            value: String(request.id),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** To the person who asked. */
+export function accessDecided(account: Account, decision: 'approved' | 'denied', by: string): Message {
+  return {
+    text:
+      decision === 'approved'
+        ? `${mention(by)} approved your request: you are now an *AccountUser* of *${accountName(account)}* on ChatBees. Type \`/chatbees-users whoami\` any time to see your role.`
+        : `${mention(by)} did not approve your request for access to *${accountName(account)}* this time. You can ask again in 24 hours.`,
+  };
+}
+
+/** A copy of an access request once decided: who decided what, no buttons. */
+export function accessRequestDecided(requester: string, decision: 'approved' | 'denied', by: string): Message {
+  const text = `${mention(requester)}'s access request: ${decision === 'approved' ? 'approved' : 'denied'} by ${mention(by)}.`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }

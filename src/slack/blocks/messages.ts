@@ -242,7 +242,11 @@ function auditSentence(entry: AuditEntry): string {
     case 'app.uninstalled':
       return `The app was ${after.event === 'tokens_revoked' ? 'deauthorized' : 'uninstalled'} in Slack; its tokens were deleted, members kept`;
     case 'member.registered':
-      return `${target} registered (invited by ${mention(String(after.invitedBy ?? ''))})`;
+      return after.accessRequest
+        ? `${who} approved ${target}'s access request`
+        : `${target} registered (invited by ${mention(String(after.invitedBy ?? ''))})`;
+    case 'access.denied':
+      return `${who} denied ${target}'s access request`;
     case 'member.role_changed':
       return `${who} changed ${target}'s role ${escapeMrkdwn(String(before.role))} → ${escapeMrkdwn(String(after.role))}${endedLinks(after.revokedInvites)}`;
     case 'member.removed':

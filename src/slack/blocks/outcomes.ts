@@ -1,15 +1,17 @@
 // One renderer per operation outcome, shared by the command, the console and the Home tab, so
 // the same change reads the same wherever it was made.
 
-import { adminRefusalText } from '../../refusal-text.js';
+import { adminRefusalText, refusalText } from '../../refusal-text.js';
 import type { ChangeRoleOutcome } from '../../services/operations/change-role.js';
 import type { MemberPage } from '../../services/operations/list-members.js';
 import type { RemoveOutcome } from '../../services/operations/remove-member.js';
+import type { RequestOutcome } from '../../services/operations/request-access.js';
 import type { RevokeOutcome } from '../../services/operations/revoke-invite.js';
 import type { ShareLinkOutcome } from '../../services/operations/share-link.js';
 import type { Account, AuditEntry, Invite, Refused, Result, Role } from '../../services/types.js';
 import { capText } from './invite-results.js';
 import * as messages from './messages.js';
+import { escapeMrkdwn } from './text.js';
 
 /** What a change comes to, in a sentence, and whether it was done (the console marks it). */
 export interface Said {
@@ -64,4 +66,14 @@ export function pendingInvites(account: Account, outcome: Result<{ invites: Invi
 
 export function auditLog(account: Account, outcome: Result<{ entries: AuditEntry[] }>): messages.Message {
   return outcome.ok ? messages.auditLog(account, outcome.entries) : messages.refusal(outcome.reason);
+}
+
+export function accessRequested(outcome: RequestOutcome): string {
+  if (outcome.ok) {
+    return outcome.adminsTold > 0
+      ? `Asked: ${outcome.adminsTold === 1 ? 'an AccountAdmin has' : `${outcome.adminsTold} AccountAdmins have`} your request. You will hear here when it is decided.`
+      : 'Your request is stored, but no AccountAdmin could be reached by DM just now; it stays open.';
+  }
+  if (outcome.reason === 'already_member') return 'You are already a member of this account: nothing to ask.';
+  return escapeMrkdwn(refusalText(outcome.reason));
 }

@@ -16,6 +16,7 @@ export const DEFAULT_AUDIT_ENTRIES = 10;
 
 import { MAX_INVITEES } from '../../services/operations/invite-people.js';
 import { MAX_AUDIT_ENTRIES } from '../../services/operations/read-audit.js';
+import { MAX_REASON_LENGTH } from '../../services/operations/request-access.js';
 
 export type Command =
   | { kind: 'console' }
@@ -30,6 +31,8 @@ export type Command =
   | { kind: 'role'; user: string; role: Role }
   | { kind: 'remove'; user: string }
   | { kind: 'audit'; limit: number }
+  /** Asking for access, with the person's reason when given. */
+  | { kind: 'request'; reason?: string }
   | { kind: 'unknown'; word: string }
   /** A known subcommand with unusable arguments; `name` still decides who may use it. */
   | { kind: 'invalid'; name: SubcommandName | null; message: string };
@@ -196,6 +199,11 @@ const PARSERS: Record<SubcommandName, Parse> = {
     if (!who || extra) return invalid('remove', `Name one person. Usage: ${USAGE.remove}`);
     const user = userOf(who);
     return user ? { kind: 'remove', user } : notAPerson('remove', who);
+  },
+
+  request(rest) {
+    const reason = rest.map(describe).join(' ').trim();
+    return reason ? { kind: 'request', reason: reason.slice(0, MAX_REASON_LENGTH) } : { kind: 'request' };
   },
 
   audit(rest) {

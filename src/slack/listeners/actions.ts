@@ -14,6 +14,7 @@ import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
 import { BUTTONS, checkHandlers } from '../operations.js';
+import { decisionPressed } from './access-requests.js';
 import { acceptPressed, askAgainPressed, inviteAgainPressed } from './invitation-dm.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
@@ -150,6 +151,10 @@ export function register(app: App, deps: SlackDeps): void {
   onButton(BUTTONS.inviteAgain, async (args, actor) => {
     if (await once(args, deps, actor)) await inviteAgain(args, actor);
   });
+
+  // On a copy of an access request: the first decision wins (the operation claims it).
+  onButton(BUTTONS.approveRequest, decisionPressed(deps, 'approved'));
+  onButton(BUTTONS.denyRequest, decisionPressed(deps, 'denied'));
 
   // From the App Home: the console, as `/chatbees-users` opens it.
   onButton(OPEN_CONSOLE_FROM_HOME, async (args, actor) => {

@@ -8,6 +8,7 @@ import { invitePeople } from '../../services/operations/invite-people.js';
 import { listInvites } from '../../services/operations/list-invites.js';
 import { listMembers } from '../../services/operations/list-members.js';
 import { readAudit } from '../../services/operations/read-audit.js';
+import { requestAccess } from '../../services/operations/request-access.js';
 import { shareLink } from '../../services/operations/share-link.js';
 import { type Actor, isAdmin } from '../../services/types.js';
 import { consoleView } from '../blocks/console.js';
@@ -98,7 +99,7 @@ const READS: {
 
 /** Changes: acked at once (with what the ack says), done once, answered through response_url. */
 const CHANGES: {
-  [K in 'invite' | 'role' | 'remove' | 'revoke']: {
+  [K in 'invite' | 'role' | 'remove' | 'revoke' | 'request']: {
     ack?(command: CommandOf<K>): string;
     run(asked: Asked, command: CommandOf<K>): Promise<string>;
   };
@@ -113,6 +114,12 @@ const CHANGES: {
     run: async ({ deps, actor, who }, input) => (await changes.removal(deps.services, who, actor.account, input)).text,
   },
   revoke: { run: async ({ deps, who }, input) => (await changes.revocation(deps.services, who, input)).text },
+  request: {
+    run: async ({ deps, actor }, { reason }) =>
+      outcomes.accessRequested(
+        await requestAccess(deps.services, { account: actor.account, slackUserId: actor.slackUserId, reason }),
+      ),
+  },
 };
 
 function isChange(command: Command): command is CommandOf<keyof typeof CHANGES> {

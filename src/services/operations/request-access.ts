@@ -1,0 +1,78 @@
+// Ask for access (`/chatbees-users request [reason]`): a person of the workspace who is not a
+// member asks, and the account's admins who can act get the request by DM, with Approve and Deny.
+import type { Services } from '../index.js';
+import type { Notifier } from '../notifier.js';
+import { belongsTo } from '../people.js';
+import type { Account, Refused } from '../types.js';
+import { refuse } from '../types.js';
+
+/** Admins told of one request, at most. */
+export const MAX_ADMINS_TOLD = 20;
+export const MAX_REASON_LENGTH = 500;
+
+export interface AccessRequest {
+  id: number;
+  slackUserId: string;
+  reason: string | null;
+  guest: boolean;
+}
+
+export type RequestOutcome =
+  | { ok: true; request: AccessRequest; adminsTold: number }
+  | (Refused<'already_member' | 'request_open' | 'not_in_workspace' | 'slack_unavailable'> & { since?: Date });
+
+export async function requestAccess(
+  services: Services,
+  input: { account: Account; slackUserId: string; reason?: string },
+): Promise<RequestOutcome> {
+  const { account, slackUserId } = input;
+  const member = await services
+    .knex('members')
+    .where({ account_id: account.id, slack_user_id: slackUserId, status: 'active' })
+    .first('id');
+  if (member) return refuse('already_member');
+  const open = await services
+    .knex('access_requests')
+    .where({ account_id: account.id, slack_user_id: slackUserId, status: 'open' })
+    .first('created_at');
+  if (open) return { ...refuse('request_open'), since: new Date(open.created_at) };
+  // Slack's word on who asks: people of the workspace (its org, for an org-wide install); guests
+  // may ask, and the admins are told they are guests.
+  const lookup = await services.directory.lookup(account, slackUserId);
+  if (!lookup.found) return refuse(lookup.why === 'unavailable' ? 'slack_unavailable' : 'not_in_workspace');
+  const { person } = lookup;
+  if (person.bot || person.deleted || !belongsTo(account, person)) return refuse('not_in_workspace');
+  const reason = input.reason?.trim().slice(0, MAX_REASON_LENGTH) || null;
+  // The partial unique index makes two asks at once one request.
+  const { rows } = (await services.knex.raw(
+    `INSERT INTO access_requests (account_id, slack_user_id, reason, guest, created_at)
+     VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (account_id, slack_user_id) WHERE status = 'open' DO NOTHING
+     RETURNING id`,
+    [account.id, slackUserId, reason, person.guest, services.now()],
+  )) as { rows: Array<{ id: number | string }> };
+  const row = rows[0];
+  if (!row) return refuse('request_open');
+  const request = { id: Number(row.id), slackUserId, reason, guest: person.guest };
+  const adminsTold = await tellAdmins(services, services.notifier, account, request);
+  return { ok: true, request, adminsTold };
+}
+
+/** Each admin who can act (at most MAX_ADMINS_TOLD) gets a copy; each copy is kept. */
+async function tellAdmins(services: Services, notifier: Notifier, account: Account, request: AccessRequest) {
+  const admins = await services.members.activeAdmins(account.id, MAX_ADMINS_TOLD);
+  let told = 0;
+  for (const admin of admins) {
+    const delivery = await notifier.tell(account, admin, { kind: 'access_request', request });
+    if (!delivery.ok) continue;
+    told += 1;
+    if (delivery.at) {
+      await services
+        .knex('access_request_copies')
+        .insert({ request_id: request.id, channel: delivery.at.channel, ts: delivery.at.ts })
+        .onConflict(['request_id', 'channel', 'ts'])
+        .ignore();
+    }
+  }
+  return told;
+}

@@ -1,0 +1,28 @@
+// Approve and Deny on a copy of an access request (an admin's DM). The permission middleware
+// has refused anyone but an active AccountAdmin already; the operation checks again, and the
+// first decision wins: a later press on any copy is told who decided.
+import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { refusalText } from '../../refusal-text.js';
+import { setOutcome } from '../../request-log.js';
+import { type Decision, decideRequest } from '../../services/operations/decide-request.js';
+import { escapeMrkdwn, mention } from '../blocks/text.js';
+import { type RequestActor, type SlackDeps, serviceActor } from '../context.js';
+
+type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
+
+export function decisionPressed(deps: SlackDeps, decision: Decision) {
+  return async (args: Args, actor: RequestActor): Promise<void> => {
+    const source = args.body.container?.type === 'message' ? 'invitation_dm' : 'console';
+    const outcome = await decideRequest(deps.services, serviceActor(actor, source), {
+      requestId: Number(args.action.value ?? 0) || 0,
+      decision,
+    });
+    if (outcome.ok) return;
+    setOutcome(`refused:${outcome.reason}`);
+    const text =
+      outcome.reason === 'request_decided' && outcome.decided
+        ? `Already ${escapeMrkdwn(outcome.decided.decision)}${outcome.decided.by ? ` by ${mention(outcome.decided.by)}` : ''}: nothing changed.`
+        : escapeMrkdwn(refusalText(outcome.reason));
+    await args.respond({ response_type: 'ephemeral', replace_original: false, text });
+  };
+}

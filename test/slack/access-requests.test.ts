@@ -1,0 +1,129 @@
+// Access requests, end to end: a non-member asks with /chatbees-users request, each admin who can
+// act gets a copy with Approve and Deny, and the first decision wins everywhere.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { BUTTONS } from '../../src/slack/operations.js';
+import { botUnderTest, resetAccount } from '../support/bot.js';
+import { backends } from '../support/databases.js';
+import { type Call, waitFor } from '../support/slack-stand-in.js';
+
+describe.each(backends)('access requests on $name', (backend) => {
+  const t = botUnderTest(() => backend.open(), { users: ['UADMIN1', 'UADMIN2', 'UBOB', 'UCAROL'] });
+  beforeEach(async () => {
+    await t.db.knex('access_requests').del();
+    await resetAccount(t.running, t.db, t.standIn, [
+      { slackUserId: 'UADMIN1', role: 'AccountAdmin', displayName: 'Ada' },
+      { slackUserId: 'UADMIN2', role: 'AccountAdmin', displayName: 'Cleo' },
+      { slackUserId: 'UCAROL', role: 'AccountUser', displayName: 'Carol' },
+    ]);
+  });
+
+  /** `user` runs `/chatbees-users <text>`; resolves with the answer posted to response_url. */
+  async function run(user: string, text: string): Promise<string> {
+    const before = t.standIn.responseUrlPosts.length;
+    const ack = await t.running.slack.command(user, text);
+    if (typeof ack.json?.text === 'string' && ack.json.text.length > 0) return ack.json.text;
+    const post = await waitFor(() => t.standIn.responseUrlPosts[before], 5_000, `the answer to ${text}`);
+    return String(post.body.text);
+  }
+
+  /** Bob asks; resolves with each admin's copy. */
+  async function bobAsks(reason = 'I need the weekly reports') {
+    const answer = await run('UBOB', `request ${reason}`);
+    expect(answer).toContain('2 AccountAdmins have your request');
+    const copies = await waitFor(
+      () => {
+        const both = ['UADMIN1', 'UADMIN2'].map((a) => t.standIn.dmsTo(a)[0]);
+        return both.every(Boolean) ? (both as Call[]) : undefined;
+      },
+      5_000,
+      'a copy for each admin',
+    );
+    const request = await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' }).first();
+    return { copies, requestId: String(request.id) };
+  }
+
+  function press(admin: string, action_id: string, requestId: string, copy?: Call) {
+    return t.running.slack.blockAction(
+      admin,
+      { action_id, value: requestId },
+      {},
+      {
+        container: { type: 'message', channel_id: String(copy?.params.channel ?? 'D0'), message_ts: '1.1' },
+      },
+    );
+  }
+
+  const member = (user: string) =>
+    t.db.knex('members').where({ account_id: t.running.account.id, slack_user_id: user }).first();
+
+  it('sends each admin a copy naming the person, with their reason and Approve/Deny; asking again says it is open', async () => {
+    const { copies } = await bobAsks('I need the <weekly> reports');
+    for (const copy of copies) {
+      expect(String(copy.params.text)).toContain('<@UBOB> asks for access to *Acme Bees*');
+      expect(String(copy.params.text)).toContain('I need the &lt;weekly&gt; reports');
+      const blocks = JSON.stringify(copy.params.blocks);
+      expect(blocks).toContain(BUTTONS.approveRequest);
+      expect(blocks).toContain(BUTTONS.denyRequest);
+    }
+    expect(await run('UBOB', 'request')).toContain('You asked already');
+    expect(await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' })).toHaveLength(1);
+    expect(await run('UCAROL', 'request')).toContain('already a member');
+  });
+
+  it('approve: the person is an AccountUser, told once; every copy says who approved; a later press changes nothing', async () => {
+    const { requestId, copies } = await bobAsks();
+    await press('UADMIN1', BUTTONS.approveRequest, requestId, copies[0]);
+    await waitFor(() => t.standIn.callsTo('chat.update').length === 2, 5_000, 'both copies changed');
+    for (const update of t.standIn.callsTo('chat.update')) {
+      expect(String(update.params.text)).toContain("<@UBOB>'s access request: approved by <@UADMIN1>");
+      expect(JSON.stringify(update.params.blocks)).not.toContain(BUTTONS.approveRequest);
+    }
+    expect(await member('UBOB')).toMatchObject({ role: 'AccountUser', status: 'active', invited_by: 'UADMIN1' });
+    await waitFor(() => t.standIn.dmsTo('UBOB').length === 1, 5_000, 'Bob told');
+    expect(String(t.standIn.dmsTo('UBOB')[0]?.params.text)).toContain('<@UADMIN1> approved your request');
+
+    const before = t.standIn.responseUrlPosts.length;
+    await press('UADMIN2', BUTTONS.denyRequest, requestId, copies[1]);
+    const answer = await waitFor(() => t.standIn.responseUrlPosts[before], 5_000, 'the late press answered');
+    expect(String(answer.body.text)).toBe('Already approved by <@UADMIN1>: nothing changed.');
+    expect(t.standIn.dmsTo('UBOB')).toHaveLength(1);
+    expect(
+      await t.db.knex('audit_log').where({ action: 'member.registered', target_slack_user_id: 'UBOB' }),
+    ).toHaveLength(1);
+  });
+
+  it('two admins deciding at the same moment: one decision, the person told once', async () => {
+    const { requestId, copies } = await bobAsks();
+    const before = t.standIn.responseUrlPosts.length;
+    await Promise.all([
+      press('UADMIN1', BUTTONS.approveRequest, requestId, copies[0]),
+      press('UADMIN2', BUTTONS.denyRequest, requestId, copies[1]),
+    ]);
+    await waitFor(() => t.standIn.dmsTo('UBOB').length === 1, 5_000, 'Bob told');
+    const loser = await waitFor(() => t.standIn.responseUrlPosts[before], 5_000, 'the loser answered');
+    expect(String(loser.body.text)).toMatch(/^Already (approved|denied) by <@UADMIN[12]>: nothing changed\.$/);
+    const decided = await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' }).first();
+    expect(['approved', 'denied']).toContain(decided.status);
+    expect(Boolean(await member('UBOB'))).toBe(decided.status === 'approved');
+    expect(t.standIn.dmsTo('UBOB')).toHaveLength(1);
+  });
+
+  it('deny: the person is told politely and the copies say so; an AccountUser pressing Approve is refused', async () => {
+    const { requestId, copies } = await bobAsks();
+    const before = t.standIn.responseUrlPosts.length;
+    await press('UCAROL', BUTTONS.approveRequest, requestId, copies[0]);
+    const refused = await waitFor(() => t.standIn.responseUrlPosts[before], 5_000, "Carol's refusal");
+    expect(String(refused.body.text)).toMatch(/needs the AccountAdmin role/);
+    expect((await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' }).first()).status).toBe('open');
+
+    await press('UADMIN2', BUTTONS.denyRequest, requestId, copies[1]);
+    await waitFor(() => t.standIn.dmsTo('UBOB').length === 1, 5_000, 'Bob told');
+    expect(String(t.standIn.dmsTo('UBOB')[0]?.params.text)).toContain('did not approve your request');
+    await waitFor(() => t.standIn.callsTo('chat.update').length === 2, 5_000, 'both copies changed');
+    expect(String(t.standIn.callsTo('chat.update')[0]?.params.text)).toContain('denied by <@UADMIN2>');
+    expect(await member('UBOB')).toBeUndefined();
+    expect(await t.db.knex('audit_log').where({ action: 'access.denied', target_slack_user_id: 'UBOB' })).toHaveLength(
+      1,
+    );
+  });
+});
