@@ -126,4 +126,19 @@ describe.each(backends)('access requests on $name', (backend) => {
       1,
     );
   });
+
+  it('approving someone Slack deactivated since they asked registers nobody, and the request stays open', async () => {
+    const { requestId, copies } = await bobAsks();
+    t.standIn.addUser({ id: 'UBOB', deleted: true });
+    try {
+      const before = t.standIn.responseUrlPosts.length;
+      await press('UADMIN1', BUTTONS.approveRequest, requestId, copies[0]);
+      const answer = await waitFor(() => t.standIn.responseUrlPosts[before], 5_000, 'the refusal');
+      expect(String(answer.body.text)).toMatch(/not an active member of the Slack workspace/);
+      expect(await member('UBOB')).toBeUndefined();
+      expect((await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' }).first()).status).toBe('open');
+    } finally {
+      t.standIn.addUser({ id: 'UBOB' });
+    }
+  });
 });

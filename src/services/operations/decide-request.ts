@@ -7,6 +7,7 @@ import { inTransaction } from '../db.js';
 import type { Services } from '../index.js';
 import { makeMember } from '../membership.js';
 import type { SentAt } from '../notifier.js';
+import { belongsTo } from '../people.js';
 import type { Account, Actor, Refused } from '../types.js';
 import { refuse } from '../types.js';
 
@@ -14,7 +15,9 @@ export type Decision = 'approved' | 'denied';
 
 export type DecideOutcome =
   | { ok: true; decision: Decision; requester: string; copies: SentAt[]; account: Account }
-  | (Refused<'not_member' | 'not_admin' | 'request_unknown' | 'request_decided'> & {
+  | (Refused<
+      'not_member' | 'not_admin' | 'request_unknown' | 'request_decided' | 'not_in_workspace' | 'slack_unavailable'
+    > & {
       decided?: { decision: string; by: string | null };
     });
 
@@ -23,6 +26,12 @@ export async function decideRequest(
   actor: Actor,
   input: { requestId: number; decision: Decision },
 ): Promise<DecideOutcome> {
+  if (input.decision === 'approved') {
+    // Slack's word at the moment of approval, as for a link: the person must still be one of the
+    // workspace. Asked before the transaction: no lock is held while Slack answers.
+    const refused = await stillInWorkspace(services, actor, input.requestId);
+    if (refused) return refused;
+  }
   const done = await inTransaction(services.knex, async (trx): Promise<DecideOutcome> => {
     const admin = await lockAsAdmin(trx, actor);
     if (!admin.ok) return admin;
@@ -87,4 +96,19 @@ export async function decideRequest(
     });
   }
   return done;
+}
+
+async function stillInWorkspace(
+  services: Services,
+  actor: Actor,
+  requestId: number,
+): Promise<Refused<'not_in_workspace' | 'slack_unavailable'> | undefined> {
+  const row = await services.knex('access_requests').where({ id: requestId, account_id: actor.accountId }).first();
+  const account = row && (await services.accounts.get(actor.accountId));
+  if (!row || !account || row.status !== 'open') return undefined; // the transaction says why
+  const lookup = await services.directory.lookup(account, row.slack_user_id as string);
+  if (!lookup.found) return refuse(lookup.why === 'unavailable' ? 'slack_unavailable' : 'not_in_workspace');
+  const { person } = lookup;
+  if (person.deleted || person.bot || !belongsTo(account, person)) return refuse('not_in_workspace');
+  return undefined;
 }
