@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { createQueues } from './20261201_010_job_queue.js';
 
 // Access requests: a non-member asks, an admin approves or denies. One open request per person
 // and account (a partial unique index: two asks at once make one). Each copy of the request sent
@@ -18,6 +19,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(
     "CREATE UNIQUE INDEX access_requests_one_open ON access_requests (account_id, slack_user_id) WHERE status = 'open'",
   );
+  await createQueues(knex, ['access-request-expiry']);
   await knex.schema.createTable('access_request_copies', (t) => {
     t.bigInteger('request_id').notNullable().references('id').inTable('access_requests').onDelete('CASCADE');
     t.text('channel').notNullable();
@@ -27,6 +29,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.raw("SELECT pgboss.delete_queue('access-request-expiry')");
   await knex.schema.dropTable('access_request_copies');
   await knex.schema.dropTable('access_requests');
 }

@@ -33,6 +33,7 @@ const TEXT: Record<Refusal, string> = {
   invitee_invite_limit: 'This person was already invited as often as anyone may in 24 hours.',
   request_open: 'You asked already; your request is open and the AccountAdmins have it.',
   request_unknown: 'There is no such access request.',
+  request_denied_recently: 'An AccountAdmin did not approve your last request; you can ask again 24 hours after it.',
   request_decided: 'That access request was decided already.',
   no_pages:
     'Links for anyone open a registration page, and this app serves none: whoever runs it can set PUBLIC_URL to where it is reachable. Invite people by name instead: /chatbees-users invite @person',

@@ -2,6 +2,7 @@
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
 import { JOB } from '../services/jobs.js';
+import { expireRequest } from '../services/operations/expire-request.js';
 import { refreshInvitationDm } from '../services/operations/refresh-invitation-dm.js';
 import { remindInvitee } from '../services/operations/remind-invitee.js';
 import { type JobQueue, RetryAt } from './queue.js';
@@ -19,6 +20,9 @@ export async function startJobs(queue: JobQueue, services: Services, logger: Log
     logger.debug({ pruned }, 'request claims pruned');
   });
   await queue.every(JOBS.pruneRequestClaims, '17 * * * *');
+  await queue.work<{ requestId: number }>(JOB.accessRequestExpiry, async (data) => {
+    await expireRequest(services, data);
+  });
   await queue.work<{ inviteId: string }>(JOB.invitationReminder, async (data) => {
     const outcome = await remindInvitee(services, data);
     logger.debug(

@@ -188,7 +188,7 @@ export class JobQueue implements Jobs {
   }
 
   /** The domain's way to queue work for later (services/jobs.ts). */
-  async later(db: Db, name: JobName, data: { inviteId: string }, startAfter?: Date): Promise<void> {
+  async later(db: Db, name: JobName, data: Record<string, string | number>, startAfter?: Date): Promise<void> {
     const trx = (db as Knex.Transaction).isTransaction ? (db as Knex.Transaction) : undefined;
     await this.send(name, data, startAfter ? { startAfter } : {}, trx);
   }

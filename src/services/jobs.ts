@@ -7,6 +7,8 @@ export const JOB = {
   invitationDm: 'invitation-dm',
   /** Remind the invited person before their link expires (data: { inviteId }). */
   invitationReminder: 'invitation-reminder',
+  /** An access request still open after ACCESS_REQUEST_LIFETIME ends (data: { requestId }). */
+  accessRequestExpiry: 'access-request-expiry',
 } as const;
 
 export type JobName = (typeof JOB)[keyof typeof JOB];
@@ -16,7 +18,7 @@ export interface Jobs {
    * Queues a job, at `startAfter` or now. With `db` a transaction, the job exists only if the
    * transaction commits.
    */
-  later(db: Db, name: JobName, data: { inviteId: string }, startAfter?: Date): Promise<void>;
+  later(db: Db, name: JobName, data: Record<string, string | number>, startAfter?: Date): Promise<void>;
 }
 
 /** For services without a queue (tests of rules, tools): nothing is done later. */

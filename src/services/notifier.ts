@@ -21,6 +21,10 @@ export type Notice =
   | { kind: 'access_request'; request: { id: number; slackUserId: string; reason: string | null; guest: boolean } }
   /** To the person who asked: what an admin decided. */
   | { kind: 'access_decided'; decision: 'approved' | 'denied'; by: string }
+  /** To the person who asked: nobody decided in time. */
+  | { kind: 'access_expired' }
+  /** A copy of an access request, changed in place once it expired. */
+  | { kind: 'access_request_expired'; requester: string }
   /** A copy of an access request, changed in place once decided. */
   | { kind: 'access_request_decided'; requester: string; decision: 'approved' | 'denied'; by: string }
   /** An invitation's DM, changed in place: what became of the invitation. */

@@ -157,6 +157,8 @@ export type Refusal =
   | 'no_pages'
   /** The person's access request is still open. */
   | 'request_open'
+  /** An admin denied the person's last request less than 24 hours ago. */
+  | 'request_denied_recently'
   | 'request_unknown'
   /** Another admin decided this access request first. */
   | 'request_decided';

@@ -74,6 +74,10 @@ function dmOf(account: Account, notice: Notice): Message {
       return dm.accessRequest(account, notice.request);
     case 'access_decided':
       return dm.accessDecided(account, notice.decision, notice.by);
+    case 'access_expired':
+      return dm.accessExpired(account);
+    case 'access_request_expired':
+      return dm.accessRequestDecided(notice.requester, 'expired');
     case 'access_request_decided':
       return dm.accessRequestDecided(notice.requester, notice.decision, notice.by);
     case 'asked_again':

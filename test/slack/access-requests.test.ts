@@ -125,6 +125,11 @@ describe.each(backends)('access requests on $name', (backend) => {
     expect(await t.db.knex('audit_log').where({ action: 'access.denied', target_slack_user_id: 'UBOB' })).toHaveLength(
       1,
     );
+    // Not again for 24 hours, and the answer says when.
+    expect(await run('UBOB', 'request please')).toMatch(
+      /did not approve your last request; you can ask again <!date\^/,
+    );
+    expect(await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' })).toHaveLength(1);
   });
 
   it('approving someone Slack deactivated since they asked registers nobody, and the request stays open', async () => {

@@ -1,10 +1,16 @@
 // Ask for access (`/chatbees-users request [reason]`): a person of the workspace who is not a
 // member asks, and the account's admins who can act get the request by DM, with Approve and Deny.
 import type { Services } from '../index.js';
+import { JOB } from '../jobs.js';
 import type { Notifier } from '../notifier.js';
 import { belongsTo } from '../people.js';
 import type { Account, Refused } from '../types.js';
 import { refuse } from '../types.js';
+
+/** How long a request stays open before it expires. */
+export const REQUEST_LIFETIME_MS = 7 * 86_400_000;
+/** After a denial, how long before the person may ask again. */
+export const ASK_AGAIN_AFTER_MS = 86_400_000;
 
 /** Admins told of one request, at most. */
 export const MAX_ADMINS_TOLD = 20;
@@ -19,7 +25,13 @@ export interface AccessRequest {
 
 export type RequestOutcome =
   | { ok: true; request: AccessRequest; adminsTold: number }
-  | (Refused<'already_member' | 'request_open' | 'not_in_workspace' | 'slack_unavailable'> & { since?: Date });
+  | (Refused<
+      'already_member' | 'request_open' | 'request_denied_recently' | 'not_in_workspace' | 'slack_unavailable'
+    > & {
+      since?: Date;
+      /** When they may ask again, after a denial. */
+      until?: Date;
+    });
 
 export async function requestAccess(
   services: Services,
@@ -36,6 +48,16 @@ export async function requestAccess(
     .where({ account_id: account.id, slack_user_id: slackUserId, status: 'open' })
     .first('created_at');
   if (open) return { ...refuse('request_open'), since: new Date(open.created_at) };
+  const denied = await services
+    .knex('access_requests')
+    .where({ account_id: account.id, slack_user_id: slackUserId, status: 'denied' })
+    .where('decided_at', '>', new Date(services.now().getTime() - ASK_AGAIN_AFTER_MS))
+    .orderBy('decided_at', 'desc')
+    .first('decided_at');
+  if (denied) {
+    const until = new Date(new Date(denied.decided_at).getTime() + ASK_AGAIN_AFTER_MS);
+    return { ...refuse('request_denied_recently'), until };
+  }
   // Slack's word on who asks: people of the workspace (its org, for an org-wide install); guests
   // may ask, and the admins are told they are guests.
   const lookup = await services.directory.lookup(account, slackUserId);
@@ -54,6 +76,12 @@ export async function requestAccess(
   const row = rows[0];
   if (!row) return refuse('request_open');
   const request = { id: Number(row.id), slackUserId, reason, guest: person.guest };
+  await services.jobs.later(
+    services.knex,
+    JOB.accessRequestExpiry,
+    { requestId: request.id },
+    new Date(services.now().getTime() + REQUEST_LIFETIME_MS),
+  );
   const adminsTold = await tellAdmins(services, services.notifier, account, request);
   return { ok: true, request, adminsTold };
 }

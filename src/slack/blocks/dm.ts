@@ -216,8 +216,22 @@ export function accessDecided(account: Account, decision: 'approved' | 'denied',
   };
 }
 
-/** A copy of an access request once decided: who decided what, no buttons. */
-export function accessRequestDecided(requester: string, decision: 'approved' | 'denied', by: string): Message {
-  const text = `${mention(requester)}'s access request: ${decision === 'approved' ? 'approved' : 'denied'} by ${mention(by)}.`;
+/** To the person who asked, when nobody decided in time. */
+export function accessExpired(account: Account): Message {
+  return {
+    text: `Your request for access to *${accountName(account)}* on ChatBees expired before an AccountAdmin decided. You can ask again with \`/chatbees-users request\`.`,
+  };
+}
+
+/** A copy of an access request once decided (who decided what) or expired: no buttons. */
+export function accessRequestDecided(
+  requester: string,
+  decision: 'approved' | 'denied' | 'expired',
+  by?: string,
+): Message {
+  const text =
+    decision === 'expired'
+      ? `${mention(requester)}'s access request expired: nobody decided in 7 days.`
+      : `${mention(requester)}'s access request: ${decision} by ${mention(by ?? '')}.`;
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }

@@ -11,7 +11,7 @@ import type { ShareLinkOutcome } from '../../services/operations/share-link.js';
 import type { Account, AuditEntry, Invite, Refused, Result, Role } from '../../services/types.js';
 import { capText } from './invite-results.js';
 import * as messages from './messages.js';
-import { escapeMrkdwn } from './text.js';
+import { escapeMrkdwn, slackDate } from './text.js';
 
 /** What a change comes to, in a sentence, and whether it was done (the console marks it). */
 export interface Said {
@@ -75,5 +75,8 @@ export function accessRequested(outcome: RequestOutcome): string {
       : 'Your request is stored, but no AccountAdmin could be reached by DM just now; it stays open.';
   }
   if (outcome.reason === 'already_member') return 'You are already a member of this account: nothing to ask.';
+  if (outcome.reason === 'request_denied_recently' && outcome.until) {
+    return `An AccountAdmin did not approve your last request; you can ask again ${slackDate(outcome.until)}.`;
+  }
   return escapeMrkdwn(refusalText(outcome.reason));
 }
