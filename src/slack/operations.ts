@@ -19,6 +19,7 @@ export const BUTTONS = {
   acceptInvitation: 'invitation_accept',
   askAgain: 'invitation_ask_again',
   inviteAgain: 'invitation_invite_again',
+  requestAccess: 'access_request_ask',
   approveRequest: 'access_request_approve',
   denyRequest: 'access_request_deny',
 } as const;
@@ -152,6 +153,7 @@ export const OPERATIONS: readonly Operation[] = [
     label: 'Asking for access',
     who: 'everyone',
     subcommand: { name: 'request', words: ['request'] },
+    buttons: [BUTTONS.requestAccess],
     usage: '/chatbees-users request [reason]',
     help: 'ask the AccountAdmins for access',
     notForAdmins: true,

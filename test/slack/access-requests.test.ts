@@ -146,4 +146,18 @@ describe.each(backends)('access requests on $name', (backend) => {
       t.standIn.addUser({ id: 'UBOB' });
     }
   });
+
+  it('whoami offers a non-member Request access, which asks like the command', async () => {
+    const ack = await t.running.slack.command('UBOB', 'whoami');
+    expect(JSON.stringify(ack.json?.blocks)).toContain(BUTTONS.requestAccess);
+    expect(String(ack.json?.text)).toContain('or press *Request access*');
+    const before = t.standIn.responseUrlPosts.length;
+    await t.running.slack.blockAction('UBOB', { action_id: BUTTONS.requestAccess, value: 'request' });
+    const answer = await waitFor(() => t.standIn.responseUrlPosts[before], 5_000, 'the answer');
+    expect(String(answer.body.text)).toContain('2 AccountAdmins have your request');
+    await waitFor(() => t.standIn.dmsTo('UADMIN1').length === 1, 5_000, "the admin's copy");
+    // A member is not offered it.
+    const carol = await t.running.slack.command('UCAROL', 'whoami');
+    expect(JSON.stringify(carol.json ?? {})).not.toContain(BUTTONS.requestAccess);
+  });
 });

@@ -5,7 +5,7 @@ import { SLACK_ACTOR } from '../../services/members.js';
 import type { MemberPage } from '../../services/operations/list-members.js';
 import type { Account, AuditEntry, Invite, Member, Refusal, Role } from '../../services/types.js';
 import { USAGE } from '../command/parse.js';
-import { helpLines, subcommandNames } from '../operations.js';
+import { BUTTONS, helpLines, subcommandNames } from '../operations.js';
 import { escapeMrkdwn, link, mention, slackDate, slackDay, truncate } from './text.js';
 
 export interface Message {
@@ -121,14 +121,35 @@ export function noUsableAdmin(newAdminHint: string): string {
 /** Your role; `warning` (the account's state) is added when there is one. */
 export function whoami(account: Account, member: Member | null, admins: string[], warning?: string): Message {
   const said = whoamiText(account, member, admins);
-  return { text: warning ? `${said.text}\n${warning}` : said.text };
+  const text = warning ? `${said.text}\n${warning}` : said.text;
+  if (member?.status === 'active') return { text };
+  // Not a member: they can ask from here (Slack says who presses).
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text } },
+      {
+        type: 'actions',
+        block_id: 'request_access',
+        elements: [
+          {
+            type: 'button',
+            action_id: BUTTONS.requestAccess,
+            text: { type: 'plain_text', text: 'Request access' },
+            style: 'primary',
+            value: 'request',
+          },
+        ],
+      },
+    ],
+  };
 }
 
 function whoamiText(account: Account, member: Member | null, admins: string[]): Message {
   if (member?.status !== 'active') {
     const ask = admins.length
-      ? ` Ask an AccountAdmin (${admins.map(mention).join(', ')}) for an invite.`
-      : ' Ask an AccountAdmin for an invite.';
+      ? ` Ask an AccountAdmin (${admins.map(mention).join(', ')}) for an invite, or press *Request access*.`
+      : ' Ask an AccountAdmin for an invite, or press *Request access*.';
     return { text: `You are not registered in *${accountName(account)}* on ChatBees.${ask}` };
   }
   return {

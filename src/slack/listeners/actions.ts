@@ -14,7 +14,7 @@ import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
 import { BUTTONS, checkHandlers } from '../operations.js';
-import { decisionPressed } from './access-requests.js';
+import { decisionPressed, requestPressed } from './access-requests.js';
 import { acceptPressed, askAgainPressed, inviteAgainPressed } from './invitation-dm.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
@@ -153,6 +153,10 @@ export function register(app: App, deps: SlackDeps): void {
   });
 
   // On a copy of an access request: the first decision wins (the operation claims it).
+  const ask = requestPressed(deps);
+  onButton(BUTTONS.requestAccess, async (args, actor) => {
+    if (await once(args, deps, actor)) await ask(args, actor);
+  });
   onButton(BUTTONS.approveRequest, decisionPressed(deps, 'approved'));
   onButton(BUTTONS.denyRequest, decisionPressed(deps, 'denied'));
 
