@@ -71,3 +71,29 @@ export function mayJoin(
   if (person.guest && how === 'shared_link') return refuse('guest_needs_personal_invite');
   return { ok: true };
 }
+
+/** Why Slack's answer about a person stops a rule that depends on it. */
+export const NOT_FOUND_AS = {
+  unknown: 'not_in_workspace',
+  not_installed: 'app_not_installed',
+  unavailable: 'slack_unavailable',
+} as const;
+
+/**
+ * Slack's word now, and `mayJoin` on it: whether someone may join the account `how`, asked at the
+ * moment it matters (an approval, a request, a registration).
+ */
+export async function mayJoinNow(
+  directory: Directory,
+  account: Account,
+  slackUserId: string,
+  how: 'personal_invite' | 'shared_link',
+): Promise<
+  | { ok: true; person: SlackPerson }
+  | Refused<'not_in_workspace' | 'guest_needs_personal_invite' | 'app_not_installed' | 'slack_unavailable'>
+> {
+  const lookup = await directory.lookup(account, slackUserId);
+  if (!lookup.found) return refuse(NOT_FOUND_AS[lookup.why]);
+  const may = mayJoin(account, lookup.person, how);
+  return may.ok ? { ok: true, person: lookup.person } : may;
+}

@@ -1,5 +1,6 @@
 // What every Slack listener shares: who asks (as the permission middleware resolved them), the
 // listeners' dependencies, the request's time budget, and how a failure is logged.
+import type { RespondFn } from '@slack/bolt';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
@@ -75,4 +76,9 @@ export function logFailure(logger: Logger, err: unknown, what: string, fields: R
 /** A failed invitation of one person, logged; the others go on. */
 export function inviteFailed(logger: Logger): (user: string, err: unknown) => void {
   return (user, err) => logFailure(logger, err, 'invite failed', { invitee: user });
+}
+
+/** An answer only the person who acted sees, after the ack (through response_url). */
+export function whisper(respond: RespondFn, text: string): Promise<unknown> {
+  return respond({ response_type: 'ephemeral', replace_original: false, text });
 }

@@ -1,7 +1,7 @@
 // The App Home tab: published when opened, with the role read afresh; AccountAdmins also see
 // the member count, the pending invites and a button that opens the console (admins only).
 import { beforeEach, describe, expect, it } from 'vitest';
-import { OPEN_CONSOLE_FROM_HOME } from '../../src/slack/blocks/home.js';
+import { BUTTONS } from '../../src/slack/operations.js';
 import { botUnderTest, resetAccount } from '../support/bot.js';
 import { backends } from '../support/databases.js';
 import { insertMembers } from '../support/fixtures.js';
@@ -40,29 +40,29 @@ describe.each(backends)('App Home on $name', (backend) => {
     expect(text).toContain('You are an *AccountAdmin*');
     expect(text).toContain('2 active members');
     expect(text).toContain('1 link not used yet');
-    expect(text).toContain(OPEN_CONSOLE_FROM_HOME);
+    expect(text).toContain(BUTTONS.openConsoleFromHome);
   });
 
   it('shows an AccountUser their role only, and a non-member whom to ask', async () => {
     const bob = await openHome('UBOB');
     expect(bob.text).toContain('You are an *AccountUser*');
     expect(bob.text).not.toContain('active member');
-    expect(bob.text).not.toContain(OPEN_CONSOLE_FROM_HOME);
+    expect(bob.text).not.toContain(BUTTONS.openConsoleFromHome);
 
     const stranger = await openHome('USTRANGER');
     expect(stranger.text).toContain('You are not registered');
     expect(stranger.text).toContain('<@UADMIN1>');
-    expect(stranger.text).not.toContain(OPEN_CONSOLE_FROM_HOME);
+    expect(stranger.text).not.toContain(BUTTONS.openConsoleFromHome);
   });
 
   it('reads the role afresh each time the tab opens', async () => {
-    expect((await openHome('UADMIN1')).text).toContain(OPEN_CONSOLE_FROM_HOME);
+    expect((await openHome('UADMIN1')).text).toContain(BUTTONS.openConsoleFromHome);
     await insertMembers(t.db.knex, t.running.account, [{ slackUserId: 'UCAROL', role: 'AccountAdmin' }]);
     await t.db.knex('members').where({ slack_user_id: 'UADMIN1' }).update({ role: 'AccountUser' });
     t.standIn.reset();
     const again = await openHome('UADMIN1');
     expect(again.text).toContain('You are an *AccountUser*');
-    expect(again.text).not.toContain(OPEN_CONSOLE_FROM_HOME);
+    expect(again.text).not.toContain(BUTTONS.openConsoleFromHome);
   });
 
   it('publishes nothing for the Messages tab', async () => {
@@ -78,7 +78,7 @@ describe.each(backends)('App Home on $name', (backend) => {
   });
 
   it('opens the console from the button for an AccountAdmin, and refuses anyone else', async () => {
-    await t.running.slack.blockAction('UADMIN1', { action_id: OPEN_CONSOLE_FROM_HOME });
+    await t.running.slack.blockAction('UADMIN1', { action_id: BUTTONS.openConsoleFromHome });
     const opened = await waitFor(() => t.standIn.callsTo('views.open')[0], 5_000, 'views.open');
     expect(JSON.stringify(opened.params.view)).toContain('<@UBOB>');
     expect(JSON.stringify(opened.params.view)).toContain('"type":"modal"');
@@ -87,7 +87,7 @@ describe.each(backends)('App Home on $name', (backend) => {
     // Pressed in the Home tab: the refusal opens as a modal (a Home view cannot become one).
     await t.running.slack.blockAction(
       'UBOB',
-      { action_id: OPEN_CONSOLE_FROM_HOME },
+      { action_id: BUTTONS.openConsoleFromHome },
       { view: { id: 'VHOME1', type: 'home' } },
     );
     const refusal = await waitFor(() => t.standIn.callsTo('views.open')[0], 5_000, 'the refusal shown');

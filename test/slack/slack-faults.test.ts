@@ -1,7 +1,7 @@
 // When Slack's Web API answers 429 or 5xx: bounded retries, nothing lost (the change is
 // stored first), the admin told what did not reach the person, and acks never late.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ACTIONS } from '../../src/slack/blocks/console.js';
+import { BUTTONS } from '../../src/slack/operations.js';
 import { type RunningBot, startTestBot } from '../support/bot.js';
 import { openPgliteTestDatabase, type TestDatabase } from '../support/databases.js';
 import { insertMembers } from '../support/fixtures.js';
@@ -125,7 +125,7 @@ describe('Slack API faults', () => {
     const before = standIn.dmsTo('UADMIN1').length;
     await running.slack.blockAction(
       'UADMIN1',
-      { action_id: ACTIONS.setRole, value: `${p}|AccountAdmin` },
+      { action_id: BUTTONS.setRole, value: `${p}|AccountAdmin` },
       { view: { id: 'VCONSOLE1', hash: 'h' } },
     );
     const dm = await waitFor(() => standIn.dmsTo('UADMIN1')[before], 20_000, 'the DM to the admin');

@@ -5,16 +5,13 @@ import { canAdminister, findMember } from '../checks.js';
 import type { Services } from '../index.js';
 import { inviteState } from '../invites.js';
 import type { Delivery } from '../notifier.js';
-import { toAccount, toInvite } from '../rows.js';
 import { type Actor, type Refused, refuse } from '../types.js';
 import { type InviteOutcome, invitePeople } from './invite-people.js';
 
+/** The invitation and its account, whatever its state (Ask again is about an expired one). */
 async function inviteAndAccount(services: Services, inviteId: string) {
-  const row = await services.knex('invites').where({ id: inviteId }).first();
-  if (!row) return undefined;
-  const invite = toInvite(row);
-  const account = toAccount(await services.knex('accounts').where({ id: invite.accountId }).first());
-  return { invite, account };
+  const found = await services.invites.inspectById(inviteId);
+  return found.ok ? found : found.details;
 }
 
 export type AskAgainOutcome =

@@ -7,7 +7,7 @@ import { inTransaction } from '../db.js';
 import type { Services } from '../index.js';
 import { makeMember } from '../membership.js';
 import type { SentAt } from '../notifier.js';
-import { belongsTo } from '../people.js';
+import { mayJoinNow } from '../people.js';
 import type { Account, Actor, Refused } from '../types.js';
 import { refuse } from '../types.js';
 
@@ -16,7 +16,14 @@ export type Decision = 'approved' | 'denied';
 export type DecideOutcome =
   | { ok: true; decision: Decision; requester: string; copies: SentAt[]; account: Account }
   | (Refused<
-      'not_member' | 'not_admin' | 'request_unknown' | 'request_decided' | 'not_in_workspace' | 'slack_unavailable'
+      | 'not_member'
+      | 'not_admin'
+      | 'request_unknown'
+      | 'request_decided'
+      | 'not_in_workspace'
+      | 'guest_needs_personal_invite'
+      | 'app_not_installed'
+      | 'slack_unavailable'
     > & {
       decided?: { decision: string; by: string | null };
     });
@@ -102,13 +109,12 @@ async function stillInWorkspace(
   services: Services,
   actor: Actor,
   requestId: number,
-): Promise<Refused<'not_in_workspace' | 'slack_unavailable'> | undefined> {
+): Promise<
+  Refused<'not_in_workspace' | 'guest_needs_personal_invite' | 'app_not_installed' | 'slack_unavailable'> | undefined
+> {
   const row = await services.knex('access_requests').where({ id: requestId, account_id: actor.accountId }).first();
   const account = row && (await services.accounts.get(actor.accountId));
   if (!row || !account || row.status !== 'open') return undefined; // the transaction says why
-  const lookup = await services.directory.lookup(account, row.slack_user_id as string);
-  if (!lookup.found) return refuse(lookup.why === 'unavailable' ? 'slack_unavailable' : 'not_in_workspace');
-  const { person } = lookup;
-  if (person.deleted || person.bot || !belongsTo(account, person)) return refuse('not_in_workspace');
-  return undefined;
+  const may = await mayJoinNow(services.directory, account, row.slack_user_id as string, 'personal_invite');
+  return may.ok ? undefined : may;
 }

@@ -8,7 +8,7 @@ import type { Services } from '../index.js';
 import { type InviteDetails, type LinkRefusal, linkAuthority, refusalFor } from '../invites.js';
 import { JOB } from '../jobs.js';
 import { makeMember } from '../membership.js';
-import { mayJoin, type SlackPerson, sameWorkspace } from '../people.js';
+import { mayJoin, NOT_FOUND_AS, type SlackPerson, sameWorkspace } from '../people.js';
 import { toInvite } from '../rows.js';
 import {
   type Account,
@@ -22,12 +22,6 @@ import {
 
 /** Whether a link would take someone: who, or why not (with what the link is, when it is known). */
 export type Admission = ({ ok: true } & Admitted) | (Refused<AcceptRefusal> & { details?: InviteDetails });
-
-const NOT_FOUND_AS = {
-  unknown: 'not_in_workspace',
-  not_installed: 'app_not_installed',
-  unavailable: 'slack_unavailable',
-} as const;
 
 export type AcceptRefusal =
   | LinkRefusal

@@ -3,9 +3,7 @@
 // the database before the DM goes, so two processes, or a job run again, send it once.
 import { usableInvite } from '../checks.js';
 import type { Services } from '../index.js';
-import { linkAuthority } from '../invites.js';
 import type { Delivery } from '../notifier.js';
-import { toAccount, toInvite } from '../rows.js';
 
 export type ReminderOutcome =
   | { sent: false; why: 'not_pending' | 'already_reminded' }
@@ -14,6 +12,12 @@ export type ReminderOutcome =
   | { sent: true; told: Delivery };
 
 export async function remindInvitee(services: Services, input: { inviteId: string }): Promise<ReminderOutcome> {
+  // Only a link that would work now: its own state and the authority behind it (an admin
+  // deactivated in Slack but kept as the last one cannot vouch for it meanwhile).
+  const inspected = await services.invites.inspectById(input.inviteId);
+  if (!inspected.ok || !inspected.invite.forSlackUserId) return { sent: false, why: 'not_pending' };
+  const { invite, account } = inspected;
+  const invitee = inspected.invite.forSlackUserId;
   const now = services.now();
   // The claim: one statement, so two processes (or a job run again) cannot both take it.
   const { rows } = (await services.knex.raw(
@@ -32,16 +36,8 @@ export async function remindInvitee(services: Services, input: { inviteId: strin
     const dm = await services.knex('invitation_dms').where({ invite_id: input.inviteId }).first('reminded_at');
     return { sent: false, why: dm?.reminded_at ? 'already_reminded' : 'not_pending' };
   }
-  const claimed = await services.knex('invites').where({ id: input.inviteId }).first();
-  const invite = toInvite(claimed);
-  const account = toAccount(await services.knex('accounts').where({ id: invite.accountId }).first());
-  // A link its admin can no longer vouch for (deactivated in Slack, kept as the last admin) is
-  // refused when used: no reminder to use it.
-  if (await linkAuthority(services.knex, invite, account, services.settings.multiWorkspace)) {
-    return { sent: false, why: 'not_pending' };
-  }
   const url = services.links.url(await services.links.sign(invite));
-  const told = await services.notifier.tell(account, invite.forSlackUserId as string, {
+  const told = await services.notifier.tell(account, invitee, {
     kind: 'invitation_reminder',
     invite,
     url,

@@ -1,9 +1,10 @@
 // Ask for access (`/chatbees-users request [reason]`): a person of the workspace who is not a
 // member asks, and the account's admins who can act get the request by DM, with Approve and Deny.
+
+import { findMember } from '../checks.js';
 import type { Services } from '../index.js';
 import { JOB } from '../jobs.js';
-import type { Notifier } from '../notifier.js';
-import { belongsTo } from '../people.js';
+import { mayJoinNow } from '../people.js';
 import type { Account, Refused } from '../types.js';
 import { refuse } from '../types.js';
 
@@ -26,7 +27,13 @@ export interface AccessRequest {
 export type RequestOutcome =
   | { ok: true; request: AccessRequest; adminsTold: number }
   | (Refused<
-      'already_member' | 'request_open' | 'request_denied_recently' | 'not_in_workspace' | 'slack_unavailable'
+      | 'already_member'
+      | 'request_open'
+      | 'request_denied_recently'
+      | 'not_in_workspace'
+      | 'guest_needs_personal_invite'
+      | 'app_not_installed'
+      | 'slack_unavailable'
     > & {
       since?: Date;
       /** When they may ask again, after a denial. */
@@ -38,11 +45,7 @@ export async function requestAccess(
   input: { account: Account; slackUserId: string; reason?: string },
 ): Promise<RequestOutcome> {
   const { account, slackUserId } = input;
-  const member = await services
-    .knex('members')
-    .where({ account_id: account.id, slack_user_id: slackUserId, status: 'active' })
-    .first('id');
-  if (member) return refuse('already_member');
+  if ((await findMember(services.knex, account.id, slackUserId))?.status === 'active') return refuse('already_member');
   const open = await services
     .knex('access_requests')
     .where({ account_id: account.id, slack_user_id: slackUserId, status: 'open' })
@@ -60,10 +63,9 @@ export async function requestAccess(
   }
   // Slack's word on who asks: people of the workspace (its org, for an org-wide install); guests
   // may ask, and the admins are told they are guests.
-  const lookup = await services.directory.lookup(account, slackUserId);
-  if (!lookup.found) return refuse(lookup.why === 'unavailable' ? 'slack_unavailable' : 'not_in_workspace');
-  const { person } = lookup;
-  if (person.bot || person.deleted || !belongsTo(account, person)) return refuse('not_in_workspace');
+  const may = await mayJoinNow(services.directory, account, slackUserId, 'personal_invite');
+  if (!may.ok) return may;
+  const { person } = may;
   const reason = input.reason?.trim().slice(0, MAX_REASON_LENGTH) || null;
   // The partial unique index makes two asks at once one request.
   const { rows } = (await services.knex.raw(
@@ -82,16 +84,16 @@ export async function requestAccess(
     { requestId: request.id },
     new Date(services.now().getTime() + REQUEST_LIFETIME_MS),
   );
-  const adminsTold = await tellAdmins(services, services.notifier, account, request);
+  const adminsTold = await tellAdmins(services, account, request);
   return { ok: true, request, adminsTold };
 }
 
 /** Each admin who can act (at most MAX_ADMINS_TOLD) gets a copy; each copy is kept. */
-async function tellAdmins(services: Services, notifier: Notifier, account: Account, request: AccessRequest) {
+async function tellAdmins(services: Services, account: Account, request: AccessRequest) {
   const admins = await services.members.activeAdmins(account.id, MAX_ADMINS_TOLD);
   let told = 0;
   for (const admin of admins) {
-    const delivery = await notifier.tell(account, admin, { kind: 'access_request', request });
+    const delivery = await services.notifier.tell(account, admin, { kind: 'access_request', request });
     if (!delivery.ok) continue;
     told += 1;
     if (delivery.at) {

@@ -11,18 +11,8 @@ import { accountName, inviteLine, memberLine } from './messages.js';
 import { mention, truncate } from './text.js';
 
 export const ADMIN_CONSOLE = 'admin_console';
-export const INVITE_FORM = FORMS.invitePeople;
 export const INVITEES_BLOCK = 'invitees';
 export const INVITEES_INPUT = 'invitees_select';
-
-export const ACTIONS = {
-  nextPage: BUTTONS.nextPage,
-  previousPage: BUTTONS.previousPage,
-  openInviteForm: BUTTONS.openInviteForm,
-  setRole: BUTTONS.setRole,
-  remove: BUTTONS.remove,
-  revokeInvite: BUTTONS.revokeInvite,
-} as const;
 
 export const CONSOLE_PAGE_SIZE = 10;
 export const CONSOLE_INVITES_SHOWN = 10;
@@ -61,7 +51,7 @@ function memberBlocks(member: Member, account: Account): KnownBlock[] {
   const target = member.role === 'AccountAdmin' ? 'AccountUser' : 'AccountAdmin';
   const roleButton: Button = {
     type: 'button',
-    action_id: ACTIONS.setRole,
+    action_id: BUTTONS.setRole,
     text: { type: 'plain_text', text: `Make ${target}` },
     value: `${member.slackUserId}|${target}`,
     confirm: {
@@ -79,7 +69,7 @@ function memberBlocks(member: Member, account: Account): KnownBlock[] {
   };
   const removeButton: Button = {
     type: 'button',
-    action_id: ACTIONS.remove,
+    action_id: BUTTONS.remove,
     text: { type: 'plain_text', text: 'Remove' },
     style: 'danger',
     value: member.slackUserId,
@@ -108,7 +98,7 @@ function inviteBlock(invite: Invite): KnownBlock {
     text: { type: 'mrkdwn', text: inviteLine(invite) },
     accessory: {
       type: 'button',
-      action_id: ACTIONS.revokeInvite,
+      action_id: BUTTONS.revokeInvite,
       text: { type: 'plain_text', text: 'Revoke' },
       value: invite.id,
       confirm: {
@@ -149,7 +139,7 @@ export function consoleView(data: ConsoleData): ModalView {
       elements: [
         {
           type: 'button',
-          action_id: ACTIONS.openInviteForm,
+          action_id: BUTTONS.openInviteForm,
           style: 'primary',
           text: { type: 'plain_text', text: 'Invite people…' },
         },
@@ -166,8 +156,8 @@ export function consoleView(data: ConsoleData): ModalView {
     value: cursor,
   });
   const paging: Button[] = [];
-  if (page.previous) paging.push(pageButton(ACTIONS.previousPage, '← Previous', page.previous));
-  if (page.next) paging.push(pageButton(ACTIONS.nextPage, 'Next →', page.next));
+  if (page.previous) paging.push(pageButton(BUTTONS.previousPage, '← Previous', page.previous));
+  if (page.next) paging.push(pageButton(BUTTONS.nextPage, 'Next →', page.next));
   if (paging.length) blocks.push({ type: 'actions', block_id: 'paging', elements: paging });
 
   blocks.push({ type: 'divider', block_id: 'invites_divider' });
@@ -203,7 +193,7 @@ export function consoleView(data: ConsoleData): ModalView {
 export function inviteForm(account: Account): ModalView {
   return {
     type: 'modal',
-    callback_id: INVITE_FORM,
+    callback_id: FORMS.invitePeople,
     title: { type: 'plain_text', text: 'Invite people' },
     submit: { type: 'plain_text', text: 'Send invites' },
     close: { type: 'plain_text', text: 'Back' },

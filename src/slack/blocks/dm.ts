@@ -6,8 +6,6 @@ import { BUTTONS } from '../operations.js';
 import { accountName, type Message } from './messages.js';
 import { escapeMrkdwn, link, mention, slackDate } from './text.js';
 
-export const OPEN_REGISTRATION_LINK = BUTTONS.openRegistrationLink;
-
 /**
  * A personal invitation: Accept (Slack says who presses it) and, when the app serves pages, the
  * link to its page as well.
@@ -32,7 +30,7 @@ export function invitation(account: Account, invite: Invite, url: string | null)
   if (url) {
     buttons.push({
       type: 'button',
-      action_id: OPEN_REGISTRATION_LINK,
+      action_id: BUTTONS.openRegistrationLink,
       text: { type: 'plain_text', text: 'Open the link' },
       url,
     });

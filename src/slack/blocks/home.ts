@@ -6,8 +6,6 @@ import { BUTTONS } from '../operations.js';
 import { whoami } from './messages.js';
 import { slackDate } from './text.js';
 
-export const OPEN_CONSOLE_FROM_HOME = BUTTONS.openConsoleFromHome;
-
 export interface HomeData {
   account: Account;
   member: Member | null;
@@ -70,7 +68,7 @@ export function homeView(data: HomeData): HomeView {
         elements: [
           {
             type: 'button',
-            action_id: OPEN_CONSOLE_FROM_HOME,
+            action_id: BUTTONS.openConsoleFromHome,
             text: { type: 'plain_text', text: 'Open the console' },
             style: 'primary',
           },

@@ -9,7 +9,7 @@ import { type Decision, decideRequest } from '../../services/operations/decide-r
 import { requestAccess } from '../../services/operations/request-access.js';
 import * as outcomes from '../blocks/outcomes.js';
 import { escapeMrkdwn, mention } from '../blocks/text.js';
-import { type RequestActor, type SlackDeps, serviceActor } from '../context.js';
+import { type RequestActor, type SlackDeps, serviceActor, whisper } from '../context.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
@@ -26,7 +26,7 @@ export function decisionPressed(deps: SlackDeps, decision: Decision) {
       outcome.reason === 'request_decided' && outcome.decided
         ? `Already ${escapeMrkdwn(outcome.decided.decision)}${outcome.decided.by ? ` by ${mention(outcome.decided.by)}` : ''}: nothing changed.`
         : escapeMrkdwn(refusalText(outcome.reason));
-    await args.respond({ response_type: 'ephemeral', replace_original: false, text });
+    await whisper(args.respond, text);
   };
 }
 

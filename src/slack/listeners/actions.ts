@@ -4,14 +4,13 @@ import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMidd
 import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
 import { ROLES, type Role } from '../../services/types.js';
-import { ACTIONS, type ConsolePage, consoleView, decodePage, inviteForm, notice } from '../blocks/console.js';
-import { OPEN_CONSOLE_FROM_HOME } from '../blocks/home.js';
+import { type ConsolePage, consoleView, decodePage, inviteForm, notice } from '../blocks/console.js';
 import { UNAVAILABLE } from '../blocks/messages.js';
 import { marked } from '../blocks/outcomes.js';
 import { escapeMrkdwn } from '../blocks/text.js';
 import * as changes from '../changes.js';
 import { loadConsole } from '../console-data.js';
-import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor } from '../context.js';
+import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor, whisper } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
 import { BUTTONS, checkHandlers } from '../operations.js';
 import { decisionPressed, requestPressed } from './access-requests.js';
@@ -91,7 +90,7 @@ function buttonDispatcher(app: App, deps: SlackDeps): Map<string, ButtonWork> {
           : view?.id
             ? args.client.views.update({ view_id: view.id, view: notice('Not done', UNAVAILABLE) })
             : // A button in a message (an invitation DM): an answer only its presser sees.
-              args.respond({ response_type: 'ephemeral', replace_original: false, text: UNAVAILABLE });
+              whisper(args.respond, UNAVAILABLE);
       await shown?.catch((e: unknown) => logFailure(deps.logger, e, 'could not show the failure'));
     }
   });
@@ -128,51 +127,42 @@ export function register(app: App, deps: SlackDeps): void {
 
   const handlers = buttonDispatcher(app, deps);
   const onButton = (actionId: string, work: ButtonWork) => handlers.set(actionId, work);
+  /** A button that changes something: acted on once, however often Slack delivers the press. */
+  const onChange = (actionId: string, work: ButtonWork) =>
+    onButton(actionId, async (args, actor) => {
+      if (await once(args, deps, actor)) await work(args, actor);
+    });
   // The link button in invitation DMs needs no handler: Slack opens the URL itself and tells us,
   // and the dispatcher acks it.
 
-  onButton(ACTIONS.nextPage, (args, actor) => refreshConsole(args, deps, actor, { after: args.action.value ?? '' }));
-  onButton(ACTIONS.previousPage, (args, actor) =>
+  onButton(BUTTONS.nextPage, (args, actor) => refreshConsole(args, deps, actor, { after: args.action.value ?? '' }));
+  onButton(BUTTONS.previousPage, (args, actor) =>
     refreshConsole(args, deps, actor, { before: args.action.value ?? '' }),
   );
 
-  // From an invitation DM: the invited person joins. Once, however often Slack delivers the press.
-  const accept = acceptPressed(deps);
-  onButton(BUTTONS.acceptInvitation, async (args, actor) => {
-    if (await once(args, deps, actor)) await accept(args, actor);
-  });
-
+  // From an invitation DM: the invited person joins.
+  onChange(BUTTONS.acceptInvitation, acceptPressed(deps));
   // From an expired invitation's DM, and then the inviting admin's.
-  const askAgain = askAgainPressed(deps);
-  onButton(BUTTONS.askAgain, async (args, actor) => {
-    if (await once(args, deps, actor)) await askAgain(args);
-  });
-  const inviteAgain = inviteAgainPressed(deps);
-  onButton(BUTTONS.inviteAgain, async (args, actor) => {
-    if (await once(args, deps, actor)) await inviteAgain(args, actor);
-  });
-
+  onChange(BUTTONS.askAgain, askAgainPressed(deps));
+  onChange(BUTTONS.inviteAgain, inviteAgainPressed(deps));
+  // From the answer a non-member got.
+  onChange(BUTTONS.requestAccess, requestPressed(deps));
   // On a copy of an access request: the first decision wins (the operation claims it).
-  const ask = requestPressed(deps);
-  onButton(BUTTONS.requestAccess, async (args, actor) => {
-    if (await once(args, deps, actor)) await ask(args, actor);
-  });
   onButton(BUTTONS.approveRequest, decisionPressed(deps, 'approved'));
   onButton(BUTTONS.denyRequest, decisionPressed(deps, 'denied'));
 
   // From the App Home: the console, as `/chatbees-users` opens it.
-  onButton(OPEN_CONSOLE_FROM_HOME, async (args, actor) => {
+  onButton(BUTTONS.openConsoleFromHome, async (args, actor) => {
     const data = await loadConsole(deps.services, actor, {});
     const view = data ? consoleView(data) : notice('ChatBees users', escapeMrkdwn(refusalText('not_admin')));
     await args.client.views.open({ trigger_id: args.body.trigger_id, view });
   });
 
-  onButton(ACTIONS.openInviteForm, async (args, actor) => {
+  onButton(BUTTONS.openInviteForm, async (args, actor) => {
     await args.client.views.push({ trigger_id: args.body.trigger_id, view: inviteForm(actor.account) });
   });
 
-  onButton(ACTIONS.setRole, async (args, actor) => {
-    if (!(await once(args, deps, actor))) return;
+  onChange(BUTTONS.setRole, async (args, actor) => {
     const [user = '', roleText = ''] = (args.action.value ?? '').split('|');
     const role = ROLES.find((r) => r === roleText) as Role | undefined;
     const shown = decodePage(args.body.view?.private_metadata);
@@ -181,16 +171,14 @@ export function register(app: App, deps: SlackDeps): void {
     await refreshAfterChange(args, deps, actor, shown, marked(said));
   });
 
-  onButton(ACTIONS.remove, async (args, actor) => {
-    if (!(await once(args, deps, actor))) return;
+  onChange(BUTTONS.remove, async (args, actor) => {
     const shown = decodePage(args.body.view?.private_metadata);
     const input = { user: args.action.value ?? '' };
     const said = await changes.removal(services, serviceActor(actor, 'console'), actor.account, input);
     await refreshAfterChange(args, deps, actor, shown, marked(said));
   });
 
-  onButton(ACTIONS.revokeInvite, async (args, actor) => {
-    if (!(await once(args, deps, actor))) return;
+  onChange(BUTTONS.revokeInvite, async (args, actor) => {
     const shown = decodePage(args.body.view?.private_metadata);
     const input = { inviteId: args.action.value ?? '' };
     const said = await changes.revocation(services, serviceActor(actor, 'console'), input);

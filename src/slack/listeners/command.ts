@@ -29,6 +29,7 @@ import {
   type SlackDeps,
   serviceActor,
   timeLeft,
+  whisper,
 } from '../context.js';
 import { slackError } from '../notify.js';
 import { accountWarning, adminsToAsk } from '../who-to-ask.js';
@@ -185,5 +186,5 @@ async function change(asked: Asked, command: CommandOf<keyof typeof CHANGES>): P
     return;
   }
   const text = await how.run(asked, command);
-  await args.respond({ response_type: 'ephemeral', replace_original: false, text });
+  await whisper(args.respond, text);
 }

@@ -11,7 +11,7 @@ import { askAgain, inviteAgain } from '../../services/operations/ask-again.js';
 import { invitationAccepted } from '../blocks/dm.js';
 import { inviteResults } from '../blocks/invite-results.js';
 import { escapeMrkdwn, mention } from '../blocks/text.js';
-import { type RequestActor, type SlackDeps, serviceActor } from '../context.js';
+import { type RequestActor, type SlackDeps, serviceActor, whisper } from '../context.js';
 import { slackError } from '../notify.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
@@ -57,7 +57,7 @@ async function answerInPlace(args: Args, deps: SlackDeps, message: { text: strin
       deps.logger.warn({ error: slackError(err) }, 'pressed message not changed');
     }
   }
-  await whisper(args, message.text);
+  await whisper(args.respond, message.text);
 }
 
 /** The message a button was pressed in, when Slack says (a DM): to change it in place. */
@@ -66,11 +66,6 @@ function pressedIn(args: Args): { channel: string; ts: string } | undefined {
   const channel = body.container?.channel_id ?? body.channel?.id;
   const ts = body.container?.message_ts ?? body.message?.ts;
   return channel && ts ? { channel, ts } : undefined;
-}
-
-/** An answer only the presser sees. */
-function whisper(args: Args, text: string) {
-  return args.respond({ response_type: 'ephemeral', replace_original: false, text });
 }
 
 /** Ask for a new invitation, in an expired invitation's DM. */
@@ -83,7 +78,7 @@ export function askAgainPressed(deps: SlackDeps) {
         outcome.reason === 'invite_used'
           ? 'You asked already; the AccountAdmin has your request.'
           : escapeMrkdwn(refusalText(outcome.reason));
-      return void (await whisper(args, text));
+      return void (await whisper(args.respond, text));
     }
     const text = outcome.told.ok
       ? `I asked ${mention(outcome.admin)} for a new invitation; it will come here as a new message.`
@@ -103,7 +98,7 @@ export function inviteAgainPressed(deps: SlackDeps) {
         outcome.reason === 'invite_used'
           ? 'They were invited again already.'
           : escapeMrkdwn(refusalText(outcome.reason));
-      return void (await whisper(args, text));
+      return void (await whisper(args.respond, text));
     }
     const text = inviteResults([outcome]).text;
     await answerInPlace(args, deps, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });

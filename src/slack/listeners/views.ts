@@ -3,27 +3,20 @@
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { setOutcome } from '../../request-log.js';
 import { invitePeople, MAX_INVITEES } from '../../services/operations/invite-people.js';
-import {
-  consoleView,
-  INVITE_FORM,
-  INVITEES_BLOCK,
-  INVITEES_INPUT,
-  inviteResultsView,
-  notice,
-} from '../blocks/console.js';
+import { consoleView, INVITEES_BLOCK, INVITEES_INPUT, inviteResultsView, notice } from '../blocks/console.js';
 import { inviteResults } from '../blocks/invite-results.js';
 import { UNAVAILABLE } from '../blocks/messages.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, inviteFailed, logFailure, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm } from '../notify.js';
-import { checkHandlers } from '../operations.js';
+import { checkHandlers, FORMS } from '../operations.js';
 
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 export function register(app: App, deps: SlackDeps): void {
   const { services, logger } = deps;
-  checkHandlers('form', [INVITE_FORM]);
-  app.view<ViewSubmitAction>(INVITE_FORM, async (args: Args) => {
+  checkHandlers('form', [FORMS.invitePeople]);
+  app.view<ViewSubmitAction>(FORMS.invitePeople, async (args: Args) => {
     const { body, client } = args;
     const selected = body.view.state.values[INVITEES_BLOCK]?.[INVITEES_INPUT]?.selected_users ?? [];
     const users = [...new Set(selected)];

@@ -9,7 +9,7 @@ import { type AuditSource, isAdmin, type Role } from '../../services/types.js';
 import { notice } from '../blocks/console.js';
 import { type Message, plain, roleNeeded, UNAVAILABLE } from '../blocks/messages.js';
 import { type Command, commandOperation, parseCommand } from '../command/parse.js';
-import { type BotContext, logFailure, type RequestActor, type SlackDeps } from '../context.js';
+import { type BotContext, logFailure, type RequestActor, type SlackDeps, whisper } from '../context.js';
 import { buttonOperation, eventOperation, formOperation } from '../operations.js';
 
 type Body = {
@@ -106,7 +106,7 @@ async function answer(args: Args, body: Body, message: Message): Promise<void> {
   } else if (body.container?.type === 'view' && body.view?.id) {
     await args.client.views.update({ view_id: body.view.id, view: notice('Not done', message.text) });
   } else if (body.response_url && args.respond) {
-    await args.respond({ response_type: 'ephemeral', replace_original: false, text: message.text });
+    await whisper(args.respond, message.text);
   }
 }
 

@@ -1,7 +1,7 @@
 // Multi-workspace mode on Enterprise Grid: an org-wide install serves every workspace of the org
 // from one account; a workspace of the org that installs the app itself has its own.
 import { describe, expect, it } from 'vitest';
-import { OPEN_CONSOLE_FROM_HOME } from '../../../src/slack/blocks/home.js';
+import { BUTTONS } from '../../../src/slack/operations.js';
 import { handled } from '../../support/bot.js';
 import { backends } from '../../support/databases.js';
 import { multiWorkspaceBot } from '../../support/multi-workspace-bot.js';
@@ -38,7 +38,7 @@ describe.each(backends)('multi-workspace mode on $name', (backend) => {
     const calls = t.standIn.calls.length;
     const pressed = await t.running.slack.blockAction(
       'UORGADMIN',
-      { action_id: OPEN_CONSOLE_FROM_HOME },
+      { action_id: BUTTONS.openConsoleFromHome },
       {},
       {
         user: { id: 'UORGADMIN', team_id: 'T0GRIDB', username: 'uorgadmin' },
