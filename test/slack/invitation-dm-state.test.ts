@@ -53,6 +53,26 @@ describe.each(backends)('invitation DMs that keep themselves current on $name', 
     expect(updatesOf(first)).toHaveLength(1);
   });
 
+  it('comes back when Slack said, when Slack rate-limits the update', async () => {
+    const dm = await invite('UADMIN1', 'UBOB');
+    // Longer than the Web API client waits out itself: the job is rescheduled instead.
+    t.standIn.fail('chat.update', { status: 429, retryAfter: 4 });
+    await t.running.slack.command('UADMIN1', `revoke ${dm.inviteId}`);
+    const revoked = Date.now();
+    await waitFor(
+      () => t.running.logs.some((l) => l.includes('"msg":"job rescheduled"')),
+      SOON_MS,
+      'the job rescheduled',
+    );
+    // The first try was refused (no answer recorded); the one that went through came after the wait.
+    const done = () => updatesOf(dm).filter((c) => c.response?.ok === true);
+    const [update] = await waitFor(() => (done().length ? done() : undefined), 15_000, 'the update');
+    expectEnded(update as Call, /revoked this invitation/);
+    expect(Date.now() - revoked).toBeGreaterThanOrEqual(3_500);
+    expect(updatesOf(dm)).toHaveLength(2);
+    expect(t.running.logs.some((l) => l.includes('job failed'))).toBe(false);
+  });
+
   it('says it no longer works when the admin who sent it is demoted', async () => {
     const dm = await invite('UADMIN1', 'UBOB');
     await t.running.slack.command('UADMIN2', 'role <@UADMIN1> user');
