@@ -55,8 +55,9 @@ describe.each(backends)('invitation DMs that keep themselves current on $name', 
 
   it('comes back when Slack said, when Slack rate-limits the update', async () => {
     const dm = await invite('UADMIN1', 'UBOB');
-    // Longer than the Web API client waits out itself: the job is rescheduled instead.
-    t.standIn.fail('chat.update', { status: 429, retryAfter: 4 });
+    // Longer than the Web API client waits out itself: the job is rescheduled instead. Twice, as
+    // the DM's refresh queued when it was sent may run after the revoke too and meet it first.
+    t.standIn.fail('chat.update', { status: 429, retryAfter: 4, times: 2 });
     await t.running.slack.command('UADMIN1', `revoke ${dm.inviteId}`);
     const revoked = Date.now();
     await waitFor(
@@ -69,7 +70,7 @@ describe.each(backends)('invitation DMs that keep themselves current on $name', 
     const [update] = await waitFor(() => (done().length ? done() : undefined), 15_000, 'the update');
     expectEnded(update as Call, /revoked this invitation/);
     expect(Date.now() - revoked).toBeGreaterThanOrEqual(3_500);
-    expect(updatesOf(dm)).toHaveLength(2);
+    expect(done()).toHaveLength(1);
     expect(t.running.logs.some((l) => l.includes('job failed'))).toBe(false);
   });
 
