@@ -107,6 +107,14 @@ describe.each(backends)('access requests on $name', (backend) => {
     const decided = await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' }).first();
     expect(['approved', 'denied']).toContain(decided.status);
     expect(Boolean(await member('UBOB'))).toBe(decided.status === 'approved');
+    // Both copies say what won (and nothing of this test is still on its way to the next).
+    await waitFor(
+      () =>
+        t.standIn.callsTo('chat.update').filter((c) => String(c.params.text).includes(`${decided.status} by`))
+          .length === 2,
+      5_000,
+      'both copies changed',
+    );
     expect(t.standIn.dmsTo('UBOB')).toHaveLength(1);
   });
 
@@ -118,11 +126,14 @@ describe.each(backends)('access requests on $name', (backend) => {
     expect(String(refused.body.text)).toMatch(/needs the AccountAdmin role/);
     expect((await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' }).first()).status).toBe('open');
 
+    const since = t.standIn.calls.length;
     await press('UADMIN2', BUTTONS.denyRequest, requestId, copies[1]);
     await waitFor(() => t.standIn.dmsTo('UBOB').length === 1, 5_000, 'Bob told');
     expect(String(t.standIn.dmsTo('UBOB')[0]?.params.text)).toContain('did not approve your request');
     const denied = () =>
-      t.standIn.callsTo('chat.update').filter((c) => String(c.params.text).includes('denied by <@UADMIN2>'));
+      t.standIn.calls
+        .slice(since)
+        .filter((c) => c.method === 'chat.update' && String(c.params.text).includes('denied by <@UADMIN2>'));
     await waitFor(() => denied().length === 2, 5_000, 'both copies changed');
     expect(await member('UBOB')).toBeUndefined();
     expect(await t.db.knex('audit_log').where({ action: 'access.denied', target_slack_user_id: 'UBOB' })).toHaveLength(
