@@ -248,6 +248,7 @@ function domainFor(options: BotOptions, now: () => Date) {
     jobs: queue,
     multiWorkspace: config.slack.oauth !== undefined,
     sharedLinks: config.slack.signIn !== undefined,
+    requestsChannel: config.accessRequestsChannel,
     now,
   });
   return { services, queue, inFlight, slackClients };

@@ -51,6 +51,11 @@ export interface Config {
   inviteLimitPerDay: number;
   /** The product's own sign-in page, offered to someone who just joined; unset: none. */
   appUrl: string | undefined;
+  /**
+   * Where access requests go until an admin sets a channel with `/chatbees-users requests channel`
+   * (a channel id); single-workspace mode only. Unset: by DM to the admins.
+   */
+  accessRequestsChannel: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -79,6 +84,7 @@ export function parseDuration(text: string): number | undefined {
 }
 
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
+const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,20}$/;
 
 const optionalText = z
   .string()
@@ -162,6 +168,9 @@ const schema = z
     INVITE_LIMIT_PER_DAY: optionalText.refine((v) => v === undefined || /^\d{1,6}$/.test(v), {
       message: 'must be a whole number of invitations per AccountAdmin in 24 hours (0: no limit)',
     }),
+    ACCESS_REQUESTS_CHANNEL: optionalText.refine((c) => c === undefined || SLACK_CHANNEL_ID.test(c), {
+      message: "must be a Slack channel id such as C012AB3CD (from the channel's details), not its name",
+    }),
     LOG_LEVEL: optionalText.refine((l) => l === undefined || (LOG_LEVELS as readonly string[]).includes(l), {
       message: `must be one of ${LOG_LEVELS.join(', ')}`,
     }),
@@ -182,6 +191,10 @@ const schema = z
       require('SLACK_SIGNING_SECRET', multi);
       refuse('SLACK_BOT_TOKEN', `not used ${multi}: each workspace's token comes from installing the app; remove it`);
       refuse('SLACK_APP_TOKEN', `not supported ${multi}, which needs HTTP; remove it`);
+      refuse(
+        'ACCESS_REQUESTS_CHANNEL',
+        `not used ${multi}: a channel belongs to one workspace; each workspace's admins choose theirs with /chatbees-users requests channel; remove it`,
+      );
       refuse(
         'INITIAL_ADMINS',
         `not used ${multi}: whoever installs the app in a workspace becomes its first AccountAdmin; remove it`,
@@ -291,6 +304,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     },
     inviteLimitPerDay: Number(e.INVITE_LIMIT_PER_DAY ?? DEFAULT_INVITE_LIMIT_PER_DAY),
     appUrl: e.APP_URL,
+    accessRequestsChannel: e.ACCESS_REQUESTS_CHANNEL,
   };
 }
 

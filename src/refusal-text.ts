@@ -35,6 +35,11 @@ const TEXT: Record<Refusal, string> = {
   request_unknown: 'There is no such access request.',
   request_denied_recently: 'An AccountAdmin did not approve your last request; you can ask again 24 hours after it.',
   request_decided: 'That access request was decided already.',
+  not_in_channel:
+    'The app is not in that channel, so it cannot post requests there. Add it first (in the channel: /invite @ChatBees Users), then choose the channel again.',
+  channel_not_found:
+    'The app cannot see that channel: for a private channel, add the app to it first (/invite @ChatBees Users), then choose it again.',
+  channel_archived: 'That channel is archived: choose another one.',
   no_pages:
     'Links for anyone open a registration page, and this app serves none: whoever runs it can set PUBLIC_URL to where it is reachable. Invite people by name instead: /chatbees-users invite @person',
 };

@@ -11,6 +11,7 @@ import * as inviteCaps from '../../migrations/20261201_009_invite_caps.js';
 import * as jobQueue from '../../migrations/20261201_010_job_queue.js';
 import * as invitationDms from '../../migrations/20261201_011_invitation_dms.js';
 import * as accessRequests from '../../migrations/20261201_012_access_requests.js';
+import * as accessRequestPlaces from '../../migrations/20261201_013_access_request_places.js';
 
 interface Migration {
   name: string;
@@ -36,6 +37,7 @@ const migrations: Migration[] = [
   { name: '20261201_010_job_queue', ...jobQueue },
   { name: '20261201_011_invitation_dms', ...invitationDms },
   { name: '20261201_012_access_requests', ...accessRequests },
+  { name: '20261201_013_access_request_places', ...accessRequestPlaces },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -29,6 +29,8 @@ export interface Services {
     multiWorkspace: boolean;
     /** Sign in with Slack is set up, so links for anyone can be made (and used). */
     sharedLinks: boolean;
+    /** Where access requests go while an account has chosen no channel (single-workspace mode). */
+    requestsChannel?: string;
   };
   accounts: AccountService;
   members: MemberService;
@@ -60,6 +62,8 @@ export interface ServiceOptions {
   multiWorkspace?: boolean;
   /** Sign in with Slack is set up, so links for anyone can be made (and used). */
   sharedLinks?: boolean;
+  /** Where access requests go while an account has chosen no channel; DMs to the admins unless said. */
+  requestsChannel?: string;
   now?: () => Date;
 }
 
@@ -75,7 +79,11 @@ export function createServices(options: ServiceOptions): Services {
     directory: options.directory,
     notifier: options.notifier ?? NOBODY,
     jobs,
-    settings: { multiWorkspace, sharedLinks: options.sharedLinks ?? false },
+    settings: {
+      multiWorkspace,
+      sharedLinks: options.sharedLinks ?? false,
+      requestsChannel: options.requestsChannel,
+    },
     accounts: new AccountService({ knex }),
     members: new MemberService({ knex, now, jobs }),
     invites: new InviteService({

@@ -130,12 +130,13 @@ export class MemberService {
   /** For admins: how many active members and usable invites the account has (the App Home). */
   async summary(
     actor: Actor,
-  ): Promise<Result<{ members: number; pendingInvites: number }, 'not_member' | 'not_admin'>> {
+  ): Promise<Result<{ members: number; pendingInvites: number; openRequests: number }, 'not_member' | 'not_admin'>> {
     const read = await readAsAdmin(
       this.deps.knex,
       'account_summary',
       `SELECT a.active_members AS members,
-         (SELECT count(*)::int FROM invites i WHERE i.account_id = $1 AND ${usableInvite('i', '$3')}) AS pending_invites
+         (SELECT count(*)::int FROM invites i WHERE i.account_id = $1 AND ${usableInvite('i', '$3')}) AS pending_invites,
+         (SELECT count(*)::int FROM access_requests r WHERE r.account_id = $1 AND r.status = 'open') AS open_requests
        FROM accounts a WHERE a.id = $1 AND ${IS_ADMIN_SQL}`,
       'chunk.members',
       actor,
@@ -143,7 +144,12 @@ export class MemberService {
     );
     if (!read.ok) return read;
     const [row] = read.rows;
-    return { ok: true, members: Number(row?.members ?? 0), pendingInvites: Number(row?.pending_invites ?? 0) };
+    return {
+      ok: true,
+      members: Number(row?.members ?? 0),
+      pendingInvites: Number(row?.pending_invites ?? 0),
+      openRequests: Number(row?.open_requests ?? 0),
+    };
   }
 
   /**

@@ -17,18 +17,36 @@ export type Notice =
   | { kind: 'invitation_reminder'; invite: Invite; url: string | null }
   /** To the admin who sent an invitation that expired: its person asks for a new one. */
   | { kind: 'asked_again'; invite: Invite }
-  /** To an admin: someone asks for access (with Approve and Deny). */
-  | { kind: 'access_request'; request: { id: number; slackUserId: string; reason: string | null; guest: boolean } }
-  /** To the person who asked: what an admin decided. */
-  | { kind: 'access_decided'; decision: 'approved' | 'denied'; by: string }
+  /** To an admin, or the requests channel: someone asks for access (with Approve and Deny). */
+  | { kind: 'access_request'; request: AccessRequestShown }
+  /** In a channel an admin chose for access requests: that it now gets them. */
+  | { kind: 'requests_channel_set'; by: string }
+  /** To the person who asked: what an admin decided (with the reason given for a denial, if any). */
+  | { kind: 'access_decided'; decision: 'approved' | 'denied'; by: string; reason?: string | null }
   /** To the person who asked: nobody decided in time. */
   | { kind: 'access_expired' }
   /** A copy of an access request, changed in place once it expired. */
   | { kind: 'access_request_expired'; requester: string }
   /** A copy of an access request, changed in place once decided. */
-  | { kind: 'access_request_decided'; requester: string; decision: 'approved' | 'denied'; by: string }
+  | {
+      kind: 'access_request_decided';
+      requester: string;
+      decision: 'approved' | 'denied';
+      by: string;
+      reason?: string | null;
+    }
   /** An invitation's DM, changed in place: what became of the invitation. */
   | { kind: 'invitation_ended'; invite: Invite; shows: InvitationShows };
+
+/** An access request as the admins see it. */
+export interface AccessRequestShown {
+  id: number;
+  slackUserId: string;
+  reason: string | null;
+  guest: boolean;
+  /** The expired invitation it was asked from, when it was. */
+  expiredInvite?: { createdBy: string; expiresAt: Date };
+}
 
 /**
  * What an invitation's DM shows once the invitation is no longer pending: the person joined;
@@ -52,6 +70,8 @@ export type Delivery =
 export interface Notifier {
   /** Tells a person of the account's workspace; never throws (a failure is a Delivery). */
   tell(account: Account, slackUserId: string, notice: Notice): Promise<Delivery>;
+  /** Posts in a channel of the account's workspace (the app must be in it); never throws. */
+  post(account: Account, channel: string, notice: Notice): Promise<Delivery>;
   /** Changes a message sent earlier to show `notice` instead; never throws. */
   update(account: Account, at: SentAt, notice: Notice): Promise<Delivery>;
 }
@@ -59,6 +79,9 @@ export interface Notifier {
 /** For services that tell nobody (tests of rules, tools): every notice "fails" as not sent. */
 export const NOBODY: Notifier = {
   async tell() {
+    return { ok: false, error: 'no notifier' };
+  },
+  async post() {
     return { ok: false, error: 'no notifier' };
   },
   async update() {

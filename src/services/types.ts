@@ -105,6 +105,7 @@ export type AuditAction =
   | 'invite.revoked'
   | 'access.refused'
   | 'access.denied'
+  | 'access.requests_channel'
   | 'app.installed'
   | 'app.uninstalled';
 
@@ -126,6 +127,9 @@ export interface Profile {
  * place, so the command, the console and the pages say the same thing.
  */
 export type Refusal =
+  | 'not_in_channel'
+  | 'channel_not_found'
+  | 'channel_archived'
   | 'not_member'
   | 'not_admin'
   | 'last_admin'

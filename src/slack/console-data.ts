@@ -1,6 +1,7 @@
 import type { Services } from '../services/index.js';
 import { listInvites } from '../services/operations/list-invites.js';
 import { listMembers } from '../services/operations/list-members.js';
+import { countOpenRequests } from '../services/operations/list-requests.js';
 import { CONSOLE_INVITES_SHOWN, CONSOLE_PAGE_SIZE, type ConsoleData, type ConsolePage } from './blocks/console.js';
 import { type RequestActor, serviceActor } from './context.js';
 
@@ -17,10 +18,11 @@ export async function loadConsole(
     : shown.before
       ? { limit: CONSOLE_PAGE_SIZE, before: shown.before }
       : { limit: CONSOLE_PAGE_SIZE };
-  const [page, invites] = await Promise.all([
+  const [page, invites, openRequests] = await Promise.all([
     listMembers(services, who, request),
     listInvites(services, who, { limit: CONSOLE_INVITES_SHOWN + 1 }),
+    countOpenRequests(services, actor.account.id),
   ]);
   if (!page.ok || !invites.ok || !actor.member) return undefined;
-  return { account: actor.account, viewer: actor.member, page, invites: invites.invites, shown, notice };
+  return { account: actor.account, viewer: actor.member, page, invites: invites.invites, openRequests, shown, notice };
 }

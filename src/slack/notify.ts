@@ -40,19 +40,28 @@ export async function sendDm(
     const opened = await client.conversations.open({ users: slackUserId });
     const channel = opened.channel?.id;
     if (!channel) return { ok: false, error: 'no DM channel' };
-    const posted = await client.chat.postMessage({
-      channel,
-      text: message.text,
-      blocks: message.blocks,
-      unfurl_links: false,
-      unfurl_media: false,
-    });
-    return { ok: true, ...(posted.ts ? { at: { channel: posted.channel ?? channel, ts: posted.ts } } : {}) };
+    return await postIn(client, channel, message);
   } catch (err) {
     const delivery = failed(err);
     if (!delivery.ok) logger.warn({ slackUserId, error: delivery.error }, 'direct message not delivered');
     return delivery;
   }
+}
+
+/** A message in a conversation the bot is in; link previews off, as for DMs. Throws Slack's errors. */
+async function postIn(
+  client: WebClient,
+  channel: string,
+  message: { text: string; blocks?: KnownBlock[] },
+): Promise<Delivery> {
+  const posted = await client.chat.postMessage({
+    channel,
+    text: message.text,
+    blocks: message.blocks,
+    unfurl_links: false,
+    unfurl_media: false,
+  });
+  return { ok: true, ...(posted.ts ? { at: { channel: posted.channel ?? channel, ts: posted.ts } } : {}) };
 }
 
 /** The text of a notice, as the DM that carries it. */
@@ -72,14 +81,16 @@ function dmOf(account: Account, notice: Notice): Message {
       return dm.invitationReminder(account, notice.invite, notice.url);
     case 'access_request':
       return dm.accessRequest(account, notice.request);
+    case 'requests_channel_set':
+      return dm.requestsChannelSet(account, notice.by);
     case 'access_decided':
-      return dm.accessDecided(account, notice.decision, notice.by);
+      return dm.accessDecided(account, notice.decision, notice.by, notice.reason);
     case 'access_expired':
       return dm.accessExpired(account);
     case 'access_request_expired':
       return dm.accessRequestDecided(notice.requester, 'expired');
     case 'access_request_decided':
-      return dm.accessRequestDecided(notice.requester, notice.decision, notice.by);
+      return dm.accessRequestDecided(notice.requester, notice.decision, notice.by, notice.reason);
     case 'asked_again':
       return dm.askedAgain(account, notice.invite);
     case 'invitation_ended':
@@ -121,6 +132,17 @@ export function slackNotifier(
   return {
     tell(account, slackUserId, notice) {
       return withClient(account, notice, (client) => sendDm(client, logger, slackUserId, dmOf(account, notice)));
+    },
+    post(account, channel, notice) {
+      return withClient(account, notice, async (client) => {
+        try {
+          return await postIn(client, channel, dmOf(account, notice));
+        } catch (err) {
+          const delivery = failed(err);
+          if (!delivery.ok) logger.warn({ channel, error: delivery.error, notice: notice.kind }, 'message not posted');
+          return delivery;
+        }
+      });
     },
     update(account, at, notice) {
       return withClient(account, notice, async (client) => {

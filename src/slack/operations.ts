@@ -25,7 +25,7 @@ export const BUTTONS = {
 } as const;
 
 /** Modal callback ids. */
-export const FORMS = { invitePeople: 'invite_people' } as const;
+export const FORMS = { invitePeople: 'invite_people', denyRequest: 'access_request_deny_reason' } as const;
 
 export type SubcommandName =
   | 'help'
@@ -37,7 +37,8 @@ export type SubcommandName =
   | 'role'
   | 'remove'
   | 'audit'
-  | 'request';
+  | 'request'
+  | 'requests';
 
 export interface Operation {
   /** Its key in the audit log (refusals). */
@@ -159,10 +160,27 @@ export const OPERATIONS: readonly Operation[] = [
     notForAdmins: true,
   },
   {
+    id: 'access.list',
+    label: 'Listing access requests',
+    who: 'admin',
+    subcommand: { name: 'requests', words: ['requests'] },
+    usage: '/chatbees-users requests',
+    help: 'open access requests, with Approve and Deny',
+  },
+  {
+    id: 'access.requests_channel',
+    label: 'Choosing where access requests go',
+    who: 'admin',
+    usage: '/chatbees-users requests channel #channel|off',
+    help: 'post access requests in a channel (the app must be in it), or off for DMs to the admins',
+  },
+  // Approve and Deny on any copy of a request, or in the `requests` list; Deny's reason form.
+  {
     id: 'access.decide',
     label: 'Deciding access requests',
     who: 'admin',
     buttons: [BUTTONS.approveRequest, BUTTONS.denyRequest],
+    forms: [FORMS.denyRequest],
   },
   {
     id: 'whoami',
@@ -254,6 +272,7 @@ export function subcommandOperation(name: SubcommandName): Operation {
 export const OPERATION = {
   console: byId('console.open'),
   shareLink: byId('invites.share_link'),
+  requestsChannel: byId('access.requests_channel'),
 } as const;
 
 /** The operation an event reaches; undefined for an event that needs nobody's check. */

@@ -1,7 +1,7 @@
 // Access requests, end to end: a non-member asks with /chatbees-users request, each admin who can
 // act gets a copy with Approve and Deny, and the first decision wins everywhere.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { BUTTONS } from '../../src/slack/operations.js';
+import { BUTTONS, FORMS } from '../../src/slack/operations.js';
 import { botUnderTest, resetAccount } from '../support/bot.js';
 import { backends } from '../support/databases.js';
 import { type Call, waitFor } from '../support/slack-stand-in.js';
@@ -53,6 +53,16 @@ describe.each(backends)('access requests on $name', (backend) => {
     );
   }
 
+  /** `admin` sends Deny's form for the request (as if opened from a copy), with `reason`. */
+  function denyWithReason(admin: string, requestId: string, viewId: string, reason: string) {
+    return t.running.slack.viewSubmission(admin, {
+      id: viewId,
+      callback_id: FORMS.denyRequest,
+      private_metadata: requestId,
+      values: { deny_reason: { deny_reason_text: { type: 'plain_text_input', value: reason } } },
+    });
+  }
+
   const member = (user: string) =>
     t.db.knex('members').where({ account_id: t.running.account.id, slack_user_id: user }).first();
 
@@ -94,16 +104,28 @@ describe.each(backends)('access requests on $name', (backend) => {
     ).toHaveLength(1);
   });
 
-  it('two admins deciding at the same moment: one decision, the person told once', async () => {
+  it('two admins deciding at the same moment (an Approve and a Deny sent): one decision, the person told once', async () => {
     const { requestId, copies } = await bobAsks();
+    const since = t.standIn.calls.length;
     const before = t.standIn.responseUrlPosts.length;
     await Promise.all([
       press('UADMIN1', BUTTONS.approveRequest, requestId, copies[0]),
-      press('UADMIN2', BUTTONS.denyRequest, requestId, copies[1]),
+      denyWithReason('UADMIN2', requestId, 'V_RACE', 'Not this quarter'),
     ]);
     await waitFor(() => t.standIn.dmsTo('UBOB').length === 1, 5_000, 'Bob told');
-    const loser = await waitFor(() => t.standIn.responseUrlPosts[before], 5_000, 'the loser answered');
-    expect(String(loser.body.text)).toMatch(/^Already (approved|denied) by <@UADMIN[12]>: nothing changed\.$/);
+    const decided0 = await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' }).first();
+    // The loser hears where they pressed: Approve's answer by response_url, Deny's in its form.
+    const loserSaid = await waitFor(
+      () =>
+        decided0.status === 'denied'
+          ? t.standIn.responseUrlPosts[before]?.body.text
+          : t.standIn.calls
+              .slice(since)
+              .find((c) => c.method === 'views.update' && JSON.stringify(c.params).includes('Already'))?.params,
+      5_000,
+      'the loser answered',
+    );
+    expect(JSON.stringify(loserSaid)).toMatch(/Already (approved|denied) by <@UADMIN[12]>: nothing changed\./);
     const decided = await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' }).first();
     expect(['approved', 'denied']).toContain(decided.status);
     expect(Boolean(await member('UBOB'))).toBe(decided.status === 'approved');
@@ -126,19 +148,53 @@ describe.each(backends)('access requests on $name', (backend) => {
     expect(String(refused.body.text)).toMatch(/needs the AccountAdmin role/);
     expect((await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' }).first()).status).toBe('open');
 
+    // Deny asks for a reason first: nothing is decided by the press.
     const since = t.standIn.calls.length;
     await press('UADMIN2', BUTTONS.denyRequest, requestId, copies[1]);
+    const form = await waitFor(
+      () => t.standIn.calls.slice(since).find((c) => c.method === 'views.open'),
+      5_000,
+      'the reason form',
+    );
+    const view = form.params.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
+    expect(view.callback_id).toBe(FORMS.denyRequest);
+    expect(view.private_metadata).toBe(requestId);
+    expect(JSON.stringify(view.blocks)).toContain("Deny <@UBOB>'s request");
+    expect((await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' }).first()).status).toBe('open');
+    // An AccountUser cannot send the form either.
+    await denyWithReason('UCAROL', requestId, 'V_CAROL', 'no');
+    expect((await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' }).first()).status).toBe('open');
+
+    await denyWithReason('UADMIN2', requestId, 'V_DENY', 'Please ask <Dana> first');
     await waitFor(() => t.standIn.dmsTo('UBOB').length === 1, 5_000, 'Bob told');
-    expect(String(t.standIn.dmsTo('UBOB')[0]?.params.text)).toContain('did not approve your request');
+    const told = String(t.standIn.dmsTo('UBOB')[0]?.params.text);
+    expect(told).toContain('did not approve your request');
+    expect(told).toContain('Please ask &lt;Dana&gt; first');
     const denied = () =>
       t.standIn.calls
         .slice(since)
         .filter((c) => c.method === 'chat.update' && String(c.params.text).includes('denied by <@UADMIN2>'));
     await waitFor(() => denied().length === 2, 5_000, 'both copies changed');
-    expect(await member('UBOB')).toBeUndefined();
-    expect(await t.db.knex('audit_log').where({ action: 'access.denied', target_slack_user_id: 'UBOB' })).toHaveLength(
-      1,
+    const done = await waitFor(
+      () =>
+        t.standIn.calls
+          .slice(since)
+          .find((c) => c.method === 'views.update' && JSON.stringify(c.params).includes('Denied: <@UBOB> was told')),
+      5_000,
+      'the form says it is done',
     );
+    expect(done.params.view_id).toBe('V_DENY');
+    expect(await member('UBOB')).toBeUndefined();
+    const audit = await t.db.knex('audit_log').where({ action: 'access.denied', target_slack_user_id: 'UBOB' });
+    expect(audit).toHaveLength(1);
+    expect(audit[0].actor).toBe('UADMIN2');
+    // A Deny pressed after the decision opens no form: it says who decided.
+    const opened = t.standIn.callsTo('views.open').length;
+    const answered = t.standIn.responseUrlPosts.length;
+    await press('UADMIN1', BUTTONS.denyRequest, requestId, copies[0]);
+    const late = await waitFor(() => t.standIn.responseUrlPosts[answered], 5_000, 'the late Deny answered');
+    expect(String(late.body.text)).toBe('Already denied by <@UADMIN2>: nothing changed.');
+    expect(t.standIn.callsTo('views.open')).toHaveLength(opened);
     // Not again for 24 hours, and the answer says when.
     expect(await run('UBOB', 'request please')).toMatch(
       /did not approve your last request; you can ask again <!date\^/,

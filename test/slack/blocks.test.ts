@@ -49,6 +49,7 @@ describe('account names in blocks', () => {
       viewer,
       page: { members: [viewer, member('UBOB001', 'AccountUser')], total: 2, page: 1, next: null, previous: null },
       invites: [],
+      openRequests: 0,
       shown: {},
     });
     const confirms = JSON.stringify(view.blocks)

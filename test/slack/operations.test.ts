@@ -34,7 +34,8 @@ describe('the operations table', () => {
     expect(() => checkHandlers('button', [...HANDLED_BUTTONS, 'stray_button'])).toThrow(
       /not in the table stray_button/,
     );
-    expect(() => checkHandlers('form', [FORMS.invitePeople])).not.toThrow();
+    expect(() => checkHandlers('form', [FORMS.invitePeople, FORMS.denyRequest])).not.toThrow();
+    expect(() => checkHandlers('form', [FORMS.invitePeople])).toThrow(/missing access_request_deny_reason;/);
     expect(() => checkHandlers('form', [])).toThrow(/missing invite_people/);
     expect(eventOperation('app_home_opened')?.id).toBe('home.open');
     expect(eventOperation('team_join')).toBeUndefined();
@@ -73,7 +74,7 @@ describe('the operations table', () => {
     }
     expect(unknownCommand('x', 'AccountUser').text).toContain('Try: request, whoami, help —');
     expect(unknownCommand('x', 'AccountAdmin').text).toContain(
-      'Try: invite, invites, revoke, list, role, remove, audit, whoami —',
+      'Try: invite, invites, revoke, list, role, remove, audit, requests, whoami —',
     );
   });
 });

@@ -122,7 +122,7 @@ export async function snapshot(knex: Knex, accountId: number) {
 /** Slack's DMs as the operation tests see them: every notice recorded, delivered unless told to fail. */
 export class RecordingNotifier implements Notifier {
   readonly told: Array<{ to: string; notice: Notice }> = [];
-  /** People whose DMs fail, with the error Slack would give. */
+  /** People (or channels) whose messages fail, with the error Slack would give. */
   readonly failing = new Map<string, string>();
 
   async tell(_account: Account, slackUserId: string, notice: Notice): Promise<Delivery> {
@@ -130,6 +130,16 @@ export class RecordingNotifier implements Notifier {
     if (error) return { ok: false, error };
     this.told.push({ to: slackUserId, notice });
     return { ok: true };
+  }
+
+  /** Messages posted in channels; a channel in `failing` refuses them with its error. */
+  readonly posted: Array<{ channel: string; notice: Notice }> = [];
+
+  async post(_account: Account, channel: string, notice: Notice): Promise<Delivery> {
+    const error = this.failing.get(channel);
+    if (error) return { ok: false, error };
+    this.posted.push({ channel, notice });
+    return { ok: true, at: { channel, ts: `${this.posted.length}.000` } };
   }
 
   readonly updated: Array<{ at: SentAt; notice: Notice }> = [];

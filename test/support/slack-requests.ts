@@ -144,6 +144,7 @@ export class SlackDriver {
       values: Record<string, Record<string, unknown>>;
       root_view_id?: string;
       hash?: string;
+      private_metadata?: string;
     },
     overrides: Record<string, unknown> = {},
   ) {
@@ -158,7 +159,7 @@ export class SlackDriver {
         type: 'modal',
         callback_id: view.callback_id,
         hash: view.hash ?? 'h2',
-        private_metadata: '',
+        private_metadata: view.private_metadata ?? '',
         root_view_id: view.root_view_id ?? view.id,
         state: { values: view.values },
       },

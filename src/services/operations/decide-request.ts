@@ -2,7 +2,7 @@
 // wins, in any process: one UPDATE … WHERE status = 'open' takes it; every later press is told who
 // decided. Approving registers the person as an AccountUser in the same transaction, audited.
 import { recordAudit } from '../audit-log.js';
-import { findMember, lockAsAdmin } from '../checks.js';
+import { adminRefusal, findMember, lockAsAdmin } from '../checks.js';
 import { inTransaction } from '../db.js';
 import type { Services } from '../index.js';
 import { makeMember } from '../membership.js';
@@ -10,6 +10,7 @@ import type { SentAt } from '../notifier.js';
 import { mayJoinNow } from '../people.js';
 import type { Account, Actor, Refused } from '../types.js';
 import { refuse } from '../types.js';
+import { MAX_REASON_LENGTH } from './request-access.js';
 
 export type Decision = 'approved' | 'denied';
 
@@ -31,8 +32,9 @@ export type DecideOutcome =
 export async function decideRequest(
   services: Services,
   actor: Actor,
-  input: { requestId: number; decision: Decision },
+  input: { requestId: number; decision: Decision; reason?: string },
 ): Promise<DecideOutcome> {
+  const reason = input.decision === 'denied' ? input.reason?.trim().slice(0, MAX_REASON_LENGTH) || null : null;
   if (input.decision === 'approved') {
     // Slack's word at the moment of approval, as for a link: the person must still be one of the
     // workspace. Asked before the transaction: no lock is held while Slack answers.
@@ -45,7 +47,7 @@ export async function decideRequest(
     const now = services.now();
     const [taken] = await trx('access_requests')
       .where({ id: input.requestId, account_id: actor.accountId, status: 'open' })
-      .update({ status: input.decision, decided_by: actor.slackUserId, decided_at: now })
+      .update({ status: input.decision, decided_by: actor.slackUserId, decided_at: now, deny_reason: reason })
       .returning('*');
     if (!taken) {
       const row = await trx('access_requests').where({ id: input.requestId, account_id: actor.accountId }).first();
@@ -83,7 +85,7 @@ export async function decideRequest(
         source: actor.source,
         targetSlackUserId: requester,
         before: { request: Number(taken.id) },
-        after: { status: 'denied' },
+        after: { status: 'denied', ...(reason ? { reason } : {}) },
         at: now,
       });
     }
@@ -93,16 +95,40 @@ export async function decideRequest(
   if (!done.ok) return done;
   // Only the decision that won tells anyone: the requester once, and every copy in place.
   const { account, requester, decision, copies } = done;
-  await services.notifier.tell(account, requester, { kind: 'access_decided', decision, by: actor.slackUserId });
+  await services.notifier.tell(account, requester, { kind: 'access_decided', decision, by: actor.slackUserId, reason });
   for (const at of copies) {
     await services.notifier.update(account, at, {
       kind: 'access_request_decided',
       requester,
       decision,
       by: actor.slackUserId,
+      reason,
     });
   }
   return done;
+}
+
+/**
+ * A request as it stands, before an admin decides it with a form (Deny's reason): open, or
+ * decided already and by whom. The decision itself is still taken by `decideRequest`.
+ */
+export async function requestStanding(
+  services: Services,
+  actor: Actor,
+  requestId: number,
+): Promise<
+  | { ok: true; requester: string }
+  | (Refused<'not_member' | 'not_admin' | 'request_unknown' | 'request_decided'> & {
+      decided?: { decision: string; by: string | null };
+    })
+> {
+  const refused = adminRefusal((await findMember(services.knex, actor.accountId, actor.slackUserId))?.role);
+  if (refused) return refused;
+  const row = await services.knex('access_requests').where({ id: requestId, account_id: actor.accountId }).first();
+  if (!row) return refuse('request_unknown');
+  if (row.status !== 'open')
+    return { ...refuse('request_decided'), decided: { decision: row.status, by: row.decided_by } };
+  return { ok: true, requester: row.slack_user_id as string };
 }
 
 async function stillInWorkspace(

@@ -43,6 +43,8 @@ export interface ConsoleData {
   page: MemberPage;
   /** Pending invites, at most CONSOLE_INVITES_SHOWN + 1 (to tell whether there are more). */
   invites: Invite[];
+  /** Access requests waiting for a decision. */
+  openRequests: number;
   shown: ConsolePage;
   notice?: string;
 }
@@ -115,6 +117,13 @@ function inviteBlock(invite: Invite): KnownBlock {
   };
 }
 
+/** The access requests waiting, and where to decide them; nothing when none are. */
+function requestsWaiting(open: number): string {
+  return open > 0
+    ? `\n:raising_hand: ${open} access request${open === 1 ? '' : 's'} waiting: \`/chatbees-users requests\``
+    : '';
+}
+
 export function consoleView(data: ConsoleData): ModalView {
   const { account, page, invites } = data;
   const blocks: KnownBlock[] = [];
@@ -130,7 +139,7 @@ export function consoleView(data: ConsoleData): ModalView {
       block_id: 'summary',
       text: {
         type: 'mrkdwn',
-        text: `*${accountName(account)}* · ${page.total} member${page.total === 1 ? '' : 's'} · you are an *${data.viewer.role}*`,
+        text: `*${accountName(account)}* · ${page.total} member${page.total === 1 ? '' : 's'} · you are an *${data.viewer.role}*${requestsWaiting(data.openRequests)}`,
       },
     },
     {

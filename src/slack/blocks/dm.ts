@@ -1,9 +1,10 @@
 // Direct messages the bot sends to people: invitations and notices of changes.
 import type { Button, KnownBlock } from '@slack/types';
-import type { InvitationShows } from '../../services/notifier.js';
+import type { AccessRequestShown, InvitationShows } from '../../services/notifier.js';
 import type { Account, Invite, Role } from '../../services/types.js';
 import { BUTTONS } from '../operations.js';
-import { accountName, type Message } from './messages.js';
+import { accountName, type Message, requestAccessBlock } from './messages.js';
+import { decisionButtons, requestDetails, requestLine } from './requests.js';
 import { escapeMrkdwn, link, mention, slackDate } from './text.js';
 
 /**
@@ -84,9 +85,8 @@ export function welcome(account: Account): Message {
 /** To someone who just joined the Slack workspace: how to get into the ChatBees account. */
 export function joinedWorkspace(account: Account, admins: string[]): Message {
   const ask = admins.length ? `an AccountAdmin (${admins.map(mention).join(', ')})` : 'an AccountAdmin';
-  return {
-    text: `Welcome! This workspace uses ChatBees, and *${accountName(account)}* is its account there. To get access, ask ${ask} for an invite; \`/chatbees-users whoami\` shows where you stand.`,
-  };
+  const text = `Welcome! This workspace uses ChatBees, and *${accountName(account)}* is its account there. To get access, press *Request access* or ask ${ask} for an invite; \`/chatbees-users whoami\` shows where you stand.`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, requestAccessBlock()] };
 }
 
 /** To the account's admins when Slack deactivated its last AccountAdmin able to act. */
@@ -107,7 +107,8 @@ export function invitationAccepted(account: Account, alreadyMember: boolean): Me
 const ENDED: Record<InvitationShows, string> = {
   joined: 'You joined; this invitation is used. Type `/chatbees-users whoami` any time to see your role.',
   revoked: 'An AccountAdmin revoked this invitation: its link and its Accept button no longer work.',
-  expired: 'This invitation expired: its link and its Accept button no longer work. Ask an AccountAdmin for a new one.',
+  expired:
+    'This invitation expired: its link and its Accept button no longer work. Ask for a new one, or request access from any AccountAdmin.',
   replaced: 'A newer invitation replaced this one: use the newer message.',
   ended:
     'This invitation no longer works: the AccountAdmin who sent it can no longer invite, or you are no longer in the workspace.',
@@ -127,6 +128,13 @@ export function invitationEnded(account: Account, invite: Invite, shows: Invitat
           action_id: BUTTONS.askAgain,
           text: { type: 'plain_text', text: 'Ask for a new invitation' },
           value: invite.id,
+        },
+        // To every AccountAdmin (or the requests channel), naming this invitation.
+        {
+          type: 'button',
+          action_id: BUTTONS.requestAccess,
+          text: { type: 'plain_text', text: 'Request access' },
+          value: `invite:${invite.id}`,
         },
       ],
     });
@@ -169,48 +177,40 @@ export function invitationReminder(account: Account, invite: Invite, url: string
   };
 }
 
-/** To an admin: someone asks for access. */
-export function accessRequest(
-  account: Account,
-  request: { id: number; slackUserId: string; reason: string | null; guest: boolean },
-): Message {
-  const guest = request.guest ? ' (a guest of this workspace, not a full member)' : '';
-  const reason = request.reason ? `\n>${escapeMrkdwn(request.reason).replace(/\n/g, ' ')}` : '';
-  const text = `${mention(request.slackUserId)}${guest} asks for access to *${accountName(account)}* on ChatBees.${reason}`;
+/** To an admin or the requests channel: someone asks for access. */
+export function accessRequest(account: Account, request: AccessRequestShown): Message {
+  const text = `${requestLine(request)} asks for access to *${accountName(account)}* on ChatBees.${requestDetails(request)}`;
   return {
     text,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text } },
-      {
-        type: 'actions',
-        block_id: 'access_request',
-        elements: [
-          {
-            type: 'button',
-            action_id: BUTTONS.approveRequest,
-            text: { type: 'plain_text', text: 'Approve' },
-            style: 'primary',
-            value: String(request.id),
-          },
-          {
-            type: 'button',
-            action_id: BUTTONS.denyRequest,
-            text: { type: 'plain_text', text: 'Deny' },
-            value: String(request.id),
-          },
-        ],
-      },
+      decisionButtons(request.id, `access_request_${request.id}`),
     ],
   };
 }
 
-/** To the person who asked. */
-export function accessDecided(account: Account, decision: 'approved' | 'denied', by: string): Message {
+/** Posted in the channel an admin chose for access requests. */
+export function requestsChannelSet(account: Account, by: string): Message {
   return {
-    text:
-      decision === 'approved'
-        ? `${mention(by)} approved your request: you are now an *AccountUser* of *${accountName(account)}* on ChatBees. Type \`/chatbees-users whoami\` any time to see your role.`
-        : `${mention(by)} did not approve your request for access to *${accountName(account)}* this time. You can ask again in 24 hours.`,
+    text: `${mention(by)} chose this channel for access requests to *${accountName(account)}* on ChatBees: each one will show here with Approve and Deny, for the AccountAdmins.`,
+  };
+}
+
+/** To the person who asked. */
+export function accessDecided(
+  account: Account,
+  decision: 'approved' | 'denied',
+  by: string,
+  reason?: string | null,
+): Message {
+  if (decision === 'approved') {
+    return {
+      text: `${mention(by)} approved your request: you are now an *AccountUser* of *${accountName(account)}* on ChatBees. Type \`/chatbees-users whoami\` any time to see your role.`,
+    };
+  }
+  const why = reason ? ` They said:\n>${escapeMrkdwn(reason).replace(/\n/g, ' ')}\n` : ' ';
+  return {
+    text: `${mention(by)} did not approve your request for access to *${accountName(account)}* this time.${why}You can ask again in 24 hours.`,
   };
 }
 
@@ -226,10 +226,12 @@ export function accessRequestDecided(
   requester: string,
   decision: 'approved' | 'denied' | 'expired',
   by?: string,
+  reason?: string | null,
 ): Message {
+  const why = reason ? `\n>${escapeMrkdwn(reason).replace(/\n/g, ' ')}` : '';
   const text =
     decision === 'expired'
       ? `${mention(requester)}'s access request expired: nobody decided in 7 days.`
-      : `${mention(requester)}'s access request: ${decision} by ${mention(by ?? '')}.`;
+      : `${mention(requester)}'s access request: ${decision} by ${mention(by ?? '')}.${why}`;
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }

@@ -1,22 +1,25 @@
-// The App Home tab: your role; for AccountAdmins also the member count, the pending invites
-// and a button that opens the console.
+// The App Home tab: your role (and Request access for someone who is not a member); for
+// AccountAdmins also the member count, the pending invites, the access requests waiting and a
+// button that opens the console.
 import type { HomeView, KnownBlock } from '@slack/types';
 import type { Account, Member } from '../../services/types.js';
 import { BUTTONS } from '../operations.js';
-import { whoami } from './messages.js';
+import { type Asking, whoami } from './messages.js';
 import { slackDate } from './text.js';
 
 export interface HomeData {
   account: Account;
   member: Member | null;
-  /** Admins to ask, for someone who is not a member. */
-  admins: string[];
+  /** For someone who is not a member: whom to ask, and their open request. */
+  asking: Asking;
   /** What is wrong with the account, when something is (no AccountAdmin can act). */
   warning?: string;
   /** For AccountAdmins only; `allowance`: their invitations left in 24 hours, when limited. */
   summary?: {
     members: number;
     pendingInvites: number;
+    /** Access requests waiting for a decision. */
+    openRequests: number;
     allowance?: { limit: number; left: number; resetsAt: Date | null };
   };
 }
@@ -43,12 +46,11 @@ function allowanceBlocks(allowance: NonNullable<HomeData['summary']>['allowance'
 }
 
 export function homeView(data: HomeData): HomeView {
+  const said = whoami(data.account, data.member, data.asking, data.warning);
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: 'ChatBees users' } },
-    {
-      type: 'section',
-      text: { type: 'mrkdwn', text: whoami(data.account, data.member, data.admins, data.warning).text },
-    },
+    // Someone who is not a member gets the Request access button with it.
+    ...(said.blocks ?? [{ type: 'section', text: { type: 'mrkdwn', text: said.text } } as KnownBlock]),
   ];
   if (data.summary && data.member?.role === 'AccountAdmin') {
     blocks.push(
@@ -59,6 +61,10 @@ export function homeView(data: HomeData): HomeView {
           {
             type: 'mrkdwn',
             text: `*Pending invites*\n${plural(data.summary.pendingInvites, 'link not used yet', 'links not used yet')}`,
+          },
+          {
+            type: 'mrkdwn',
+            text: `*Access requests*\n${plural(data.summary.openRequests, 'waiting', 'waiting')}${data.summary.openRequests ? ' · `/chatbees-users requests`' : ''}`,
           },
         ],
       },

@@ -45,7 +45,11 @@ const ROLE_POWERS: Record<Role, string> = {
 };
 
 export function roleNeeded(role: Role | null, what: string): Message {
-  if (role === null) return refusal('not_member');
+  if (role === null) {
+    // Not a member: they can ask for access from the refusal itself.
+    const { text } = refusal('not_member');
+    return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, requestAccessBlock()] };
+  }
   return plain(`${what} needs the AccountAdmin role; you are an ${role}. Ask an AccountAdmin if you need it.`);
 }
 
@@ -118,39 +122,53 @@ export function noUsableAdmin(newAdminHint: string): string {
   return `:warning: Every AccountAdmin of this account is deactivated in Slack, so nobody can invite people or change roles. ${newAdminHint}`;
 }
 
-/** Your role; `warning` (the account's state) is added when there is one. */
-export function whoami(account: Account, member: Member | null, admins: string[], warning?: string): Message {
-  const said = whoamiText(account, member, admins);
-  const text = warning ? `${said.text}\n${warning}` : said.text;
-  if (member?.status === 'active') return { text };
-  // Not a member: they can ask from here (Slack says who presses).
+/** For someone who is not a member: whom to ask, and their access request when one is open. */
+export interface Asking {
+  admins: string[];
+  openRequest?: { since: Date };
+}
+
+/** The Request access button, offered wherever a non-member is told they are not one. */
+export function requestAccessBlock(value = 'request'): KnownBlock {
   return {
-    text,
-    blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text } },
+    type: 'actions',
+    block_id: 'request_access',
+    elements: [
       {
-        type: 'actions',
-        block_id: 'request_access',
-        elements: [
-          {
-            type: 'button',
-            action_id: BUTTONS.requestAccess,
-            text: { type: 'plain_text', text: 'Request access' },
-            style: 'primary',
-            value: 'request',
-          },
-        ],
+        type: 'button',
+        action_id: BUTTONS.requestAccess,
+        text: { type: 'plain_text', text: 'Request access' },
+        style: 'primary',
+        value,
       },
     ],
   };
 }
 
-function whoamiText(account: Account, member: Member | null, admins: string[]): Message {
+/**
+ * Your role; `warning` (the account's state) is added when there is one. Someone who is not a
+ * member gets a Request access button, unless they asked already (then: since when).
+ */
+export function whoami(account: Account, member: Member | null, asking: Asking, warning?: string): Message {
+  const said = whoamiText(account, member, asking);
+  const text = warning ? `${said.text}\n${warning}` : said.text;
+  if (member?.status === 'active' || asking.openRequest) return { text };
+  // Not a member: they can ask from here (Slack says who presses).
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, requestAccessBlock()] };
+}
+
+function whoamiText(account: Account, member: Member | null, asking: Asking): Message {
   if (member?.status !== 'active') {
-    const ask = admins.length
-      ? ` Ask an AccountAdmin (${admins.map(mention).join(', ')}) for an invite, or press *Request access*.`
+    const lead = `You are not registered in *${accountName(account)}* on ChatBees.`;
+    if (asking.openRequest) {
+      return {
+        text: `${lead} You asked for access ${slackDate(asking.openRequest.since)}: the AccountAdmins have your request, and you will hear here when it is decided.`,
+      };
+    }
+    const ask = asking.admins.length
+      ? ` Ask an AccountAdmin (${asking.admins.map(mention).join(', ')}) for an invite, or press *Request access*.`
       : ' Ask an AccountAdmin for an invite, or press *Request access*.';
-    return { text: `You are not registered in *${accountName(account)}* on ChatBees.${ask}` };
+    return { text: `${lead}${ask}` };
   }
   return {
     text: `You are an *${member.role}* of *${accountName(account)}* on ChatBees (${ROLE_POWERS[member.role]}). Registered ${slackDay(member.registeredAt)}.`,

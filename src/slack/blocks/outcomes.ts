@@ -70,6 +70,7 @@ export function auditLog(account: Account, outcome: Result<{ entries: AuditEntry
 
 export function accessRequested(outcome: RequestOutcome): string {
   if (outcome.ok) {
+    if (outcome.channel) return 'Asked: the AccountAdmins have your request. You will hear here when it is decided.';
     return outcome.adminsTold > 0
       ? `Asked: ${outcome.adminsTold === 1 ? 'an AccountAdmin has' : `${outcome.adminsTold} AccountAdmins have`} your request. You will hear here when it is decided.`
       : 'Your request is stored, but no AccountAdmin could be reached by DM just now; it stays open.';

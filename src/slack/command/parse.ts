@@ -33,6 +33,9 @@ export type Command =
   | { kind: 'audit'; limit: number }
   /** Asking for access, with the person's reason when given. */
   | { kind: 'request'; reason?: string }
+  | { kind: 'requests' }
+  /** Where access requests go: shown (no channel named), a channel, or back to DMs (null). */
+  | { kind: 'requests_channel'; channel?: string | null }
   | { kind: 'unknown'; word: string }
   /** A known subcommand with unusable arguments; `name` still decides who may use it. */
   | { kind: 'invalid'; name: SubcommandName | null; message: string };
@@ -45,6 +48,7 @@ export const USAGE = {
     OPERATIONS.flatMap((o) => (o.subcommand && o.usage ? [[o.subcommand.name, o.usage]] : [])),
   ) as Record<SubcommandName, string>),
   inviteLink: OPERATION.shareLink.usage as string,
+  requestsChannel: OPERATION.requestsChannel.usage as string,
 };
 
 // Slack escapes a mention as <@U123|name> (should_escape: true); <@U123> arrives too.
@@ -53,6 +57,9 @@ const BARE_USER_ID = /^[UW][A-Z0-9]{6,30}$/;
 // C0 controls other than tab, newline and carriage return; DEL; C1 controls.
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 const INVITE_ID = /^[a-z0-9]{6,32}$/;
+// Slack escapes a channel as <#C123|name> (the name may be missing or empty); a bare id works too.
+const CHANNEL = /^<#([CG][A-Z0-9]{2,30})(?:\|[^<>]*)?>$/;
+const BARE_CHANNEL_ID = /^[CG][A-Z0-9]{6,30}$/;
 
 type Token = { user: string } | { word: string };
 
@@ -206,6 +213,21 @@ const PARSERS: Record<SubcommandName, Parse> = {
     return reason ? { kind: 'request', reason: reason.slice(0, MAX_REASON_LENGTH) } : { kind: 'request' };
   },
 
+  requests(rest) {
+    if (rest.length === 0) return { kind: 'requests' };
+    const [first, target, extra] = rest.map((t) => ('word' in t ? t.word : describe(t)));
+    const usage = `Usage: ${USAGE.requests} or ${USAGE.requestsChannel}`;
+    if (first?.toLowerCase() !== 'channel' || extra) return invalid('requests', usage);
+    if (target === undefined) return { kind: 'requests_channel' };
+    if (['off', 'none', 'dm', 'dms'].includes(target.toLowerCase())) return { kind: 'requests_channel', channel: null };
+    const channel = CHANNEL.exec(target)?.[1] ?? (BARE_CHANNEL_ID.test(target) ? target : undefined);
+    if (channel) return { kind: 'requests_channel', channel };
+    return invalid(
+      'requests',
+      `"${target.slice(0, 40)}" is not a channel I can recognise: pick it from Slack's #-list so it becomes a link. ${usage}`,
+    );
+  },
+
   audit(rest) {
     const [count, extra] = rest;
     if (!count) return { kind: 'audit', limit: DEFAULT_AUDIT_ENTRIES };
@@ -240,6 +262,8 @@ export function commandOperation(command: Command): Operation | undefined {
       return OPERATION.console;
     case 'invite_link':
       return OPERATION.shareLink;
+    case 'requests_channel':
+      return OPERATION.requestsChannel;
     case 'unknown':
       return undefined;
     case 'invalid':

@@ -13,7 +13,7 @@ import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor, whisper } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
 import { BUTTONS, checkHandlers } from '../operations.js';
-import { decisionPressed, requestPressed } from './access-requests.js';
+import { approvePressed, denyPressed, requestPressed } from './access-requests.js';
 import { acceptPressed, askAgainPressed, inviteAgainPressed } from './invitation-dm.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
@@ -147,9 +147,10 @@ export function register(app: App, deps: SlackDeps): void {
   onChange(BUTTONS.inviteAgain, inviteAgainPressed(deps));
   // From the answer a non-member got.
   onChange(BUTTONS.requestAccess, requestPressed(deps));
-  // On a copy of an access request: the first decision wins (the operation claims it).
-  onButton(BUTTONS.approveRequest, decisionPressed(deps, 'approved'));
-  onButton(BUTTONS.denyRequest, decisionPressed(deps, 'denied'));
+  // On a copy of an access request: the first decision wins (the operation claims it); Deny
+  // first asks for a reason.
+  onButton(BUTTONS.approveRequest, approvePressed(deps));
+  onButton(BUTTONS.denyRequest, denyPressed(deps));
 
   // From the App Home: the console, as `/chatbees-users` opens it.
   onButton(BUTTONS.openConsoleFromHome, async (args, actor) => {

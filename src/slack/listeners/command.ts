@@ -7,8 +7,10 @@ import { setOutcome } from '../../request-log.js';
 import { invitePeople } from '../../services/operations/invite-people.js';
 import { listInvites } from '../../services/operations/list-invites.js';
 import { listMembers } from '../../services/operations/list-members.js';
+import { listRequests } from '../../services/operations/list-requests.js';
 import { readAudit } from '../../services/operations/read-audit.js';
 import { requestAccess } from '../../services/operations/request-access.js';
+import { setRequestsChannel, showRequestsChannel } from '../../services/operations/requests-channel.js';
 import { shareLink } from '../../services/operations/share-link.js';
 import { type Actor, isAdmin } from '../../services/types.js';
 import { consoleView } from '../blocks/console.js';
@@ -16,6 +18,7 @@ import { inviteResults } from '../blocks/invite-results.js';
 import * as messages from '../blocks/messages.js';
 import { UNAVAILABLE } from '../blocks/messages.js';
 import * as outcomes from '../blocks/outcomes.js';
+import * as requestBlocks from '../blocks/requests.js';
 import { escapeMrkdwn } from '../blocks/text.js';
 import * as changes from '../changes.js';
 import type { Command } from '../command/parse.js';
@@ -32,7 +35,7 @@ import {
   whisper,
 } from '../context.js';
 import { slackError } from '../notify.js';
-import { accountWarning, adminsToAsk } from '../who-to-ask.js';
+import { accountWarning, asking } from '../who-to-ask.js';
 
 export const COMMAND = '/chatbees-users';
 export const LIST_PAGE_SIZE = 25;
@@ -79,7 +82,7 @@ const READS: {
     messages.whoami(
       actor.account,
       actor.member,
-      await adminsToAsk(deps, actor, timeLeft(args.context, deps.ackDeadlineMs)),
+      await asking(deps, actor, timeLeft(args.context, deps.ackDeadlineMs)),
       accountWarning(deps, actor),
     ),
   unknown: async ({ actor }, command) => messages.unknownCommand(command.word, actor.role),
@@ -96,11 +99,13 @@ const READS: {
     outcomes.pendingInvites(actor.account, await read(listInvites(deps.services, who, { limit: 101 })), 100),
   audit: async ({ deps, actor, who, read }, command) =>
     outcomes.auditLog(actor.account, await read(readAudit(deps.services, who, { limit: command.limit }))),
+  requests: async ({ deps, actor, who, read }) =>
+    requestBlocks.requestsList(actor.account, await read(listRequests(deps.services, who))),
 };
 
 /** Changes: acked at once (with what the ack says), done once, answered through response_url. */
 const CHANGES: {
-  [K in 'invite' | 'role' | 'remove' | 'revoke' | 'request']: {
+  [K in 'invite' | 'role' | 'remove' | 'revoke' | 'request' | 'requests_channel']: {
     ack?(command: CommandOf<K>): string;
     run(asked: Asked, command: CommandOf<K>): Promise<string>;
   };
@@ -119,6 +124,15 @@ const CHANGES: {
     run: async ({ deps, actor }, { reason }) =>
       outcomes.accessRequested(
         await requestAccess(deps.services, { account: actor.account, slackUserId: actor.slackUserId, reason }),
+      ),
+  },
+  // Choosing a channel posts in it (Slack's answer says whether the app is there): a change.
+  requests_channel: {
+    run: async ({ deps, who }, { channel }) =>
+      requestBlocks.requestsChannel(
+        channel === undefined
+          ? await showRequestsChannel(deps.services, who)
+          : await setRequestsChannel(deps.services, who, { channel }),
       ),
   },
 };
@@ -143,14 +157,15 @@ async function handle(args: Args, deps: SlackDeps, actor: RequestActor, command:
 
 async function openConsole(args: Args, deps: SlackDeps, actor: RequestActor): Promise<void> {
   if (!isAdmin(actor.role)) {
-    const text = messages.whoami(
+    const said = messages.whoami(
       actor.account,
       actor.member,
-      await adminsToAsk(deps, actor, timeLeft(args.context, deps.ackDeadlineMs)),
+      await asking(deps, actor, timeLeft(args.context, deps.ackDeadlineMs)),
       accountWarning(deps, actor),
-    ).text;
+    );
+    // A member is told what the console is for; someone who is not one can ask for access here.
     const hint = actor.role ? '\nAccountAdmins manage members here; `/chatbees-users help` shows what you can do.' : '';
-    await args.ack({ response_type: 'ephemeral', text: `${text}${hint}` });
+    await args.ack({ response_type: 'ephemeral', ...said, text: `${said.text}${hint}` });
     return;
   }
   const data = await withDeadline(loadConsole(deps.services, actor, {}), timeLeft(args.context, deps.ackDeadlineMs));

@@ -3,7 +3,7 @@ import type { App } from '@slack/bolt';
 import { isAdmin } from '../../services/types.js';
 import { type HomeData, homeView } from '../blocks/home.js';
 import { actorFrom, logFailure, type SlackDeps, serviceActor } from '../context.js';
-import { accountWarning, adminsToAsk } from '../who-to-ask.js';
+import { accountWarning, asking } from '../who-to-ask.js';
 
 /** The Home tab has no ack to beat; a database that does not answer in this time is reported. */
 const HOME_DEADLINE_MS = 5_000;
@@ -18,16 +18,22 @@ export function register(app: App, deps: SlackDeps): void {
       if (isAdmin(actor.role)) {
         const who = serviceActor(actor, 'app_home');
         const [read, allowance] = await Promise.all([services.members.summary(who), services.invites.allowance(who)]);
-        if (read.ok) summary = { members: read.members, pendingInvites: read.pendingInvites, allowance };
+        if (read.ok)
+          summary = {
+            members: read.members,
+            pendingInvites: read.pendingInvites,
+            openRequests: read.openRequests,
+            allowance,
+          };
       }
-      const admins = await adminsToAsk(deps, actor, HOME_DEADLINE_MS);
+      const toAsk = await asking(deps, actor, HOME_DEADLINE_MS);
       // The admin part shows only when the service agreed the person is an AccountAdmin.
       await client.views.publish({
         user_id: event.user,
         view: homeView({
           account: actor.account,
           member: actor.member,
-          admins,
+          asking: toAsk,
           summary,
           warning: accountWarning(deps, actor),
         }),

@@ -1,5 +1,6 @@
 // The console's invite form: the modal turns into a progress note at once, then into the
-// outcome per person (with the link for anyone the DM did not reach).
+// outcome per person (with the link for anyone the DM did not reach). Deny's reason form is
+// answered in listeners/access-requests.ts.
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { setOutcome } from '../../request-log.js';
 import { invitePeople, MAX_INVITEES } from '../../services/operations/invite-people.js';
@@ -10,12 +11,14 @@ import { loadConsole } from '../console-data.js';
 import { actorFrom, inviteFailed, logFailure, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm } from '../notify.js';
 import { checkHandlers, FORMS } from '../operations.js';
+import { denySubmitted } from './access-requests.js';
 
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 export function register(app: App, deps: SlackDeps): void {
   const { services, logger } = deps;
-  checkHandlers('form', [FORMS.invitePeople]);
+  checkHandlers('form', [FORMS.invitePeople, FORMS.denyRequest]);
+  app.view<ViewSubmitAction>(FORMS.denyRequest, denySubmitted(deps));
   app.view<ViewSubmitAction>(FORMS.invitePeople, async (args: Args) => {
     const { body, client } = args;
     const selected = body.view.state.values[INVITEES_BLOCK]?.[INVITEES_INPUT]?.selected_users ?? [];

@@ -44,7 +44,14 @@ function operationOf(body: Body): Asked | undefined {
   if (body.command) {
     const command = parseCommand(body.text);
     const operation = commandOperation(command);
-    const word = command.kind === 'invalid' ? command.name : command.kind === 'invite_link' ? 'invite' : command.kind;
+    const word =
+      command.kind === 'invalid'
+        ? command.name
+        : command.kind === 'invite_link'
+          ? 'invite'
+          : command.kind === 'requests_channel'
+            ? 'requests channel'
+            : command.kind;
     const name = word && word !== 'console' ? `\`/chatbees-users ${word}\`` : '`/chatbees-users`';
     return { name, audit: operation?.id ?? 'command.unknown', admin: operation?.who === 'admin', command };
   }
