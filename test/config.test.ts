@@ -79,6 +79,17 @@ describe('loadConfig defaults', () => {
     }
   });
 
+  it('reads ACCESS_REQUESTS_CHANNEL (none by default), a channel id and not a name', () => {
+    expect(loadConfig({ ...MINIMAL }).accessRequestsChannel).toBeUndefined();
+    expect(loadConfig({ ...MINIMAL, ACCESS_REQUESTS_CHANNEL: 'C012AB3CD' }).accessRequestsChannel).toBe('C012AB3CD');
+    expect(loadConfig({ ...MINIMAL, ACCESS_REQUESTS_CHANNEL: 'G012AB3CD' }).accessRequestsChannel).toBe('G012AB3CD');
+    for (const bad of ['#access-requests', 'access-requests', 'U012AB3CD']) {
+      const err = configError({ ...MINIMAL, ACCESS_REQUESTS_CHANNEL: bad });
+      expect(named(err)).toEqual(['ACCESS_REQUESTS_CHANNEL']);
+      expect(err.message).toMatch(/must be a Slack channel id/);
+    }
+  });
+
   it('derives PUBLIC_URL from PORT when only PORT is set', () => {
     const config = loadConfig({ ...MINIMAL, PORT: '8080' });
     expect(config.port).toBe(8080);
@@ -303,8 +314,15 @@ describe('multi-workspace mode', () => {
       SLACK_BOT_TOKEN: 'xoxb-1-2-abc',
       SLACK_APP_TOKEN: 'xapp-1-abc',
       INITIAL_ADMINS: 'U012AB3CD',
+      ACCESS_REQUESTS_CHANNEL: 'C012AB3CD',
     });
-    expect(named(err).sort()).toEqual(['INITIAL_ADMINS', 'SLACK_APP_TOKEN', 'SLACK_BOT_TOKEN']);
+    expect(named(err).sort()).toEqual([
+      'ACCESS_REQUESTS_CHANNEL',
+      'INITIAL_ADMINS',
+      'SLACK_APP_TOKEN',
+      'SLACK_BOT_TOKEN',
+    ]);
+    expect(err.message).toMatch(/ACCESS_REQUESTS_CHANNEL: not used .*requests channel/);
     expect(err.message).toMatch(/SLACK_BOT_TOKEN: not used .*installing the app/);
     expect(err.message).toMatch(/INITIAL_ADMINS: not used .*becomes its first AccountAdmin/);
     expect(err.message).not.toContain('xoxb-1-2-abc');

@@ -18,6 +18,25 @@ describe('parseCommand', () => {
     expect(parseCommand('revoke `abcd2345ef`')).toEqual({ kind: 'revoke', inviteId: 'abcd2345ef' });
     expect(parseCommand('audit')).toEqual({ kind: 'audit', limit: 10 });
     expect(parseCommand('audit 25')).toEqual({ kind: 'audit', limit: 25 });
+    expect(parseCommand('requests')).toEqual({ kind: 'requests' });
+  });
+
+  it('reads where access requests go: a channel as Slack escapes it (label or not), a bare id, off, or nothing', () => {
+    expect(parseCommand('requests channel')).toEqual({ kind: 'requests_channel' });
+    expect(parseCommand('requests channel <#C0REQS01|access-requests>')).toEqual({
+      kind: 'requests_channel',
+      channel: 'C0REQS01',
+    });
+    expect(parseCommand('requests CHANNEL <#C0REQS01|>')).toEqual({ kind: 'requests_channel', channel: 'C0REQS01' });
+    expect(parseCommand('requests channel <#G0PRIV01>')).toEqual({ kind: 'requests_channel', channel: 'G0PRIV01' });
+    expect(parseCommand('requests channel C0REQS01')).toEqual({ kind: 'requests_channel', channel: 'C0REQS01' });
+    expect(parseCommand('requests channel off')).toEqual({ kind: 'requests_channel', channel: null });
+    expect(parseCommand('requests channel #general')).toMatchObject({ kind: 'invalid', name: 'requests' });
+    expect(parseCommand('requests channel <@U0BOB001>')).toMatchObject({ kind: 'invalid', name: 'requests' });
+    expect(parseCommand('requests channel <#C0REQS01|a> more')).toMatchObject({ kind: 'invalid', name: 'requests' });
+    expect(parseCommand('requests 3')).toMatchObject({ kind: 'invalid', name: 'requests' });
+    expect(commandOperation(parseCommand('requests channel off'))?.id).toBe('access.requests_channel');
+    expect(commandOperation(parseCommand('requests'))?.id).toBe('access.list');
   });
 
   it('accepts escaped and plain mentions and bare user ids', () => {
