@@ -1,7 +1,7 @@
 // Whom someone who is not (or no longer) a member should ask (and whether they asked already),
 // and the warning shown while the account has no AccountAdmin who can act.
 import { withDeadline } from '../deadline.js';
-import { openRequestOf } from '../services/operations/request-access.js';
+import { deniedUntil, openRequestOf } from '../services/operations/request-access.js';
 import { type Asking, noUsableAdmin } from './blocks/messages.js';
 import type { RequestActor, SlackDeps } from './context.js';
 
@@ -19,12 +19,13 @@ export const ADMINS_TO_ASK = 5;
  */
 export async function asking(deps: SlackDeps, actor: RequestActor, deadlineMs: number): Promise<Asking> {
   if (actor.role) return { admins: [] };
-  const [admins, openRequest] = await withDeadline(
+  const [admins, openRequest, askAgainFrom] = await withDeadline(
     Promise.all([
       deps.services.members.activeAdmins(actor.account.id, ADMINS_TO_ASK),
       openRequestOf(deps.services, actor.account.id, actor.slackUserId),
+      deniedUntil(deps.services, actor.account.id, actor.slackUserId),
     ]),
     deadlineMs,
   );
-  return openRequest ? { admins, openRequest } : { admins };
+  return { admins, ...(openRequest ? { openRequest } : {}), ...(askAgainFrom ? { askAgainFrom } : {}) };
 }

@@ -200,6 +200,12 @@ describe.each(backends)('access requests on $name', (backend) => {
       /did not approve your last request; you can ask again <!date\^/,
     );
     expect(await t.db.knex('access_requests').where({ slack_user_id: 'UBOB' })).toHaveLength(1);
+    // whoami says when, and offers no button that could only be refused.
+    const whoami = await t.running.slack.command('UBOB', 'whoami');
+    expect(String(whoami.json?.text)).toMatch(
+      /did not approve your last request for access; you can ask again <!date\^/,
+    );
+    expect(JSON.stringify(whoami.json)).not.toContain(BUTTONS.requestAccess);
   });
 
   it('approving someone Slack deactivated since they asked registers nobody, and the request stays open', async () => {

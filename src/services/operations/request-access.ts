@@ -50,16 +50,8 @@ export async function requestAccess(
   if ((await findMember(services.knex, account.id, slackUserId))?.status === 'active') return refuse('already_member');
   const open = await openRequestOf(services, account.id, slackUserId);
   if (open) return { ...refuse('request_open'), since: open.since };
-  const denied = await services
-    .knex('access_requests')
-    .where({ account_id: account.id, slack_user_id: slackUserId, status: 'denied' })
-    .where('decided_at', '>', new Date(services.now().getTime() - ASK_AGAIN_AFTER_MS))
-    .orderBy('decided_at', 'desc')
-    .first('decided_at');
-  if (denied) {
-    const until = new Date(new Date(denied.decided_at).getTime() + ASK_AGAIN_AFTER_MS);
-    return { ...refuse('request_denied_recently'), until };
-  }
+  const until = await deniedUntil(services, account.id, slackUserId);
+  if (until) return { ...refuse('request_denied_recently'), until };
   // Slack's word on who asks: people of the workspace (its org, for an org-wide install); guests
   // may ask, and the admins are told they are guests.
   const may = await mayJoinNow(services.directory, account, slackUserId, 'personal_invite');
@@ -134,6 +126,21 @@ async function keepCopy(services: Services, requestId: number, at: SentAt | unde
     .insert({ request_id: requestId, channel: at.channel, ts: at.ts })
     .onConflict(['request_id', 'channel', 'ts'])
     .ignore();
+}
+
+/** After a denial less than ASK_AGAIN_AFTER_MS ago: when the person may ask again. */
+export async function deniedUntil(
+  services: Services,
+  accountId: number,
+  slackUserId: string,
+): Promise<Date | undefined> {
+  const denied = await services
+    .knex('access_requests')
+    .where({ account_id: accountId, slack_user_id: slackUserId, status: 'denied' })
+    .where('decided_at', '>', new Date(services.now().getTime() - ASK_AGAIN_AFTER_MS))
+    .orderBy('decided_at', 'desc')
+    .first('decided_at');
+  return denied ? new Date(new Date(denied.decided_at).getTime() + ASK_AGAIN_AFTER_MS) : undefined;
 }
 
 /** The person's open request, if they have one (for whoami and the Home tab). */

@@ -126,6 +126,8 @@ export function noUsableAdmin(newAdminHint: string): string {
 export interface Asking {
   admins: string[];
   openRequest?: { since: Date };
+  /** Their last request was denied: when they may ask again. */
+  askAgainFrom?: Date;
 }
 
 /** The Request access button, offered wherever a non-member is told they are not one. */
@@ -152,7 +154,7 @@ export function requestAccessBlock(value = 'request'): KnownBlock {
 export function whoami(account: Account, member: Member | null, asking: Asking, warning?: string): Message {
   const said = whoamiText(account, member, asking);
   const text = warning ? `${said.text}\n${warning}` : said.text;
-  if (member?.status === 'active' || asking.openRequest) return { text };
+  if (member?.status === 'active' || asking.openRequest || asking.askAgainFrom) return { text };
   // Not a member: they can ask from here (Slack says who presses).
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, requestAccessBlock()] };
 }
@@ -163,6 +165,11 @@ function whoamiText(account: Account, member: Member | null, asking: Asking): Me
     if (asking.openRequest) {
       return {
         text: `${lead} You asked for access ${slackDate(asking.openRequest.since)}: the AccountAdmins have your request, and you will hear here when it is decided.`,
+      };
+    }
+    if (asking.askAgainFrom) {
+      return {
+        text: `${lead} An AccountAdmin did not approve your last request for access; you can ask again ${slackDate(asking.askAgainFrom)}.`,
       };
     }
     const ask = asking.admins.length
