@@ -40,6 +40,14 @@ const TEXT: Record<Refusal, string> = {
   channel_not_found:
     'The app cannot see that channel: for a private channel, add the app to it first (/invite @ChatBees Users), then choose it again.',
   channel_archived: 'That channel is archived: choose another one.',
+  source_not_found:
+    'I cannot see that channel or user group: for a private channel, add the app to it first (/invite @ChatBees Users), then try again.',
+  missing_scope:
+    "The app needs more permissions for this: reinstall the app to allow inviting channels (whoever installs apps in this workspace can do it from the app's page).",
+  bulk_not_counted: 'That invitation was already started, cancelled or finished: nothing changed.',
+  bulk_unknown: 'There is no such invitation.',
+  bulk_running:
+    'Another invitation of a channel or user group is still being sent in this account: stop it or wait until it is done.',
   no_pages:
     'Links for anyone open a registration page, and this app serves none: whoever runs it can set PUBLIC_URL to where it is reachable. Invite people by name instead: /chatbees-users invite @person',
 };

@@ -111,8 +111,20 @@ describe('manifest.yml', () => {
   it('asks for exactly the bot scopes the code uses', () => {
     const scopes = readManifest().oauth_config?.scopes?.bot ?? [];
     // commands: /chatbees-users; chat:write + im:write: DMs (conversations.open, chat.postMessage);
-    // users:read + users:read.email: users.info for invitees and INITIAL_ADMINS, with their email.
-    expect([...scopes].sort()).toEqual(['chat:write', 'commands', 'im:write', 'users:read', 'users:read.email']);
+    // users:read + users:read.email: users.info for invitees and INITIAL_ADMINS, with their email;
+    // channels:read + groups:read + usergroups:read: conversations.members, usergroups.users.list
+    // (inviting channels and groups); im:history: conversations.history on a DM after a crash.
+    expect([...scopes].sort()).toEqual([
+      'channels:read',
+      'chat:write',
+      'commands',
+      'groups:read',
+      'im:history',
+      'im:write',
+      'usergroups:read',
+      'users:read',
+      'users:read.email',
+    ]);
     expect(new Set(scopes).size).toBe(scopes.length);
     // The OAuth install (multi-workspace mode) asks each workspace for the same.
     expect([...BOT_SCOPES].sort()).toEqual([...scopes].sort());

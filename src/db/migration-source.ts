@@ -12,6 +12,7 @@ import * as jobQueue from '../../migrations/20261201_010_job_queue.js';
 import * as invitationDms from '../../migrations/20261201_011_invitation_dms.js';
 import * as accessRequests from '../../migrations/20261201_012_access_requests.js';
 import * as accessRequestPlaces from '../../migrations/20261201_013_access_request_places.js';
+import * as bulkInvitations from '../../migrations/20261201_014_bulk_invitations.js';
 
 interface Migration {
   name: string;
@@ -38,6 +39,7 @@ const migrations: Migration[] = [
   { name: '20261201_011_invitation_dms', ...invitationDms },
   { name: '20261201_012_access_requests', ...accessRequests },
   { name: '20261201_013_access_request_places', ...accessRequestPlaces },
+  { name: '20261201_014_bulk_invitations', ...bulkInvitations },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

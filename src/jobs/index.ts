@@ -5,6 +5,8 @@ import { JOB } from '../services/jobs.js';
 import { expireRequest } from '../services/operations/expire-request.js';
 import { refreshInvitationDm } from '../services/operations/refresh-invitation-dm.js';
 import { remindInvitee } from '../services/operations/remind-invitee.js';
+import { runInvitation } from '../services/operations/run-invitation.js';
+import { Pacer } from '../services/pacer.js';
 import { type JobQueue, RetryAt } from './queue.js';
 
 export const JOBS = {
@@ -20,6 +22,33 @@ export async function startJobs(queue: JobQueue, services: Services, logger: Log
     logger.debug({ pruned }, 'request claims pruned');
   });
   await queue.every(JOBS.pruneRequestClaims, '17 * * * *');
+  // A bulk invitation, a part at a time; the pace learnt from Slack's 429s is kept per account in
+  // this process (only for speed: a new pace starts slow and learns again).
+  const paces = new Map<number, Pacer>();
+  await queue.work<{ bulkId: number }>(JOB.bulkInvitation, async (data) => {
+    const accountId = await services.knex('bulk_invitations').where({ id: data.bulkId }).first('account_id');
+    if (!accountId) return;
+    const key = Number(accountId.account_id);
+    const pacer = paces.get(key) ?? new Pacer();
+    paces.set(key, pacer);
+    const outcome = await runInvitation(services, data, pacer);
+    if (outcome.ran) {
+      logger.info(
+        { bulk: data.bulkId, sent: outcome.sent, more: outcome.more, rate: Math.round(pacer.rate) },
+        'bulk invitation part',
+      );
+      if (outcome.more) await queue.send(JOB.bulkInvitation, data);
+      return;
+    }
+    // Another process works it: back when its lease would lapse, to take over if that process died.
+    if (outcome.leasedUntil) throw new RetryAt(new Date(outcome.leasedUntil.getTime() + 1_000));
+  });
+  // Started ones whose process stopped: worked again from here (a lease says who goes on).
+  const unfinished: Array<{ id: number | string }> = await services
+    .knex('bulk_invitations')
+    .whereIn('status', ['running', 'stopping'])
+    .select('id');
+  for (const { id } of unfinished) await queue.send(JOB.bulkInvitation, { bulkId: Number(id) });
   await queue.work<{ requestId: number }>(JOB.accessRequestExpiry, async (data) => {
     await expireRequest(services, data);
   });

@@ -110,6 +110,6 @@ export function createServices(options: ServiceOptions): Services {
 
 export type { Jobs } from './jobs.js';
 export type { Delivery, InvitationShows, Notice, Notifier, SentAt } from './notifier.js';
-export type { Directory, Lookup, SlackPerson } from './people.js';
+export type { Directory, Gathered, GatherFailure, Lookup, SlackPerson, Source } from './people.js';
 export * from './types.js';
 export type { AccountService, AuditService, InstallationService, InviteService, MemberService, RequestClaims };

@@ -78,12 +78,22 @@ export type InviteCapReached = {
 
 /** When the invitations made (`created_by`) or received (`for_slack_user_id`) in the window were made, oldest first. */
 async function invitedRecently(db: Db, accountId: number, whose: Record<string, string>, now: Date): Promise<Date[]> {
-  const times: Array<Date | string> = await db('invites')
+  const since = new Date(now.getTime() - INVITE_WINDOW_MS);
+  const query = db('invites')
     .where({ account_id: accountId, ...whose })
-    .where('created_at', '>', new Date(now.getTime() - INVITE_WINDOW_MS))
-    .orderBy('created_at')
-    .pluck('created_at');
-  return times.map((t) => new Date(t));
+    .where('created_at', '>', since)
+    .orderBy('created_at');
+  // An admin's count: each invitation of a channel or group once (when it started), not per person.
+  if (whose.created_by) query.whereNull('bulk_id');
+  const times: Array<Date | string> = await query.pluck('created_at');
+  if (whose.created_by) {
+    const bulks: Array<Date | string> = await db('bulk_invitations')
+      .where({ account_id: accountId, created_by: whose.created_by })
+      .where('started_at', '>', since)
+      .pluck('started_at');
+    times.push(...bulks);
+  }
+  return times.map((t) => new Date(t)).sort((a, b) => a.getTime() - b.getTime());
 }
 
 /**
@@ -165,6 +175,8 @@ export class InviteService {
       forDisplayName?: string | null;
       ttlSeconds?: number;
       maxUses?: number | null;
+      /** Made by this bulk invitation: it counted once against the admin's cap when it started. */
+      bulkId?: number;
     } = {},
   ): Promise<
     ({ ok: true } & CreatedInvite) | Refused<'not_member' | 'not_admin' | 'already_member'> | InviteCapReached
@@ -180,7 +192,7 @@ export class InviteService {
         const existing = await findMember(trx, actor.accountId, forSlackUserId);
         if (existing?.status === 'active') return refuse('already_member');
       }
-      const capped = await this.capReached(trx, actor, forSlackUserId, now);
+      const capped = await this.capReached(trx, actor, forSlackUserId, now, options.bulkId !== undefined);
       if (capped) return capped;
       let replaced: string | null = null;
       if (forSlackUserId) {
@@ -205,6 +217,7 @@ export class InviteService {
           expires_at: new Date(now.getTime() + ttl * 1000),
           max_uses: forSlackUserId ? 1 : (options.maxUses ?? null),
           uses: 0,
+          bulk_id: options.bulkId ?? null,
         })
         .returning('*');
       const invite = toInvite(row);
@@ -238,6 +251,11 @@ export class InviteService {
     return { ok: true, invite: result.invite, replaced: result.replaced, token, url: this.deps.links.url(token) };
   }
 
+  /** Whether one more invitation by `actor` would pass their daily cap (call under the account's lock). */
+  async adminCapReached(db: Db, actor: Actor): Promise<InviteCapReached | undefined> {
+    return this.capReached(db, actor, null, this.deps.now());
+  }
+
   /**
    * Whether one more invitation by `actor` (of `forSlackUserId`, if named) would pass a cap:
    * `inviteLimitPerDay` per admin and INVITES_PER_PERSON_PER_DAY per invitee, over the rolling
@@ -248,9 +266,10 @@ export class InviteService {
     actor: Actor,
     forSlackUserId: string | null,
     now: Date,
+    inBulk = false,
   ): Promise<InviteCapReached | undefined> {
     const limit = this.deps.inviteLimitPerDay;
-    if (limit > 0) {
+    if (limit > 0 && !inBulk) {
       const resetsAt = freedAt(
         await invitedRecently(db, actor.accountId, { created_by: actor.slackUserId }, now),
         limit,

@@ -9,6 +9,8 @@ export const JOB = {
   invitationReminder: 'invitation-reminder',
   /** An access request still open after ACCESS_REQUEST_LIFETIME ends (data: { requestId }). */
   accessRequestExpiry: 'access-request-expiry',
+  /** Send the next part of a bulk invitation (data: { bulkId }); one runs it at a time (a lease). */
+  bulkInvitation: 'bulk-invitation',
 } as const;
 
 export type JobName = (typeof JOB)[keyof typeof JOB];

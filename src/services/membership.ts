@@ -8,17 +8,22 @@ import { type Row, sortNameOf, toMember } from './rows.js';
 import type { AuditSource, Member, Profile, RevokeReason, Role } from './types.js';
 
 /**
- * Ends the invites that could still be used and that were made by, or are for, one person:
- * the authority behind them ended. Returns their ids; used-up and expired ones keep their story.
+ * Ends the invites that could still be used and that were made by, or are for, one person (the
+ * authority behind them ended), or that one bulk invitation made (its admin revoked them all). Returns their ids; used-up and expired ones keep their story.
  */
 export async function endInvites(
   trx: Knex.Transaction,
   accountId: number,
-  whose: { createdBy: string } | { forSlackUserId: string },
+  whose: { createdBy: string } | { forSlackUserId: string } | { bulkId: number },
   reason: RevokeReason,
   by: { actor: string; at: Date; jobs: Jobs },
 ): Promise<string[]> {
-  const where = 'createdBy' in whose ? { created_by: whose.createdBy } : { for_slack_user_id: whose.forSlackUserId };
+  const where =
+    'createdBy' in whose
+      ? { created_by: whose.createdBy }
+      : 'forSlackUserId' in whose
+        ? { for_slack_user_id: whose.forSlackUserId }
+        : { bulk_id: whose.bulkId };
   const ended: Array<{ id: string }> = await trx('invites')
     .where({ account_id: accountId, ...where })
     .whereRaw(usableInvite('invites', '?'), [by.at])

@@ -1,5 +1,6 @@
 // What the domain tells people, free of Slack: the notices an operation sends, and the Notifier
 // through which they reach people (src/slack implements it with direct messages).
+import type { Source } from './people.js';
 import type { Account, Invite, Role } from './types.js';
 
 export type Notice =
@@ -19,6 +20,8 @@ export type Notice =
   | { kind: 'asked_again'; invite: Invite }
   /** To an admin, or the requests channel: someone asks for access (with Approve and Deny). */
   | { kind: 'access_request'; request: AccessRequestShown }
+  /** To the admin who started a bulk invitation: where it stands (changed in place as it goes). */
+  | { kind: 'bulk_progress'; progress: BulkProgress }
   /** In a channel an admin chose for access requests: that it now gets them. */
   | { kind: 'requests_channel_set'; by: string }
   /** To the person who asked: what an admin decided (with the reason given for a denial, if any). */
@@ -37,6 +40,35 @@ export type Notice =
     }
   /** An invitation's DM, changed in place: what became of the invitation. */
   | { kind: 'invitation_ended'; invite: Invite; shows: InvitationShows };
+
+/** Why someone in a channel or group is not invited. */
+export type SkipReason = 'members' | 'pending' | 'guests' | 'bots' | 'deactivated' | 'other_org' | 'unknown';
+
+export interface Counts {
+  /** People in the channels and groups (and named), once each. */
+  people: number;
+  toInvite: number;
+  skipped: Record<SkipReason, number>;
+}
+
+export type BulkStatus = 'counted' | 'running' | 'stopping' | 'stopped' | 'done' | 'cancelled';
+
+/** Where a bulk invitation stands: what its admin's progress message shows. */
+export interface BulkProgress {
+  id: number;
+  createdBy: string;
+  sources: Source[];
+  /** People named by hand besides the channels and groups. */
+  named: number;
+  status: BulkStatus;
+  counts: Counts;
+  total: number;
+  sent: number;
+  /** Not delivered, by Slack's reason (their links are in the admin's list). */
+  failed: Record<string, number>;
+  /** Its links nobody used yet (what Revoke all would revoke). */
+  unused: number;
+}
 
 /** An access request as the admins see it. */
 export interface AccessRequestShown {
@@ -72,6 +104,21 @@ export interface Notifier {
   tell(account: Account, slackUserId: string, notice: Notice): Promise<Delivery>;
   /** Posts in a channel of the account's workspace (the app must be in it); never throws. */
   post(account: Account, channel: string, notice: Notice): Promise<Delivery>;
+  /**
+   * One of many: a personal invitation posted straight to the person (no conversation opened
+   * first, which Slack rate-limits hard), marked so `findInvitation` can find it; never throws.
+   */
+  tellOneOfMany(account: Account, slackUserId: string, notice: Notice & { kind: 'invitation' }): Promise<Delivery>;
+  /**
+   * Whether the person's DM holds the invitation `inviteId`, posted since `since` (a DM that may
+   * have been under way when a process stopped): `unknown` when Slack could not say.
+   */
+  findInvitation(
+    account: Account,
+    slackUserId: string,
+    inviteId: string,
+    since: Date,
+  ): Promise<'found' | 'absent' | 'unknown'>;
   /** Changes a message sent earlier to show `notice` instead; never throws. */
   update(account: Account, at: SentAt, notice: Notice): Promise<Delivery>;
 }
@@ -83,6 +130,12 @@ export const NOBODY: Notifier = {
   },
   async post() {
     return { ok: false, error: 'no notifier' };
+  },
+  async tellOneOfMany() {
+    return { ok: false, error: 'no notifier' };
+  },
+  async findInvitation() {
+    return 'unknown';
   },
   async update() {
     return { ok: false, error: 'no notifier' };

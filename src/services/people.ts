@@ -31,7 +31,31 @@ export type Lookup =
 export interface Directory {
   /** The person as the account's workspace sees them now; within a bounded time. */
   lookup(account: Account, slackUserId: string): Promise<Lookup>;
+  /**
+   * Everyone in these channels and user groups, once each, as Slack describes them now (profiles
+   * read the cheaper way for the number of people). Slow for big groups: not within a request.
+   */
+  gather(account: Account, sources: readonly Source[]): Promise<Gathered>;
 }
+
+/** A channel or a user group, as an admin named it to invite its people. */
+export interface Source {
+  kind: 'channel' | 'usergroup';
+  id: string;
+}
+
+/** Why the people of a source could not be read. */
+export type GatherFailure =
+  /** A private channel the app is not in (Slack hides it), or no such channel or group. */
+  | 'source_not_found'
+  /** The installation lacks a scope this needs: reinstalling the app grants it. */
+  | 'missing_scope'
+  | 'not_installed'
+  | 'unavailable';
+
+export type Gathered =
+  | { ok: true; people: SlackPerson[]; unknown: number }
+  | { ok: false; why: GatherFailure; source?: Source };
 
 type Home = { teamId: string | null; enterpriseId: string | null };
 

@@ -20,7 +20,9 @@ export type AuditSource =
   | 'bootstrap'
   | 'slack_event'
   | 'app_home'
-  | 'slack_install';
+  | 'slack_install'
+  /** A bulk invitation's job, on behalf of the admin who started it. */
+  | 'bulk_invitation';
 
 export interface Account {
   id: number;
@@ -103,6 +105,9 @@ export type AuditAction =
   | 'member.kept_deactivated'
   | 'invite.created'
   | 'invite.revoked'
+  | 'invite.bulk_started'
+  | 'invite.bulk_stopped'
+  | 'invite.bulk_revoked'
   | 'access.refused'
   | 'access.denied'
   | 'access.requests_channel'
@@ -165,7 +170,16 @@ export type Refusal =
   | 'request_denied_recently'
   | 'request_unknown'
   /** Another admin decided this access request first. */
-  | 'request_decided';
+  | 'request_decided'
+  /** A channel the app cannot see (private, the app not in it) or no such channel or user group. */
+  | 'source_not_found'
+  /** The installation lacks a scope this needs: reinstalling the app grants it. */
+  | 'missing_scope'
+  /** The bulk invitation is not in a state for this (already started, cancelled, finished). */
+  | 'bulk_not_counted'
+  | 'bulk_unknown'
+  /** Another bulk invitation of the account is running: one at a time. */
+  | 'bulk_running';
 
 export type Refused<R extends Refusal = Refusal> = { ok: false; reason: R };
 export type Result<T extends object, R extends Refusal = Refusal> = ({ ok: true } & T) | Refused<R>;

@@ -4,6 +4,7 @@ import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import type { Delivery, Notice, Notifier } from '../services/notifier.js';
 import type { Account } from '../services/types.js';
+import { bulkProgress } from './blocks/bulk.js';
 import * as dm from './blocks/dm.js';
 import type { Message } from './blocks/messages.js';
 
@@ -34,7 +35,7 @@ export async function sendDm(
   client: WebClient,
   logger: Logger,
   slackUserId: string,
-  message: { text: string; blocks?: KnownBlock[] },
+  message: { text: string; blocks?: KnownBlock[]; inviteId?: string },
 ): Promise<Delivery> {
   try {
     const opened = await client.conversations.open({ users: slackUserId });
@@ -48,11 +49,14 @@ export async function sendDm(
   }
 }
 
+/** The event type of the metadata every invitation DM carries, to find it again (`findInvitation`). */
+export const INVITATION_EVENT = 'chatbees_invitation';
+
 /** A message in a conversation the bot is in; link previews off, as for DMs. Throws Slack's errors. */
 async function postIn(
   client: WebClient,
   channel: string,
-  message: { text: string; blocks?: KnownBlock[] },
+  message: { text: string; blocks?: KnownBlock[]; inviteId?: string },
 ): Promise<Delivery> {
   const posted = await client.chat.postMessage({
     channel,
@@ -60,6 +64,9 @@ async function postIn(
     blocks: message.blocks,
     unfurl_links: false,
     unfurl_media: false,
+    ...(message.inviteId
+      ? { metadata: { event_type: INVITATION_EVENT, event_payload: { invite_id: message.inviteId } } }
+      : {}),
   });
   return { ok: true, ...(posted.ts ? { at: { channel: posted.channel ?? channel, ts: posted.ts } } : {}) };
 }
@@ -81,6 +88,8 @@ function dmOf(account: Account, notice: Notice): Message {
       return dm.invitationReminder(account, notice.invite, notice.url);
     case 'access_request':
       return dm.accessRequest(account, notice.request);
+    case 'bulk_progress':
+      return bulkProgress(notice.progress);
     case 'requests_channel_set':
       return dm.requestsChannelSet(account, notice.by);
     case 'access_decided':
@@ -96,6 +105,12 @@ function dmOf(account: Account, notice: Notice): Message {
     case 'invitation_ended':
       return dm.invitationEnded(account, notice.invite, notice.shows);
   }
+}
+
+/** A notice as its DM, an invitation marked with its id. */
+function withMarker(account: Account, notice: Notice): Message & { inviteId?: string } {
+  const message = dmOf(account, notice);
+  return notice.kind === 'invitation' ? { ...message, inviteId: notice.invite.id } : message;
 }
 
 /** A failed Slack call as a Delivery, with Slack's Retry-After when it is rate-limiting. */
@@ -131,7 +146,50 @@ export function slackNotifier(
     );
   return {
     tell(account, slackUserId, notice) {
-      return withClient(account, notice, (client) => sendDm(client, logger, slackUserId, dmOf(account, notice)));
+      return withClient(account, notice, (client) => sendDm(client, logger, slackUserId, withMarker(account, notice)));
+    },
+    tellOneOfMany(account, slackUserId, notice) {
+      return withClient(account, notice, async (client) => {
+        try {
+          // A user id as the channel: Slack posts to the app's DM with them, no conversations.open.
+          return await postIn(client, slackUserId, withMarker(account, notice));
+        } catch (err) {
+          const delivery = failed(err);
+          if (!delivery.ok && delivery.retryAfterSeconds === undefined)
+            logger.warn({ slackUserId, error: delivery.error }, 'direct message not delivered');
+          return delivery;
+        }
+      });
+    },
+    async findInvitation(account, slackUserId, inviteId, since) {
+      const client = await clientFor(account).catch(() => undefined);
+      if (!client) return 'unknown';
+      try {
+        const opened = await client.conversations.open({ users: slackUserId });
+        const channel = opened.channel?.id;
+        if (!channel) return 'unknown';
+        let cursor: string | undefined;
+        do {
+          const page = await client.conversations.history({
+            channel,
+            oldest: String(since.getTime() / 1000),
+            include_all_metadata: true,
+            limit: 200,
+            ...(cursor ? { cursor } : {}),
+          });
+          const found = (page.messages ?? []).some(
+            (m) =>
+              m.metadata?.event_type === INVITATION_EVENT &&
+              (m.metadata.event_payload as { invite_id?: string } | undefined)?.invite_id === inviteId,
+          );
+          if (found) return 'found';
+          cursor = page.response_metadata?.next_cursor || undefined;
+        } while (cursor);
+        return 'absent';
+      } catch (err) {
+        logger.warn({ slackUserId, error: slackError(err) }, 'could not look for an invitation in a DM');
+        return 'unknown';
+      }
     },
     post(account, channel, notice) {
       return withClient(account, notice, async (client) => {

@@ -15,7 +15,17 @@ import type { Profile } from '../services/types.js';
 import { installationStore } from './installation-store.js';
 
 /** What the bot asks each workspace for; the manifest's bot scopes say the same (tested). */
-export const BOT_SCOPES = ['commands', 'chat:write', 'im:write', 'users:read', 'users:read.email'];
+export const BOT_SCOPES = [
+  'commands',
+  'chat:write',
+  'im:write',
+  'users:read',
+  'users:read.email',
+  'channels:read',
+  'groups:read',
+  'usergroups:read',
+  'im:history',
+];
 
 /** The install flow's pages, rendered by the web layer (handed in by src/app.ts). */
 export interface InstallPages {

@@ -22,6 +22,10 @@ export const BUTTONS = {
   requestAccess: 'access_request_ask',
   approveRequest: 'access_request_approve',
   denyRequest: 'access_request_deny',
+  bulkInvite: 'bulk_invite_start',
+  bulkCancel: 'bulk_invite_cancel',
+  bulkStop: 'bulk_invite_stop',
+  bulkRevokeAll: 'bulk_invite_revoke_all',
 } as const;
 
 /** Modal callback ids. */
@@ -86,10 +90,17 @@ export const OPERATIONS: readonly Operation[] = [
     label: 'Inviting people',
     who: 'admin',
     subcommand: { name: 'invite', words: ['invite'] },
-    usage: '/chatbees-users invite @person [@person …]',
-    help: 'send personal registration links by DM (up to 50 people)',
+    usage: '/chatbees-users invite @person|#channel|@group …',
+    help: 'personal registration links by DM: people, channels, user groups (counts first past 50)',
     buttons: [BUTTONS.openInviteForm],
     forms: [FORMS.invitePeople],
+  },
+  // Inviting channels and user groups: the counts' Invite and Cancel, then Stop and Revoke all.
+  {
+    id: 'invites.bulk',
+    label: 'Inviting channels and user groups',
+    who: 'admin',
+    buttons: [BUTTONS.bulkInvite, BUTTONS.bulkCancel, BUTTONS.bulkStop, BUTTONS.bulkRevokeAll],
   },
   {
     id: 'invites.share_link',

@@ -3,7 +3,7 @@
 import type { WebClient } from '@slack/web-api';
 import { DeadlineExceeded, withDeadline } from '../deadline.js';
 import type { Logger } from '../logger.js';
-import type { Directory, Lookup, SlackPerson } from '../services/people.js';
+import type { Directory, Gathered, GatherFailure, Lookup, SlackPerson, Source } from '../services/people.js';
 import type { Account } from '../services/types.js';
 import { slackError } from './notify.js';
 
@@ -84,5 +84,101 @@ export function slackDirectory(
         return { found: false, why: 'unavailable' };
       }
     },
+
+    async gather(account, sources): Promise<Gathered> {
+      const client = await clientFor(account);
+      if (!client) return { ok: false, why: 'not_installed' };
+      const ids = new Set<string>();
+      for (const source of sources) {
+        try {
+          for (const id of await membersOf(client, source)) ids.add(id);
+        } catch (err) {
+          return { ok: false, why: gatherFailure(logger, account, err), source };
+        }
+      }
+      try {
+        const people = await profilesOf(client, ids);
+        return { ok: true, people, unknown: ids.size - people.length };
+      } catch (err) {
+        return { ok: false, why: gatherFailure(logger, account, err) };
+      }
+    },
   };
+}
+
+/** Up to this many people, profiles are read one by one (users.info); past it, users.list pages. */
+export const PROFILES_ONE_BY_ONE = 50;
+/** How long reading a big group may wait for Slack's rate limits, in all. */
+const GATHER_PATIENCE_MS = 10 * 60_000;
+
+/** A Web API call, again after Slack's Retry-After while rate-limited (within `deadline`). */
+async function patiently<T>(call: () => Promise<T>, deadline: number): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      const retryAfter = (err as { code?: string; retryAfter?: number }).retryAfter;
+      const wait = (retryAfter ?? 1) * 1000;
+      if ((err as { code?: string }).code !== 'slack_webapi_rate_limited_error' || Date.now() + wait > deadline)
+        throw err;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/** The user ids of a channel (conversations.members, paged) or a user group (not paged). */
+async function membersOf(client: WebClient, source: Source): Promise<string[]> {
+  const deadline = Date.now() + GATHER_PATIENCE_MS;
+  if (source.kind === 'usergroup') {
+    const { users } = await patiently(() => client.usergroups.users.list({ usergroup: source.id }), deadline);
+    return users ?? [];
+  }
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await patiently(
+      () => client.conversations.members({ channel: source.id, limit: 1000, ...(cursor ? { cursor } : {}) }),
+      deadline,
+    );
+    ids.push(...(page.members ?? []));
+    cursor = page.response_metadata?.next_cursor || undefined;
+  } while (cursor);
+  return ids;
+}
+
+/** Profiles of `ids`: one by one for a few, else from users.list's pages (people not in `ids` dropped). */
+async function profilesOf(client: WebClient, ids: Set<string>): Promise<SlackPerson[]> {
+  const deadline = Date.now() + GATHER_PATIENCE_MS;
+  const people: SlackPerson[] = [];
+  if (ids.size <= PROFILES_ONE_BY_ONE) {
+    for (const id of ids) {
+      try {
+        const { user } = await patiently(() => client.users.info({ user: id }), deadline);
+        if (user) people.push(personOf({ ...(user as SlackUser), id }));
+      } catch (err) {
+        if (!isUnknownUser(slackError(err))) throw err;
+      }
+    }
+    return people;
+  }
+  let cursor: string | undefined;
+  do {
+    const page = await patiently(() => client.users.list({ limit: 1000, ...(cursor ? { cursor } : {}) }), deadline);
+    for (const user of (page.members ?? []) as SlackUser[]) {
+      if (user.id && ids.has(user.id)) people.push(personOf({ ...user, id: user.id }));
+    }
+    cursor = page.response_metadata?.next_cursor || undefined;
+  } while (cursor);
+  return people;
+}
+
+/** Why a source's people could not be read, from Slack's error. */
+function gatherFailure(logger: Logger, account: Account, err: unknown): GatherFailure {
+  const error = slackError(err);
+  if (['channel_not_found', 'no_such_subteam', 'not_in_channel', 'subteam_not_found'].includes(error))
+    return 'source_not_found';
+  if (error === 'missing_scope') return 'missing_scope';
+  if (TOKEN_GONE.has(error)) return 'not_installed';
+  logger.warn({ account: account.id, error }, 'the people of a channel or user group could not be read');
+  return 'unavailable';
 }

@@ -3,6 +3,8 @@ import {
   createServices,
   type Delivery,
   type Directory,
+  type Gathered,
+  type GatherFailure,
   type Lookup,
   type Notice,
   type Notifier,
@@ -10,6 +12,7 @@ import {
   type ServiceOptions,
   type Services,
   type SlackPerson,
+  type Source,
 } from '../../src/services/index.js';
 import { RegistrationLinks } from '../../src/services/registration-links.js';
 import { sortNameOf } from '../../src/services/rows.js';
@@ -59,6 +62,27 @@ export class FakeDirectory implements Directory {
         ...known,
       },
     };
+  }
+
+  /** The members of each channel or user group (by id); a source missing here is not found. */
+  readonly sources = new Map<string, string[] | GatherFailure>();
+
+  async gather(account: Account, sources: readonly Source[]): Promise<Gathered> {
+    const ids = new Set<string>();
+    for (const source of sources) {
+      const members = this.sources.get(source.id);
+      if (members === undefined) return { ok: false, why: 'source_not_found', source };
+      if (typeof members === 'string') return { ok: false, why: members, source };
+      for (const id of members) ids.add(id);
+    }
+    const people: SlackPerson[] = [];
+    let unknown = 0;
+    for (const id of ids) {
+      const found = await this.lookup(account, id);
+      if (found.found) people.push(found.person);
+      else unknown += 1;
+    }
+    return { ok: true, people, unknown };
   }
 }
 
@@ -129,7 +153,24 @@ export class RecordingNotifier implements Notifier {
     const error = this.failing.get(slackUserId);
     if (error) return { ok: false, error };
     this.told.push({ to: slackUserId, notice });
-    return { ok: true };
+    return { ok: true, at: { channel: `D${slackUserId.slice(1)}`, ts: `${this.told.length}.000` } };
+  }
+
+  /** Invitations of bulk invitations (tellOneOfMany), as `told` records the others. */
+  readonly toldOneOfMany: Array<{ to: string; notice: Notice }> = [];
+
+  async tellOneOfMany(_account: Account, slackUserId: string, notice: Notice): Promise<Delivery> {
+    const error = this.failing.get(slackUserId);
+    if (error) return { ok: false, error };
+    this.toldOneOfMany.push({ to: slackUserId, notice });
+    return { ok: true, at: { channel: `D${slackUserId.slice(1)}`, ts: `${this.toldOneOfMany.length}.000` } };
+  }
+
+  /** What findInvitation answers, by person; 'absent' unless said. */
+  readonly inDm = new Map<string, 'found' | 'absent' | 'unknown'>();
+
+  async findInvitation(_account: Account, slackUserId: string): Promise<'found' | 'absent' | 'unknown'> {
+    return this.inDm.get(slackUserId) ?? 'absent';
   }
 
   /** Messages posted in channels; a channel in `failing` refuses them with its error. */

@@ -1,4 +1,5 @@
 import { parseDuration } from '../../config.js';
+import type { Source } from '../../services/people.js';
 import { ROLES, type Role } from '../../services/types.js';
 import {
   OPERATION,
@@ -23,7 +24,8 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'whoami' }
   | { kind: 'list'; page: number }
-  | { kind: 'invite'; users: string[] }
+  /** People by name (at most MAX_INVITEES), and channels and user groups (`sources`), in any mix. */
+  | { kind: 'invite'; users: string[]; sources?: Source[] }
   /** A link for anyone (Sign in with Slack); its own lifetime and number of uses when given. */
   | { kind: 'invite_link'; ttlSeconds?: number; maxUses?: number }
   | { kind: 'invites' }
@@ -60,6 +62,8 @@ const INVITE_ID = /^[a-z0-9]{6,32}$/;
 // Slack escapes a channel as <#C123|name> (the name may be missing or empty); a bare id works too.
 const CHANNEL = /^<#([CG][A-Z0-9]{2,30})(?:\|[^<>]*)?>$/;
 const BARE_CHANNEL_ID = /^[CG][A-Z0-9]{6,30}$/;
+// A user group as Slack escapes it: <!subteam^S123|@handle> (the label may be missing or empty).
+const USERGROUP = /^<!subteam\^(S[A-Z0-9]{2,30})(?:\|[^<>]*)?>$/;
 
 type Token = { user: string } | { word: string };
 
@@ -87,6 +91,14 @@ function describe(token: Token): string {
 
 function invalid(name: SubcommandName | null, message: string): Command {
   return { kind: 'invalid', name, message };
+}
+
+/** A channel or user group, as Slack escapes it in a command. */
+function sourceOf(word: string): Source | undefined {
+  const channel = CHANNEL.exec(word)?.[1];
+  if (channel) return { kind: 'channel', id: channel };
+  const group = USERGROUP.exec(word)?.[1];
+  return group ? { kind: 'usergroup', id: group } : undefined;
 }
 
 function notAPerson(name: SubcommandName, token: Token): Command {
@@ -162,7 +174,13 @@ const PARSERS: Record<SubcommandName, Parse> = {
     const first = rest[0] as Token;
     if ('word' in first && ['link', 'for', 'uses'].includes(first.word.toLowerCase())) return linkOptions(rest);
     const users: string[] = [];
+    const sources: Source[] = [];
     for (const token of rest) {
+      const source = 'word' in token ? sourceOf(token.word) : undefined;
+      if (source) {
+        if (!sources.some((s) => s.id === source.id)) sources.push(source);
+        continue;
+      }
       const user = userOf(token);
       if (!user) return notAPerson('invite', token);
       if (!users.includes(user)) users.push(user);
@@ -170,10 +188,10 @@ const PARSERS: Record<SubcommandName, Parse> = {
     if (users.length > MAX_INVITEES) {
       return invalid(
         'invite',
-        `You can invite at most ${MAX_INVITEES} people at once (you named ${users.length}); nothing was sent.`,
+        `You can name at most ${MAX_INVITEES} people at once (you named ${users.length}); nothing was sent. A channel or user group may hold any number.`,
       );
     }
-    return { kind: 'invite', users };
+    return sources.length ? { kind: 'invite', users, sources } : { kind: 'invite', users };
   },
 
   revoke(rest) {

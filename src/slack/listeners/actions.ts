@@ -14,6 +14,7 @@ import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor,
 import { sendDm, slackError } from '../notify.js';
 import { BUTTONS, checkHandlers } from '../operations.js';
 import { approvePressed, denyPressed, requestPressed } from './access-requests.js';
+import { cancelPressed, invitePressed, revokeAllPressed, stopPressed } from './bulk-invitation.js';
 import { acceptPressed, askAgainPressed, inviteAgainPressed } from './invitation-dm.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
@@ -151,6 +152,12 @@ export function register(app: App, deps: SlackDeps): void {
   // first asks for a reason.
   onButton(BUTTONS.approveRequest, approvePressed(deps));
   onButton(BUTTONS.denyRequest, denyPressed(deps));
+
+  // Inviting channels and user groups: the counts' buttons, then the progress message's.
+  onChange(BUTTONS.bulkInvite, invitePressed(deps));
+  onChange(BUTTONS.bulkCancel, cancelPressed(deps));
+  onChange(BUTTONS.bulkStop, stopPressed(deps));
+  onChange(BUTTONS.bulkRevokeAll, revokeAllPressed(deps));
 
   // From the App Home: the console, as `/chatbees-users` opens it.
   onButton(BUTTONS.openConsoleFromHome, async (args, actor) => {

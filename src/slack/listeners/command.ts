@@ -4,6 +4,7 @@ import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs } from '@slack/
 import { withDeadline } from '../../deadline.js';
 import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
+import { countInvitation } from '../../services/operations/count-invitation.js';
 import { invitePeople } from '../../services/operations/invite-people.js';
 import { listInvites } from '../../services/operations/list-invites.js';
 import { listMembers } from '../../services/operations/list-members.js';
@@ -13,6 +14,7 @@ import { requestAccess } from '../../services/operations/request-access.js';
 import { setRequestsChannel, showRequestsChannel } from '../../services/operations/requests-channel.js';
 import { shareLink } from '../../services/operations/share-link.js';
 import { type Actor, isAdmin } from '../../services/types.js';
+import { confirmInvitation, countsLine, whatIsInvited } from '../blocks/bulk.js';
 import { consoleView } from '../blocks/console.js';
 import { inviteResults } from '../blocks/invite-results.js';
 import * as messages from '../blocks/messages.js';
@@ -107,13 +109,31 @@ const READS: {
 const CHANGES: {
   [K in 'invite' | 'role' | 'remove' | 'revoke' | 'request' | 'requests_channel']: {
     ack?(command: CommandOf<K>): string;
-    run(asked: Asked, command: CommandOf<K>): Promise<string>;
+    run(asked: Asked, command: CommandOf<K>): Promise<string | messages.Message>;
   };
 } = {
   invite: {
-    ack: ({ users }) => `Inviting ${users.length} ${users.length === 1 ? 'person' : 'people'}…`,
-    run: async ({ deps, who }, { users }) =>
-      inviteResults(await invitePeople(deps.services, who, { users, onFailure: inviteFailed(deps.logger) })).text,
+    ack: ({ users, sources }) =>
+      sources
+        ? `Counting the people in ${whatIsInvited(sources, users.length)}…`
+        : `Inviting ${users.length} ${users.length === 1 ? 'person' : 'people'}…`,
+    run: async ({ deps, who }, { users, sources }) => {
+      if (!sources)
+        return inviteResults(await invitePeople(deps.services, who, { users, onFailure: inviteFailed(deps.logger) }))
+          .text;
+      // Channels and groups: counts first; few enough are invited at once, more asked about.
+      const counted = await countInvitation(deps.services, who, { sources, users });
+      if (!counted.ok) return escapeMrkdwn(refusalText(counted.reason));
+      const { counts, next } = counted;
+      if (next.kind === 'ask') return confirmInvitation(next.bulkId, sources, users.length, counts);
+      const head = `${counts.people.toLocaleString('en-US')} ${counts.people === 1 ? 'person' : 'people'} in ${whatIsInvited(sources, users.length)}: ${countsLine(counts)}.`;
+      if (next.users.length === 0) return `${head} Nobody to invite.`;
+      const sent = await invitePeople(deps.services, who, {
+        users: next.users,
+        onFailure: inviteFailed(deps.logger),
+      });
+      return `${head}\n${inviteResults(sent).text}`;
+    },
   },
   role: { run: async ({ deps, who }, input) => (await changes.roleChange(deps.services, who, input)).text },
   remove: {
@@ -190,7 +210,7 @@ async function change(asked: Asked, command: CommandOf<keyof typeof CHANGES>): P
   const { args, deps, actor } = asked;
   const how = CHANGES[command.kind] as {
     ack?(command: Command): string;
-    run(asked: Asked, command: Command): Promise<string>;
+    run(asked: Asked, command: Command): Promise<string | messages.Message>;
   };
   const said = how.ack?.(command);
   await (said ? args.ack({ response_type: 'ephemeral', text: said }) : args.ack());
@@ -200,6 +220,7 @@ async function change(asked: Asked, command: CommandOf<keyof typeof CHANGES>): P
     deps.logger.info({ command: command.kind }, 'redelivered command ignored');
     return;
   }
-  const text = await how.run(asked, command);
-  await whisper(args.respond, text);
+  const answer = await how.run(asked, command);
+  if (typeof answer === 'string') await whisper(args.respond, answer);
+  else await args.respond({ response_type: 'ephemeral', replace_original: false, ...answer });
 }

@@ -1,0 +1,88 @@
+// The pace of many calls to one rate-limited Slack method (a bulk invitation's DMs): it learns
+// the limit it meets rather than assuming one. It starts slow and doubles its rate each second
+// until Slack first says 429; then it sets its rate a little under what got through in the last
+// second, waits Retry-After, and creeps back up slowly, so it runs just under the limit and meets
+// it seldom. Its state only makes sending faster: nothing correct depends on it.
+
+export interface PacerOptions {
+  /** Calls a second to start with. */
+  start?: number;
+  /** Never slower than this, nor faster than `max`. */
+  min?: number;
+  max?: number;
+  /** After a 429: this share of what got through in the last second. */
+  backoff?: number;
+  /** Growth a second once the limit was met (0.005: 0.5 % a second). */
+  creep?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class Pacer {
+  /** Calls a second now. */
+  rate: number;
+  private readonly min: number;
+  private readonly max: number;
+  private readonly backoff: number;
+  private readonly creep: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** When the next call may go. */
+  private nextAt = 0;
+  /** No call before this (Slack's Retry-After). */
+  private pausedUntil = 0;
+  /** Doubling each second until the first 429. */
+  private slowStart = true;
+  private lastGrowth = 0;
+  /** When recent calls succeeded, for "what got through in the last second". */
+  private readonly successes: number[] = [];
+  /** 429s, counted for the figures. */
+  limited = 0;
+
+  constructor(options: PacerOptions = {}) {
+    this.rate = options.start ?? 10;
+    this.min = options.min ?? 1;
+    this.max = options.max ?? 1_000;
+    this.backoff = options.backoff ?? 0.95;
+    this.creep = options.creep ?? 0.005;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  /** Resolves when the next call may go (the calls keep their order). */
+  async take(): Promise<void> {
+    const now = this.now();
+    const at = Math.max(now, this.nextAt, this.pausedUntil);
+    this.nextAt = at + 1000 / this.rate;
+    if (at > now) await this.sleep(at - now);
+  }
+
+  /** A call went through. */
+  ok(): void {
+    const now = this.now();
+    this.successes.push(now);
+    while (this.successes.length > 0 && (this.successes[0] as number) < now - 1000) this.successes.shift();
+    if (now - this.lastGrowth < 1000) return;
+    const seconds = this.lastGrowth === 0 ? 1 : Math.min(5, (now - this.lastGrowth) / 1000);
+    this.lastGrowth = now;
+    this.rate = Math.min(this.max, this.slowStart ? this.rate * 2 : this.rate * (1 + this.creep) ** seconds);
+  }
+
+  /** Slack said 429: no call before Retry-After, and a rate under what got through. */
+  tooMany(retryAfterSeconds: number): void {
+    this.limited += 1;
+    const now = this.now();
+    const until = now + Math.max(0, retryAfterSeconds) * 1000;
+    // Several calls in flight meet the same limit: the first 429 of a pause sets the rate.
+    if (until > this.pausedUntil) {
+      const through = this.successes.filter((t) => t >= now - 1000).length;
+      this.rate = Math.max(this.min, Math.min(this.rate, Math.max(through, 1) * this.backoff));
+      this.slowStart = false;
+      this.lastGrowth = until;
+    }
+    this.pausedUntil = Math.max(this.pausedUntil, until);
+    this.nextAt = Math.max(this.nextAt, this.pausedUntil);
+  }
+}
