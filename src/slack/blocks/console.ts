@@ -13,6 +13,10 @@ import { mention, truncate } from './text.js';
 export const ADMIN_CONSOLE = 'admin_console';
 export const INVITEES_BLOCK = 'invitees';
 export const INVITEES_INPUT = 'invitees_select';
+export const CHANNELS_BLOCK = 'invitee_channels';
+export const CHANNELS_INPUT = 'invitee_channels_select';
+/** Channels one form may name. */
+export const MAX_CHANNELS = 10;
 
 export const CONSOLE_PAGE_SIZE = 10;
 export const CONSOLE_INVITES_SHOWN = 10;
@@ -210,6 +214,7 @@ export function inviteForm(account: Account): ModalView {
       {
         type: 'input',
         block_id: INVITEES_BLOCK,
+        optional: true,
         label: { type: 'plain_text', text: 'Who should join?' },
         element: {
           type: 'multi_users_select',
@@ -220,6 +225,23 @@ export function inviteForm(account: Account): ModalView {
         hint: {
           type: 'plain_text',
           text: `Each person gets a personal registration link by DM and joins ${truncate(account.name ?? 'the account', 60)} as an AccountUser. Up to ${MAX_INVITEES} at once.`,
+        },
+      },
+      {
+        type: 'input',
+        block_id: CHANNELS_BLOCK,
+        optional: true,
+        label: { type: 'plain_text', text: 'And everyone in these channels' },
+        element: {
+          type: 'multi_conversations_select',
+          action_id: CHANNELS_INPUT,
+          placeholder: { type: 'plain_text', text: 'Pick channels' },
+          max_selected_items: MAX_CHANNELS,
+          filter: { include: ['public', 'private'], exclude_bot_users: true },
+        },
+        hint: {
+          type: 'plain_text',
+          text: `Members, guests and people with a pending invite are skipped. Past ${MAX_INVITEES} people, I count them first and ask you by DM.`,
         },
       },
     ],
@@ -235,8 +257,9 @@ export function notice(title: string, text: string): ModalView {
   };
 }
 
-export function inviteResultsView(outcomes: InviteOutcome[]): ModalView {
-  const [title, ...lines] = inviteResults(outcomes).text.split('\n');
+export function inviteResultsView(outcomes: InviteOutcome[], head?: string): ModalView {
+  const [first, ...lines] = inviteResults(outcomes).text.split('\n');
+  const title = head ? `${head}\n${first}` : first;
   return {
     type: 'modal',
     callback_id: 'invite_results',

@@ -2,11 +2,23 @@
 // outcome per person (with the link for anyone the DM did not reach). Deny's reason form is
 // answered in listeners/access-requests.ts.
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
+import { countInvitation } from '../../services/operations/count-invitation.js';
 import { invitePeople, MAX_INVITEES } from '../../services/operations/invite-people.js';
-import { consoleView, INVITEES_BLOCK, INVITEES_INPUT, inviteResultsView, notice } from '../blocks/console.js';
+import { confirmInvitation, countsLine, whatIsInvited } from '../blocks/bulk.js';
+import {
+  CHANNELS_BLOCK,
+  CHANNELS_INPUT,
+  consoleView,
+  INVITEES_BLOCK,
+  INVITEES_INPUT,
+  inviteResultsView,
+  notice,
+} from '../blocks/console.js';
 import { inviteResults } from '../blocks/invite-results.js';
 import { UNAVAILABLE } from '../blocks/messages.js';
+import { escapeMrkdwn } from '../blocks/text.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, inviteFailed, logFailure, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm } from '../notify.js';
@@ -21,21 +33,30 @@ export function register(app: App, deps: SlackDeps): void {
   app.view<ViewSubmitAction>(FORMS.denyRequest, denySubmitted(deps));
   app.view<ViewSubmitAction>(FORMS.invitePeople, async (args: Args) => {
     const { body, client } = args;
-    const selected = body.view.state.values[INVITEES_BLOCK]?.[INVITEES_INPUT]?.selected_users ?? [];
-    const users = [...new Set(selected)];
-    if (users.length === 0 || users.length > MAX_INVITEES) {
+    const values = body.view.state.values;
+    const users = [...new Set(values[INVITEES_BLOCK]?.[INVITEES_INPUT]?.selected_users ?? [])];
+    const channels = [...new Set(values[CHANNELS_BLOCK]?.[CHANNELS_INPUT]?.selected_conversations ?? [])];
+    if ((users.length === 0 && channels.length === 0) || users.length > MAX_INVITEES) {
       await args.ack({
         response_action: 'errors',
         errors: {
           [INVITEES_BLOCK]:
-            users.length === 0 ? 'Pick at least one person.' : `Pick at most ${MAX_INVITEES} people at once.`,
+            users.length === 0
+              ? 'Pick at least one person or channel.'
+              : `Pick at most ${MAX_INVITEES} people at once.`,
         },
       });
       return;
     }
+    const sources = channels.map((id) => ({ kind: 'channel' as const, id }));
     await args.ack({
       response_action: 'update',
-      view: notice('Invite people', `Inviting ${users.length} ${users.length === 1 ? 'person' : 'people'}…`),
+      view: notice(
+        'Invite people',
+        sources.length
+          ? `Counting the people in ${whatIsInvited(sources, users.length)}…`
+          : `Inviting ${users.length} ${users.length === 1 ? 'person' : 'people'}…`,
+      ),
     });
     const actor = actorFrom(args.context);
     try {
@@ -43,12 +64,43 @@ export function register(app: App, deps: SlackDeps): void {
         setOutcome('redelivery_ignored');
         return;
       }
-      const outcomes = await invitePeople(services, serviceActor(actor, 'console'), {
-        users,
+      const who = serviceActor(actor, 'console');
+      let invitees = users;
+      let head: string | undefined;
+      if (sources.length) {
+        const counted = await countInvitation(services, who, { sources, users });
+        if (!counted.ok || counted.next.kind === 'ask') {
+          // Past 50 the admin confirms: the counts go to their DM, where Invite and Cancel work.
+          const text = counted.ok
+            ? 'I sent you the counts by DM: confirm there.'
+            : escapeMrkdwn(refusalText(counted.reason));
+          if (counted.ok && counted.next.kind === 'ask') {
+            await sendDm(
+              client,
+              logger,
+              actor.slackUserId,
+              confirmInvitation(counted.next.bulkId, sources, users.length, counted.counts),
+            );
+          }
+          await client.views.update({ view_id: body.view.id, view: notice('Invite people', text) });
+          return;
+        }
+        invitees = counted.next.users;
+        head = `${counted.counts.people} people in ${whatIsInvited(sources, users.length)}: ${countsLine(counted.counts)}.`;
+        if (invitees.length === 0) {
+          await client.views.update({
+            view_id: body.view.id,
+            view: notice('Invite people', `${head} Nobody to invite.`),
+          });
+          return;
+        }
+      }
+      const outcomes = await invitePeople(services, who, {
+        users: invitees,
         onFailure: inviteFailed(logger),
       });
       try {
-        await client.views.update({ view_id: body.view.id, view: inviteResultsView(outcomes) });
+        await client.views.update({ view_id: body.view.id, view: inviteResultsView(outcomes, head) });
       } catch {
         // The admin closed the modal: the outcome, links included, goes to them by DM instead.
         await sendDm(client, logger, actor.slackUserId, inviteResults(outcomes));
