@@ -15,6 +15,8 @@ export interface Call {
   authorization: string | undefined;
   /** What the stand-in answered (once it has). */
   response?: Record<string, unknown>;
+  /** The HTTP status it answered with (once it has): 200, or a fault's, or 429 from `limitRate`. */
+  status?: number;
 }
 
 export interface ResponseUrlPost {
@@ -33,6 +35,53 @@ export interface Fault {
   delayMs?: number;
   /** How many calls this fault applies to (default 1; Infinity for all). */
   times?: number;
+}
+
+/** A channel as `addChannel` makes it: who is in it, and whether the bot is. */
+export interface ChannelSpec {
+  id: string;
+  name?: string;
+  /** User ids, in the order conversations.members lists them. */
+  members: string[];
+  isPrivate?: boolean;
+  /** Whether the app's bot user is in the channel (default true). */
+  botIsMember?: boolean;
+  archived?: boolean;
+}
+
+export interface StandInChannel {
+  id: string;
+  name: string;
+  members: string[];
+  isPrivate: boolean;
+  botIsMember: boolean;
+  archived: boolean;
+}
+
+/** A user group (subteam) as `addUsergroup` makes it. */
+export interface Usergroup {
+  id: string;
+  handle: string;
+  users: string[];
+}
+
+/** Slack's message metadata, as chat.postMessage takes it and conversations.history gives it back. */
+export interface MessageMetadata {
+  event_type: string;
+  event_payload: Record<string, unknown>;
+}
+
+/** A message chat.postMessage posted (and Slack kept), as `postsIn` and conversations.history show it. */
+export interface Post {
+  /** The channel it landed in: D… for a post addressed to a user id. */
+  channel: string;
+  ts: string;
+  text?: string;
+  blocks?: unknown;
+  metadata?: MessageMetadata;
+  /** The poster: the bot of the calling token's workspace. */
+  botId: string;
+  botUserId: string;
 }
 
 /** Who made a call: the bearer token it carried, if any. */
@@ -79,6 +128,87 @@ export const BOT_TOKEN = 'xoxb-1111-2222-standinbottoken';
 export const CLIENT_ID = '1111.2222';
 export const CLIENT_SECRET = 'stand-in-client-secret-0123456789';
 export const APP_ID = 'A0CHATBEES';
+/** The scopes an install grants (oauth.v2.access) and a missing_scope answer says were provided. */
+export const INSTALL_SCOPES = 'commands,chat:write,im:write,users:read,users:read.email';
+/** The scope a missing_scope answer says a method needed (as Slack names it for a bot token). */
+const SCOPE_NEEDED: Record<string, string> = {
+  'conversations.members': 'channels:read',
+  'conversations.info': 'channels:read',
+  'conversations.history': 'channels:history',
+  'conversations.open': 'im:write',
+  'usergroups.users.list': 'usergroups:read',
+  'usergroups.list': 'usergroups:read',
+  'users.list': 'users:read',
+  'users.info': 'users:read',
+  'users.lookupByEmail': 'users:read.email',
+  'chat.postMessage': 'chat:write',
+  'chat.update': 'chat:write',
+};
+
+/** A user id (U… or W… on Enterprise Grid), as chat.postMessage's channel may be. */
+const USER_ID = /^[UW][A-Z0-9]+$/;
+
+/** A limit parameter: `fallback` when absent or not a positive number, at most `max`. */
+function pageSize(raw: unknown, fallback: number, max: number): number {
+  const n = raw === undefined || raw === '' ? Number.NaN : Math.floor(Number(raw));
+  return Math.min(Number.isFinite(n) && n > 0 ? n : fallback, max);
+}
+
+/** An opaque cursor, as Slack's are (base64), for the item at `offset` of a listing of `kind`. */
+function encodeCursor(kind: string, offset: number): string {
+  return Buffer.from(`${kind}:${offset}`).toString('base64');
+}
+
+/** The offset a cursor points at (0 without one); undefined for one this listing did not issue. */
+function decodeCursor(kind: string, raw: unknown): number | undefined {
+  if (raw === undefined || raw === '') return 0;
+  const match = /^(.+):(\d+)$/.exec(Buffer.from(String(raw), 'base64').toString('utf8'));
+  return match && match[1] === kind ? Number(match[2]) : undefined;
+}
+
+/** One page of `items` from a cursor: Slack's `response_metadata.next_cursor` is '' on the last. */
+function page<T>(
+  items: T[],
+  kind: string,
+  cursor: unknown,
+  size: number,
+): { items: T[]; nextCursor: string } | undefined {
+  const offset = decodeCursor(kind, cursor);
+  if (offset === undefined) return undefined;
+  const end = offset + size;
+  return { items: items.slice(offset, end), nextCursor: end < items.length ? encodeCursor(kind, end) : '' };
+}
+
+/** A message ts ("1733000000.000123") in microseconds, exactly (a number would round). */
+function tsMicros(ts: string): bigint | undefined {
+  const match = /^(\d+)(?:\.(\d{0,6})\d*)?$/.exec(ts.trim());
+  if (!match) return undefined;
+  return BigInt(match[1] ?? '0') * 1_000_000n + BigInt((match[2] ?? '').padEnd(6, '0'));
+}
+
+function truthy(value: unknown): boolean {
+  return value === true || value === 'true' || value === 1 || value === '1';
+}
+
+/** Message metadata as chat.postMessage may get it: an object, or the same JSON-encoded. */
+function metadataOf(raw: unknown): MessageMetadata | undefined {
+  let value = raw;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { event_type, event_payload } = value as Record<string, unknown>;
+  if (typeof event_type !== 'string') return undefined;
+  return {
+    event_type,
+    event_payload:
+      typeof event_payload === 'object' && event_payload !== null ? (event_payload as Record<string, unknown>) : {},
+  };
+}
 
 function bearer(authorization: string | undefined): string | undefined {
   return authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined;
@@ -136,6 +266,28 @@ export class SlackStandIn {
   private installCounter = 0;
   /** Who signs in on the consent page a real browser is sent to (GET /openid/connect/authorize). */
   browserSignIn: SigningIn | undefined;
+  /** Channels `addChannel` made, by id (conversations.members, conversations.info, conversations.history). */
+  readonly channels = new Map<string, StandInChannel>();
+  /** User groups `addUsergroup` made, by id (usergroups.users.list). */
+  readonly usergroups = new Map<string, Usergroup>();
+  /**
+   * Methods the install lacks the scope for: each answers {ok:false, error:'missing_scope',
+   * needed, provided} (HTTP 200, as Slack does). Add e.g. 'conversations.members' for an install
+   * without channels:read. Emptied by `reset`.
+   */
+  missingScopes = new Set<string>();
+  /** users.list never gives more than this many people a page, whatever the limit asked (Slack caps pages). */
+  usersListPageCap = 200;
+  /** What chat.postMessage posted, by the channel it landed in, oldest first. Emptied by `reset`. */
+  private readonly posts = new Map<string, Post[]>();
+  /** DM channels that exist: opened with conversations.open or posted to. */
+  private readonly dmChannels = new Set<string>();
+  /** The last message ts given, in microseconds: every ts is later than the one before. */
+  private lastTs = 0n;
+  /** `limitRate`: per method, calls allowed a second and the current fixed window. */
+  private readonly rateLimits = new Map<string, { perSecond: number; windowStart: number; admitted: number }>();
+  /** HTTP 429s answered, per method (by `limitRate` and by `fail` with status 429). */
+  private readonly tooMany = new Map<string, number>();
 
   constructor() {
     this.handlers.set('auth.test', (_p, caller) => {
@@ -177,7 +329,7 @@ export class SlackStandIn {
       return {
         access_token: token,
         token_type: 'bot',
-        scope: 'commands,chat:write,im:write,users:read,users:read.email',
+        scope: INSTALL_SCOPES,
         bot_user_id: workspace.botUserId,
         app_id: APP_ID,
         team: who.orgWide ? null : { id: who.team, name: workspace.teamName },
@@ -190,8 +342,117 @@ export class SlackStandIn {
       const user = this.users.get(String(p.user));
       return user ? { user } : { ok: false, error: 'user_not_found' };
     });
-    this.handlers.set('conversations.open', (p) => ({ channel: { id: `D${String(p.users).slice(1)}` } }));
-    this.handlers.set('chat.postMessage', (p) => ({ channel: p.channel, ts: `${Date.now() / 1000}` }));
+    this.handlers.set('conversations.open', (p) => {
+      const id = `D${String(p.users).slice(1)}`;
+      this.dmChannels.add(id);
+      return { channel: { id } };
+    });
+    // A post to a user id lands in the app's DM with them (Slack answers with the DM's id). A post
+    // to a channel added with addChannel needs the bot in it and the channel not archived.
+    this.handlers.set('chat.postMessage', (p, caller) => {
+      const addressed = String(p.channel);
+      const channel = USER_ID.test(addressed) ? `D${addressed.slice(1)}` : addressed;
+      const known = this.channels.get(channel);
+      if (known && !known.botIsMember)
+        return { ok: false, error: known.isPrivate ? 'channel_not_found' : 'not_in_channel' };
+      if (known?.archived) return { ok: false, error: 'is_archived' };
+      const workspace = caller.token === undefined ? undefined : this.tokens.get(caller.token);
+      const metadata = metadataOf(p.metadata);
+      const post: Post = {
+        channel,
+        ts: this.nextTs(),
+        ...(typeof p.text === 'string' ? { text: p.text } : {}),
+        ...(p.blocks !== undefined ? { blocks: p.blocks } : {}),
+        ...(metadata ? { metadata } : {}),
+        botId: workspace?.botId ?? 'B0BOT',
+        botUserId: workspace?.botUserId ?? BOT_USER_ID,
+      };
+      if (channel.startsWith('D')) this.dmChannels.add(channel);
+      const kept = this.posts.get(channel) ?? [];
+      kept.push(post);
+      this.posts.set(channel, kept);
+      return {
+        channel: USER_ID.test(addressed) ? channel : p.channel,
+        ts: post.ts,
+        message: { ...this.messageOf(post, false), ...(post.metadata ? { metadata: post.metadata } : {}) },
+      };
+    });
+    // The members of a channel, paged. Slack hides a private channel from a bot not in it
+    // (channel_not_found); a public one it lists either way (channels:read).
+    this.handlers.set('conversations.members', (p) => {
+      const channel = this.visibleChannel(p.channel);
+      if (!channel) return { ok: false, error: 'channel_not_found' };
+      const got = page(channel.members, `members.${channel.id}`, p.cursor, pageSize(p.limit, 100, 1000));
+      if (!got) return { ok: false, error: 'invalid_cursor' };
+      return { members: got.items, response_metadata: { next_cursor: got.nextCursor } };
+    });
+    // num_members only with include_num_members=true, as Slack does.
+    this.handlers.set('conversations.info', (p) => {
+      const channel = this.visibleChannel(p.channel);
+      if (!channel) return { ok: false, error: 'channel_not_found' };
+      return {
+        channel: {
+          id: channel.id,
+          name: channel.name,
+          is_channel: true,
+          is_group: false,
+          is_im: false,
+          is_mpim: false,
+          is_private: channel.isPrivate,
+          is_member: channel.botIsMember,
+          is_archived: channel.archived,
+          ...(truthy(p.include_num_members) ? { num_members: channel.members.length } : {}),
+        },
+      };
+    });
+    this.handlers.set('usergroups.users.list', (p) => {
+      const group = this.usergroups.get(String(p.usergroup));
+      return group ? { users: [...group.users] } : { ok: false, error: 'no_such_subteam' };
+    });
+    // Everyone addUser added, paged: at most `usersListPageCap` a page, whatever the limit.
+    this.handlers.set('users.list', (p) => {
+      const size = Math.min(pageSize(p.limit, 100, 1000), this.usersListPageCap);
+      const got = page([...this.users.values()], 'users', p.cursor, size);
+      if (!got) return { ok: false, error: 'invalid_cursor' };
+      return {
+        members: got.items,
+        cache_ts: Math.floor(Date.now() / 1000),
+        response_metadata: { next_cursor: got.nextCursor },
+      };
+    });
+    // What was posted in a channel, newest first, between oldest and latest (exclusive unless
+    // inclusive=true); metadata only with include_all_metadata=true.
+    this.handlers.set('conversations.history', (p) => {
+      const id = String(p.channel);
+      const channel = this.channels.get(id);
+      if (channel ? channel.isPrivate && !channel.botIsMember : !this.dmChannels.has(id) && !this.posts.has(id)) {
+        return { ok: false, error: 'channel_not_found' };
+      }
+      if (channel && !channel.botIsMember) return { ok: false, error: 'not_in_channel' };
+      const inclusive = truthy(p.inclusive);
+      const oldest = p.oldest === undefined || p.oldest === '' ? undefined : tsMicros(String(p.oldest));
+      const latest = p.latest === undefined || p.latest === '' ? undefined : tsMicros(String(p.latest));
+      if (oldest === undefined && p.oldest !== undefined && p.oldest !== '')
+        return { ok: false, error: 'invalid_ts_oldest' };
+      if (latest === undefined && p.latest !== undefined && p.latest !== '')
+        return { ok: false, error: 'invalid_ts_latest' };
+      const inRange = (post: Post) => {
+        const at = tsMicros(post.ts) ?? 0n;
+        if (oldest !== undefined && (inclusive ? at < oldest : at <= oldest)) return false;
+        if (latest !== undefined && (inclusive ? at > latest : at >= latest)) return false;
+        return true;
+      };
+      const newestFirst = (this.posts.get(id) ?? []).filter(inRange).reverse();
+      const got = page(newestFirst, `history.${id}`, p.cursor, pageSize(p.limit, 100, 999));
+      if (!got) return { ok: false, error: 'invalid_cursor' };
+      const withMetadata = truthy(p.include_all_metadata);
+      return {
+        messages: got.items.map((post) => this.messageOf(post, withMetadata)),
+        has_more: got.nextCursor !== '',
+        pin_count: 0,
+        response_metadata: { next_cursor: got.nextCursor },
+      };
+    });
     const view = (p: Record<string, unknown>) => {
       const id = typeof p.view_id === 'string' ? p.view_id : `V${++this.viewCounter}`;
       return { view: { ...(p.view as object), id, hash: randomBytes(4).toString('hex') } };
@@ -235,6 +496,53 @@ export class SlackStandIn {
     return full;
   }
 
+  /**
+   * A channel for conversations.members, conversations.info and conversations.history (and
+   * chat.postMessage's not_in_channel / is_archived). The bot is in it unless botIsMember is false.
+   */
+  addChannel(spec: ChannelSpec): StandInChannel {
+    const channel: StandInChannel = {
+      id: spec.id,
+      name: spec.name ?? spec.id.toLowerCase(),
+      members: [...spec.members],
+      isPrivate: spec.isPrivate === true,
+      botIsMember: spec.botIsMember !== false,
+      archived: spec.archived === true,
+    };
+    this.channels.set(channel.id, channel);
+    return channel;
+  }
+
+  /** A user group for usergroups.users.list. */
+  addUsergroup(group: Usergroup): Usergroup {
+    const kept = { ...group, users: [...group.users] };
+    this.usergroups.set(group.id, kept);
+    return kept;
+  }
+
+  /** What chat.postMessage posted in a channel (a DM's is D…, also for posts addressed to U…), oldest first. */
+  postsIn(channel: string): Post[] {
+    return [...(this.posts.get(channel) ?? [])];
+  }
+
+  /**
+   * Slack's rate limit on one method: past `perSecond` calls within a window, a call gets HTTP
+   * 429 with Retry-After (whole seconds until the window ends, at least 1) and
+   * {ok:false, error:'ratelimited'}, is not performed, and is recorded in `calls` with that
+   * response and status 429. Windows are fixed, 1 s long: one starts at the first call after the
+   * previous one ended (aligned to that call, not to the clock). All calls the limiter lets
+   * through count, whatever they answer. `perSecond` 0 or undefined lifts the limit. Lifted by `reset`.
+   */
+  limitRate(method: string, perSecond?: number): void {
+    if (!perSecond || perSecond <= 0) this.rateLimits.delete(method);
+    else this.rateLimits.set(method, { perSecond, windowStart: Number.NEGATIVE_INFINITY, admitted: 0 });
+  }
+
+  /** How many HTTP 429s `method` was answered with (by `limitRate` or by `fail` with status 429). */
+  rateLimited(method: string): number {
+    return this.tooMany.get(method) ?? 0;
+  }
+
   /** The next `times` calls to `method` fail as described. */
   fail(method: string, fault: Fault): void {
     const queue = this.faults.get(method) ?? [];
@@ -254,16 +562,76 @@ export class SlackStandIn {
     return this.calls.filter((c) => c.method === method);
   }
 
-  /** DMs sent to a user (conversations.open for them, then chat.postMessage to that channel). */
+  /**
+   * DMs sent to a user: chat.postMessage calls to their DM channel (after conversations.open) or
+   * to their user id. Every call, answered or not (a faulted or rate-limited one too); what
+   * Slack kept is `postsIn(\`D${id.slice(1)}\`)`.
+   */
   dmsTo(slackUserId: string): Call[] {
-    return this.callsTo('chat.postMessage').filter((c) => c.params.channel === `D${slackUserId.slice(1)}`);
+    const dm = `D${slackUserId.slice(1)}`;
+    return this.callsTo('chat.postMessage').filter((c) => c.params.channel === dm || c.params.channel === slackUserId);
   }
 
+  /**
+   * Forgets recorded calls, response_url posts, faults, posts (conversations.history), missing
+   * scopes, rate limits and their 429 counts. Users, channels, user groups and tokens stay.
+   */
   reset(): void {
     this.calls.length = 0;
     this.responseUrlPosts.length = 0;
     this.responseUrlDelayMs = 0;
     this.faults.clear();
+    this.posts.clear();
+    this.missingScopes.clear();
+    this.rateLimits.clear();
+    this.tooMany.clear();
+  }
+
+  /** A channel the bot may see: an added one, unless private without the bot in it. */
+  private visibleChannel(id: unknown): StandInChannel | undefined {
+    const channel = this.channels.get(String(id));
+    return channel && (!channel.isPrivate || channel.botIsMember) ? channel : undefined;
+  }
+
+  /** A post as conversations.history shows it. */
+  private messageOf(post: Post, withMetadata: boolean): Record<string, unknown> {
+    return {
+      type: 'message',
+      ts: post.ts,
+      text: post.text ?? '',
+      user: post.botUserId,
+      bot_id: post.botId,
+      app_id: APP_ID,
+      ...(post.blocks !== undefined ? { blocks: post.blocks } : {}),
+      ...(withMetadata && post.metadata ? { metadata: post.metadata } : {}),
+    };
+  }
+
+  /** A message ts: now, to the microsecond, and always later than the last one given. */
+  private nextTs(): string {
+    const now = BigInt(Date.now()) * 1000n;
+    this.lastTs = now > this.lastTs ? now : this.lastTs + 1n;
+    return `${this.lastTs / 1_000_000n}.${String(this.lastTs % 1_000_000n).padStart(6, '0')}`;
+  }
+
+  /** Under `limitRate`: undefined to let a call through, else the Retry-After seconds to answer. */
+  private refusal(method: string): number | undefined {
+    const limit = this.rateLimits.get(method);
+    if (!limit) return undefined;
+    const now = Date.now();
+    if (now >= limit.windowStart + 1000) {
+      limit.windowStart = now;
+      limit.admitted = 0;
+    }
+    if (limit.admitted < limit.perSecond) {
+      limit.admitted++;
+      return undefined;
+    }
+    return Math.max(1, Math.ceil((limit.windowStart + 1000 - now) / 1000));
+  }
+
+  private countTooMany(method: string): void {
+    this.tooMany.set(method, this.rateLimited(method) + 1);
   }
 
   private takeFault(method: string): Fault | undefined {
@@ -413,19 +781,42 @@ export class SlackStandIn {
     const params = parseParams(req.headers['content-type'], raw);
     const call: Call = { method, params, authorization: req.headers.authorization };
     this.calls.push(call);
+    const retryAfter = this.refusal(method);
+    if (retryAfter !== undefined) {
+      const refused = { ok: false, error: 'ratelimited' };
+      call.response = refused;
+      call.status = 429;
+      this.countTooMany(method);
+      res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': String(retryAfter) });
+      res.end(JSON.stringify(refused));
+      return;
+    }
     const fault = this.takeFault(method);
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     if (fault?.status) {
       const headers: Record<string, string> = { 'Content-Type': 'application/json' };
       if (fault.retryAfter !== undefined) headers['Retry-After'] = String(fault.retryAfter);
+      call.status = fault.status;
+      if (fault.status === 429) this.countTooMany(method);
       res.writeHead(fault.status, headers);
       res.end(JSON.stringify({ ok: false, error: fault.status === 429 ? 'ratelimited' : 'internal_error' }));
       return;
     }
+    const missingScope = !fault?.error && this.missingScopes.has(method);
     const body = fault?.error
       ? { ok: false, error: fault.error }
-      : { ok: true, ...(this.handlers.get(method)?.(params, { token: bearer(req.headers.authorization) }) ?? {}) };
+      : missingScope
+        ? {
+            ok: false,
+            error: 'missing_scope',
+            needed: SCOPE_NEEDED[method] ?? 'unknown',
+            provided: INSTALL_SCOPES.split(',')
+              .filter((scope) => scope !== SCOPE_NEEDED[method])
+              .join(','),
+          }
+        : { ok: true, ...(this.handlers.get(method)?.(params, { token: bearer(req.headers.authorization) }) ?? {}) };
     call.response = body;
+    call.status = 200;
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify(body));
   }
