@@ -1,8 +1,9 @@
 // The pace of many calls to one rate-limited Slack method (a bulk invitation's DMs): it learns
 // the limit it meets rather than assuming one. It starts slow and doubles its rate each second
-// until Slack first says 429; then it sets its rate a little under what got through in the last
-// second, waits Retry-After, and creeps back up slowly, so it runs just under the limit and meets
-// it seldom. Its state only makes sending faster: nothing correct depends on it.
+// until Slack first says 429. A 429 sets the ceiling (what got through in Slack's last window),
+// waits Retry-After and drops to 85 % of it; the rate climbs back quickly to 97 % of the ceiling,
+// then creeps up 0.1 % a second, so it runs just under the limit, meets it seldom, and finds a
+// higher one in time. Its state only makes sending faster: nothing correct depends on it.
 
 export interface PacerOptions {
   /** Calls a second to start with. */
@@ -10,9 +11,11 @@ export interface PacerOptions {
   /** Never slower than this, nor faster than `max`. */
   min?: number;
   max?: number;
-  /** After a 429: this share of what got through in the last second. */
+  /** Climb back to this share of the rate Slack last refused, then creep. */
   backoff?: number;
-  /** Growth a second once the limit was met (0.005: 0.5 % a second). */
+  /** Right after a 429: this share of what got through in the last second. */
+  drop?: number;
+  /** Growth a second once the limit was met (0.001: 0.1 % a second, 6 % a minute). */
   creep?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -26,6 +29,8 @@ export class Pacer {
   private readonly min: number;
   private readonly max: number;
   private readonly backoff: number;
+  /** Right after a 429: this share of the ceiling, to let the window drain. */
+  private readonly drop: number;
   private readonly creep: number;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -33,8 +38,12 @@ export class Pacer {
   private nextAt = 0;
   /** No call before this (Slack's Retry-After). */
   private pausedUntil = 0;
+  /** When the last pause ended: Slack's window started again then. */
+  private resumedAt = 0;
   /** Doubling each second until the first 429. */
   private slowStart = true;
+  /** The rate Slack last refused: climbed back to quickly, passed slowly. */
+  private ceiling = Number.POSITIVE_INFINITY;
   private lastGrowth = 0;
   /** When recent calls succeeded, for "what got through in the last second". */
   private readonly successes: number[] = [];
@@ -45,8 +54,9 @@ export class Pacer {
     this.rate = options.start ?? 10;
     this.min = options.min ?? 1;
     this.max = options.max ?? 1_000;
-    this.backoff = options.backoff ?? 0.95;
-    this.creep = options.creep ?? 0.005;
+    this.backoff = options.backoff ?? 0.97;
+    this.drop = options.drop ?? 0.85;
+    this.creep = options.creep ?? 0.001;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? defaultSleep;
   }
@@ -64,10 +74,19 @@ export class Pacer {
     const now = this.now();
     this.successes.push(now);
     while (this.successes.length > 0 && (this.successes[0] as number) < now - 1000) this.successes.shift();
+    if (this.lastGrowth === 0) this.lastGrowth = now;
     if (now - this.lastGrowth < 1000) return;
-    const seconds = this.lastGrowth === 0 ? 1 : Math.min(5, (now - this.lastGrowth) / 1000);
+    const seconds = Math.min(5, (now - this.lastGrowth) / 1000);
     this.lastGrowth = now;
-    this.rate = Math.min(this.max, this.slowStart ? this.rate * 2 : this.rate * (1 + this.creep) ** seconds);
+    const near = this.ceiling * this.backoff;
+    this.rate = Math.min(
+      this.max,
+      this.slowStart
+        ? this.rate * 2
+        : this.rate < near
+          ? Math.min(near, this.rate * 1.05 ** seconds)
+          : this.rate * (1 + this.creep) ** seconds,
+    );
   }
 
   /** Slack said 429: no call before Retry-After, and a rate under what got through. */
@@ -77,10 +96,15 @@ export class Pacer {
     const until = now + Math.max(0, retryAfterSeconds) * 1000;
     // Several calls in flight meet the same limit: the first 429 of a pause sets the rate.
     if (until > this.pausedUntil) {
-      const through = this.successes.filter((t) => t >= now - 1000).length;
-      this.rate = Math.max(this.min, Math.min(this.rate, Math.max(through, 1) * this.backoff));
+      // Within a second of the last pause, Slack's window began when it ended: what got through
+      // since is the limit itself. Otherwise the last second tells (an over-estimate at worst).
+      const since = now - this.resumedAt <= 1000 ? this.resumedAt : now - 1000;
+      const through = this.successes.filter((t) => t >= since).length;
+      this.ceiling = Math.min(this.rate, Math.max(through, 1));
+      this.rate = Math.max(this.min, this.ceiling * this.drop);
       this.slowStart = false;
       this.lastGrowth = until;
+      this.resumedAt = until;
     }
     this.pausedUntil = Math.max(this.pausedUntil, until);
     this.nextAt = Math.max(this.nextAt, this.pausedUntil);

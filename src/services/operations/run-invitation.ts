@@ -149,11 +149,17 @@ export async function runInvitation(
     // Lost the lease: whoever holds it now goes on; nothing here is ours to finish.
     if (lost) return { ran: true, more: false, sent };
     const over = stopping || !left;
+    // A Stop pressed since the last check still counts: the invitation ends as stopped.
     await knex('bulk_invitations')
       .where({ id: input.bulkId, leased_by: me })
       .update(
         over
-          ? { status: stopping ? 'stopped' : 'done', finished_at: services.now(), lease_until: null, leased_by: null }
+          ? {
+              status: knex.raw("CASE WHEN status = 'running' AND ? THEN 'done' ELSE 'stopped' END", [!stopping]),
+              finished_at: services.now(),
+              lease_until: null,
+              leased_by: null,
+            }
           : { lease_until: null, leased_by: null },
       );
     await showProgress(over);

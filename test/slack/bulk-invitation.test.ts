@@ -1,0 +1,214 @@
+// Inviting channels and user groups, end to end: the real bot, Slack-signed requests, the Web
+// API stand-in (channels, user groups, a rate limit on chat.postMessage), the job queue.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { BUTTONS } from '../../src/slack/operations.js';
+import { botUnderTest, resetAccount } from '../support/bot.js';
+import { backends } from '../support/databases.js';
+import { type ResponseUrlPost, waitFor } from '../support/slack-stand-in.js';
+
+const people = (prefix: string, count: number) =>
+  Array.from({ length: count }, (_, i) => `U${prefix}${String(i).padStart(4, '0')}`);
+const BIG = people('BIG', 120);
+const GROUP = people('GRP', 15);
+const dm = (user: string) => `D${user.slice(1)}`;
+
+describe.each(backends)('inviting channels and user groups on $name', (backend) => {
+  const t = botUnderTest(() => backend.open(), {
+    users: ['UADMIN1', 'UADMIN2', 'UCAROL', 'UGUEST1', 'UBOT001', ...BIG, ...GROUP],
+  });
+  beforeEach(async () => {
+    await t.db.knex('bulk_invitations').del();
+    await resetAccount(t.running, t.db, t.standIn, [
+      { slackUserId: 'UADMIN1', role: 'AccountAdmin', displayName: 'Ada' },
+      { slackUserId: 'UADMIN2', role: 'AccountAdmin', displayName: 'Cleo' },
+      { slackUserId: 'UCAROL', role: 'AccountUser', displayName: 'Carol' },
+    ]);
+    t.standIn.addUser({ id: 'UGUEST1', is_restricted: true });
+    t.standIn.addUser({ id: 'UBOT001', is_bot: true });
+  });
+
+  /** `user` runs `/chatbees-users <text>`: the ack's text, and the response_url post that follows. */
+  async function run(user: string, text: string): Promise<{ ack: string; post: ResponseUrlPost }> {
+    const before = t.standIn.responseUrlPosts.length;
+    const ack = await t.running.slack.command(user, text);
+    const post = await waitFor(() => t.standIn.responseUrlPosts[before], 15_000, `the answer to ${text}`);
+    return { ack: String(ack.json?.text ?? ''), post };
+  }
+
+  function press(user: string, actionId: string, value: string, channel = 'D0ADMIN1') {
+    const before = t.standIn.responseUrlPosts.length;
+    const sent = t.running.slack.blockAction(
+      user,
+      { action_id: actionId, value },
+      {},
+      { container: { type: 'message', channel_id: channel, message_ts: '1.1' } },
+    );
+    return {
+      sent,
+      answer: () => waitFor(() => t.standIn.responseUrlPosts[before], 10_000, `the answer to ${actionId}`),
+    };
+  }
+
+  const delivered = (users: string[]) => users.filter((u) => t.standIn.postsIn(dm(u)).length > 0);
+
+  it('a small channel is invited at once, with the counts: members, guests and bots skipped', async () => {
+    const members = [...GROUP.slice(0, 4), 'UCAROL', 'UGUEST1', 'UBOT001', 'UADMIN1'];
+    t.standIn.addChannel({ id: 'CSMALL01', name: 'small', members });
+    const { ack, post } = await run('UADMIN1', 'invite <#CSMALL01|small>');
+    expect(ack).toBe('Counting the people in <#CSMALL01>…');
+    const text = String(post.body.text);
+    expect(text).toMatch(
+      /^8 people in <#CSMALL01>: 4 to invite, 2 already members, 1 guest skipped, 1 bot skipped\.\n\*Invites:\* 4 of 4 invited/,
+    );
+    expect(delivered(GROUP.slice(0, 4))).toHaveLength(4);
+    expect(t.standIn.postsIn(dm('UGUEST1'))).toHaveLength(0);
+    expect(await t.db.knex('bulk_invitations')).toHaveLength(0);
+  });
+
+  it('past 50 people: the counts first; Invite sends each one DM with its marker, the progress message ends done, Revoke all ends the unused links', async () => {
+    t.standIn.addChannel({ id: 'CBIG0001', name: 'big', members: [...BIG, 'UCAROL'] });
+    t.standIn.addUsergroup({ id: 'SGRP0001', handle: 'support', users: [...GROUP, BIG[0] as string] });
+    const { post } = await run('UADMIN1', 'invite <#CBIG0001|big> <!subteam^SGRP0001|@support>');
+    expect(String(post.body.text)).toBe(
+      '136 people in <#CBIG0001> and <!subteam^SGRP0001>: 135 to invite, 1 already a member. Invite them?',
+    );
+    const bulk = await t.db.knex('bulk_invitations').first();
+    const blocks = JSON.stringify(post.body.blocks);
+    expect(blocks).toContain(`"action_id":"${BUTTONS.bulkInvite}"`);
+    expect(blocks).toContain(`"value":"${bulk.id}"`);
+    expect(blocks).toContain(BUTTONS.bulkCancel);
+    // Counting sent nothing.
+    expect(delivered([...BIG, ...GROUP])).toHaveLength(0);
+
+    // Only the admin who counted it may start it; an AccountUser is refused at the door.
+    const carol = press('UCAROL', BUTTONS.bulkInvite, String(bulk.id));
+    await carol.sent;
+    expect(String((await carol.answer()).body.text)).toMatch(/needs the AccountAdmin role/);
+    const other = press('UADMIN2', BUTTONS.bulkInvite, String(bulk.id));
+    await other.sent;
+    expect(String((await other.answer()).body.text)).toBe(
+      'Only the AccountAdmin who counted this invitation can start or cancel it.',
+    );
+
+    const start = press('UADMIN1', BUTTONS.bulkInvite, String(bulk.id));
+    await start.sent;
+    const started = await start.answer();
+    expect(started.body.replace_original).toBe(true);
+    expect(String(started.body.text)).toMatch(/^:outbox_tray: Inviting 135 people\./);
+    await waitFor(
+      async () => (await t.db.knex('bulk_invitations').where({ id: bulk.id }).first()).status === 'done',
+      30_000,
+      'the invitation done',
+    );
+    const everyone = [...BIG, ...GROUP];
+    for (const user of everyone) {
+      const posts = t.standIn.postsIn(dm(user));
+      expect(posts, user).toHaveLength(1);
+      const invite = await t.db.knex('invites').where({ for_slack_user_id: user, bulk_id: bulk.id }).first();
+      expect(posts[0]?.metadata).toEqual({
+        event_type: 'chatbees_invitation',
+        event_payload: { invite_id: invite.id },
+      });
+    }
+    expect(t.standIn.postsIn(dm('UCAROL'))).toHaveLength(0);
+    expect(await t.db.knex('invites').where({ bulk_id: bulk.id })).toHaveLength(135);
+    const progress = await waitFor(
+      () =>
+        t.standIn
+          .callsTo('chat.update')
+          .filter((c) => String(c.params.text).startsWith(':white_check_mark: Invited'))
+          .at(-1),
+      10_000,
+      'the progress message done',
+    );
+    expect(String(progress.params.text)).toBe(
+      ':white_check_mark: Invited <#CBIG0001> and <!subteam^SGRP0001>: 135 of 135 invitations sent. Not invited: 1 already a member.',
+    );
+    expect(JSON.stringify(progress.params.blocks)).toContain(BUTTONS.bulkRevokeAll);
+    expect(await t.db.knex('audit_log').where({ action: 'invite.bulk_started', actor: 'UADMIN1' })).toHaveLength(1);
+
+    const revoke = press('UADMIN1', BUTTONS.bulkRevokeAll, String(bulk.id));
+    await revoke.sent;
+    await waitFor(
+      () =>
+        t.standIn.responseUrlPosts.some((p) => String(p.body.text) === 'Revoked 135 unused links of this invitation.'),
+      10_000,
+      'revoked',
+    );
+    expect(await t.db.knex('invites').where({ bulk_id: bulk.id }).whereNull('revoked_at')).toHaveLength(0);
+  });
+
+  it('at Slack’s rate limit: 429s are waited out, and still nobody gets two DMs', async () => {
+    t.standIn.addChannel({ id: 'CBIG0002', name: 'big', members: BIG });
+    t.standIn.limitRate('chat.postMessage', 40);
+    const { post } = await run('UADMIN1', 'invite <#CBIG0002>');
+    expect(String(post.body.text)).toMatch(/^120 people in <#CBIG0002>: 120 to invite\. Invite them\?$/);
+    const bulk = await t.db.knex('bulk_invitations').first();
+    await press('UADMIN1', BUTTONS.bulkInvite, String(bulk.id)).sent;
+    await waitFor(
+      async () => (await t.db.knex('bulk_invitations').where({ id: bulk.id }).first()).status === 'done',
+      45_000,
+      'the invitation done',
+    );
+    for (const user of BIG) expect(t.standIn.postsIn(dm(user)), user).toHaveLength(1);
+    expect(t.standIn.rateLimited('chat.postMessage')).toBeGreaterThan(0);
+  });
+
+  it('Stop ends it within seconds; the links sent stay valid', async () => {
+    t.standIn.addChannel({ id: 'CBIG0003', name: 'big', members: BIG });
+    t.standIn.limitRate('chat.postMessage', 10);
+    const { post } = await run('UADMIN1', 'invite <#CBIG0003>');
+    expect(String(post.body.text)).toContain('Invite them?');
+    const bulk = await t.db.knex('bulk_invitations').first();
+    await press('UADMIN1', BUTTONS.bulkInvite, String(bulk.id)).sent;
+    await waitFor(() => delivered(BIG).length >= 5, 20_000, 'some sent');
+    // Another admin may stop it (from the progress message).
+    const stop = press('UADMIN2', BUTTONS.bulkStop, String(bulk.id));
+    await stop.sent;
+    expect(String((await stop.answer()).body.text)).toBe(
+      'Stopping: no more invitations go out; the links already sent still work.',
+    );
+    await waitFor(
+      async () => (await t.db.knex('bulk_invitations').where({ id: bulk.id }).first()).status === 'stopped',
+      10_000,
+      'stopped',
+    );
+    const sent = delivered(BIG).length;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(delivered(BIG)).toHaveLength(sent);
+    expect(sent).toBeLessThan(BIG.length);
+    const usable = await t.db.knex('invites').where({ bulk_id: bulk.id }).whereNull('revoked_at');
+    expect(usable.length).toBeGreaterThanOrEqual(sent);
+  });
+
+  it('Cancel drops the counts; a private channel the app is not in and a missing scope are answered plainly', async () => {
+    t.standIn.addChannel({ id: 'CBIG0004', name: 'big', members: BIG });
+    const { post } = await run('UADMIN1', 'invite <#CBIG0004>');
+    const bulk = await t.db.knex('bulk_invitations').first();
+    expect(String(post.body.text)).toContain('Invite them?');
+    const cancel = press('UADMIN1', BUTTONS.bulkCancel, String(bulk.id));
+    await cancel.sent;
+    expect(String((await cancel.answer()).body.text)).toBe('Cancelled: nobody was invited.');
+    expect((await t.db.knex('bulk_invitations').where({ id: bulk.id }).first()).status).toBe('cancelled');
+    const late = press('UADMIN1', BUTTONS.bulkInvite, String(bulk.id));
+    await late.sent;
+    expect(String((await late.answer()).body.text)).toMatch(
+      /^That invitation was already started, cancelled or finished/,
+    );
+
+    t.standIn.addChannel({ id: 'GSECRET1', name: 'secret', members: BIG, isPrivate: true, botIsMember: false });
+    expect(String((await run('UADMIN1', 'invite <#GSECRET1|secret>')).post.body.text)).toMatch(
+      /^I cannot see that channel or user group: for a private channel, add the app to it first/,
+    );
+    t.standIn.missingScopes.add('usergroups.users.list');
+    t.standIn.addUsergroup({ id: 'SGRP0002', handle: 'x', users: GROUP });
+    expect(String((await run('UADMIN1', 'invite <!subteam^SGRP0002>')).post.body.text)).toMatch(
+      /reinstall the app to allow inviting channels/,
+    );
+    expect(delivered([...BIG, ...GROUP])).toHaveLength(0);
+    // An AccountUser cannot count a channel either.
+    expect((await t.running.slack.command('UCAROL', 'invite <#CBIG0004>')).json?.text).toMatch(
+      /needs the AccountAdmin role/,
+    );
+  });
+});
