@@ -5,7 +5,7 @@ import { JOB } from '../services/jobs.js';
 import { expireRequest } from '../services/operations/expire-request.js';
 import { refreshInvitationDm } from '../services/operations/refresh-invitation-dm.js';
 import { remindInvitee } from '../services/operations/remind-invitee.js';
-import { runInvitation } from '../services/operations/run-invitation.js';
+import { LEASE_MS, runInvitation } from '../services/operations/run-invitation.js';
 import { Pacer } from '../services/pacer.js';
 import { type JobQueue, RetryAt } from './queue.js';
 
@@ -22,33 +22,49 @@ export async function startJobs(queue: JobQueue, services: Services, logger: Log
     logger.debug({ pruned }, 'request claims pruned');
   });
   await queue.every(JOBS.pruneRequestClaims, '17 * * * *');
-  // A bulk invitation, a part at a time; the pace learnt from Slack's 429s is kept per account in
-  // this process (only for speed: a new pace starts slow and learns again).
-  const paces = new Map<number, Pacer>();
-  await queue.work<{ bulkId: number }>(JOB.bulkInvitation, async (data) => {
-    const accountId = await services.knex('bulk_invitations').where({ id: data.bulkId }).first('account_id');
-    if (!accountId) return;
-    const key = Number(accountId.account_id);
-    const pacer = paces.get(key) ?? new Pacer();
-    paces.set(key, pacer);
-    const outcome = await runInvitation(services, data, pacer);
+  // A bulk invitation, a part at a time. Two chains of jobs per invitation: the worker's (each
+  // part queues the next) and a watcher's, which comes back each time the lease would lapse and
+  // takes over when the process working it died (then goes on watching). The pace learnt from
+  // Slack's 429s is kept per account in this process for a minute (speed only: a new one learns).
+  const paces = new Map<number, { pacer: Pacer; usedAt: number }>();
+  await queue.work<{ bulkId: number; watch?: number }>(JOB.bulkInvitation, async (data) => {
+    const row = await services.knex('bulk_invitations').where({ id: data.bulkId }).first('account_id');
+    if (!row) return;
+    const key = Number(row.account_id);
+    const kept = paces.get(key);
+    const pacer = kept && Date.now() - kept.usedAt < 60_000 ? kept.pacer : new Pacer();
+    const outcome = await runInvitation(services, { bulkId: data.bulkId }, pacer);
+    paces.set(key, { pacer, usedAt: Date.now() });
     if (outcome.ran) {
       logger.info(
-        { bulk: data.bulkId, sent: outcome.sent, more: outcome.more, rate: Math.round(pacer.rate) },
+        {
+          bulk: data.bulkId,
+          sent: outcome.sent,
+          more: outcome.more,
+          rate: Math.round(pacer.rate),
+          took_over: Boolean(data.watch),
+        },
         'bulk invitation part',
       );
-      if (outcome.more) await queue.send(JOB.bulkInvitation, data);
-      return;
+      if (outcome.more)
+        await queue.send(
+          JOB.bulkInvitation,
+          { bulkId: data.bulkId },
+          outcome.notBefore ? { startAfter: outcome.notBefore } : {},
+        );
     }
-    // Another process works it: back when its lease would lapse, to take over if that process died.
-    if (outcome.leasedUntil) throw new RetryAt(new Date(outcome.leasedUntil.getTime() + 1_000));
+    // The watcher comes back while the invitation is not over.
+    if (data.watch && (outcome.ran ? outcome.more : outcome.leasedUntil)) {
+      const lapse = outcome.ran ? Date.now() + LEASE_MS : (outcome.leasedUntil as Date).getTime();
+      throw new RetryAt(new Date(lapse + 1_000));
+    }
   });
-  // Started ones whose process stopped: worked again from here (a lease says who goes on).
+  // Started ones whose process stopped: watched from here too (a lease says who goes on).
   const unfinished: Array<{ id: number | string }> = await services
     .knex('bulk_invitations')
     .whereIn('status', ['running', 'stopping'])
     .select('id');
-  for (const { id } of unfinished) await queue.send(JOB.bulkInvitation, { bulkId: Number(id) });
+  for (const { id } of unfinished) await queue.send(JOB.bulkInvitation, { bulkId: Number(id), watch: 1 });
   await queue.work<{ requestId: number }>(JOB.accessRequestExpiry, async (data) => {
     await expireRequest(services, data);
   });

@@ -16,17 +16,25 @@ export interface AuditRecord {
 }
 
 export async function recordAudit(db: Db, entry: AuditRecord): Promise<void> {
-  await db('audit_log').insert({
-    account_id: entry.accountId,
-    actor: entry.actor,
-    action: entry.action,
-    source: entry.source,
-    target_slack_user_id: entry.targetSlackUserId ?? null,
-    target_invite_id: entry.targetInviteId ?? null,
-    before: entry.before ? JSON.stringify(entry.before) : null,
-    after: entry.after ? JSON.stringify(entry.after) : null,
-    created_at: entry.at,
-  });
+  await recordAudits(db, [entry]);
+}
+
+/** Many entries in one statement (a bulk invitation's invites). */
+export async function recordAudits(db: Db, entries: readonly AuditRecord[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db('audit_log').insert(
+    entries.map((entry) => ({
+      account_id: entry.accountId,
+      actor: entry.actor,
+      action: entry.action,
+      source: entry.source,
+      target_slack_user_id: entry.targetSlackUserId ?? null,
+      target_invite_id: entry.targetInviteId ?? null,
+      before: entry.before ? JSON.stringify(entry.before) : null,
+      after: entry.after ? JSON.stringify(entry.after) : null,
+      created_at: entry.at,
+    })),
+  );
 }
 
 /** A refusal repeated within this time is not recorded again. */

@@ -1,10 +1,10 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
-import { recordAudit } from './audit-log.js';
+import { recordAudit, recordAudits } from './audit-log.js';
 import { canAdminister, findMember, lockAsAdmin } from './checks.js';
 import { type Db, inTransaction, prepared } from './db.js';
 import { isInstalled } from './installations.js';
-import { JOB, type Jobs } from './jobs.js';
+import { JOB, type Jobs, type LaterJob, queueAll } from './jobs.js';
 import type { RegistrationLinks } from './registration-links.js';
 import { toAccount, toInvite } from './rows.js';
 import {
@@ -249,6 +249,122 @@ export class InviteService {
     if (!result.ok) return result;
     const token = await this.deps.links.sign(result.invite);
     return { ok: true, invite: result.invite, replaced: result.replaced, token, url: this.deps.links.url(token) };
+  }
+
+  /**
+   * A bulk invitation's invites for a batch of people, in one transaction under one account lock
+   * (its admin's check, once): as `create` makes each, but in a handful of statements. People who
+   * joined meanwhile, or were invited too often today, get their reason instead.
+   */
+  async createForBulk(
+    actor: Actor,
+    people: ReadonlyArray<{ slackUserId: string; displayName: string | null }>,
+    bulkId: number,
+  ): Promise<
+    | { ok: true; invites: Map<string, Invite>; refused: Map<string, 'already_member' | 'invitee_invite_limit'> }
+    | Refused<'not_member' | 'not_admin'>
+  > {
+    return inTransaction(this.deps.knex, async (trx) => {
+      const admin = await lockAsAdmin(trx, actor);
+      if (!admin.ok) return admin;
+      const now = this.deps.now();
+      const ids = people.map((p) => p.slackUserId);
+      const refused = new Map<string, 'already_member' | 'invitee_invite_limit'>();
+      const members: string[] = await trx('members')
+        .where({ account_id: actor.accountId, status: 'active' })
+        .whereIn('slack_user_id', ids)
+        .pluck('slack_user_id');
+      for (const id of members) refused.set(id, 'already_member');
+      const counts = (await trx('invites')
+        .where({ account_id: actor.accountId })
+        .whereIn('for_slack_user_id', ids)
+        .where('created_at', '>', new Date(now.getTime() - INVITE_WINDOW_MS))
+        .groupBy('for_slack_user_id')
+        .select('for_slack_user_id')
+        .count({ n: '*' })) as Array<{ for_slack_user_id: string; n: string | number }>;
+      for (const c of counts)
+        if (Number(c.n) >= INVITES_PER_PERSON_PER_DAY && !refused.has(c.for_slack_user_id))
+          refused.set(c.for_slack_user_id, 'invitee_invite_limit');
+      const invitees = people.filter((p) => !refused.has(p.slackUserId));
+      const invites = new Map<string, Invite>();
+      if (invitees.length === 0) return { ok: true as const, invites, refused };
+      const later: LaterJob[] = [];
+      const replaced = (await trx('invites')
+        .where({ account_id: actor.accountId, uses: 0 })
+        .whereIn(
+          'for_slack_user_id',
+          invitees.map((p) => p.slackUserId),
+        )
+        .whereNull('revoked_at')
+        .update({ revoked_at: now, revoked_by: actor.slackUserId, revoke_reason: 'replaced' })
+        .returning(['id', 'for_slack_user_id'])) as Array<{ id: string; for_slack_user_id: string }>;
+      for (const old of replaced) later.push({ name: JOB.invitationDm, data: { inviteId: old.id } });
+      const ttl = this.deps.ttlSeconds;
+      const rows = await trx('invites')
+        .insert(
+          invitees.map((p) => ({
+            id: newInviteId(),
+            account_id: actor.accountId,
+            created_by: actor.slackUserId,
+            for_slack_user_id: p.slackUserId,
+            for_display_name: p.displayName,
+            role: 'AccountUser',
+            created_at: now,
+            expires_at: new Date(now.getTime() + ttl * 1000),
+            max_uses: 1,
+            uses: 0,
+            bulk_id: bulkId,
+          })),
+        )
+        .returning('*');
+      const before = this.deps.reminderBeforeSeconds;
+      const audits = [];
+      for (const row of rows) {
+        const invite = toInvite(row);
+        invites.set(invite.forSlackUserId as string, invite);
+        later.push({
+          name: JOB.invitationDm,
+          data: { inviteId: invite.id },
+          startAfter: new Date(invite.expiresAt.getTime() + 1_000),
+        });
+        if (before !== null && ttl > before) {
+          later.push({
+            name: JOB.invitationReminder,
+            data: { inviteId: invite.id },
+            startAfter: new Date(invite.expiresAt.getTime() - before * 1000),
+          });
+        }
+        const old = replaced.find((r) => r.for_slack_user_id === invite.forSlackUserId);
+        audits.push({
+          accountId: actor.accountId,
+          actor: actor.slackUserId,
+          action: 'invite.created' as const,
+          source: actor.source,
+          targetSlackUserId: invite.forSlackUserId,
+          targetInviteId: invite.id,
+          before: old ? { replacedInvite: old.id } : null,
+          after: {
+            expiresAt: invite.expiresAt.toISOString(),
+            maxUses: invite.maxUses,
+            role: invite.role,
+            bulk: bulkId,
+          },
+          at: now,
+        });
+      }
+      await queueAll(this.deps.jobs, trx, later);
+      await recordAudits(trx, audits);
+      // Each invite is kept with its person in the same transaction: a retry, after a crash too,
+      // uses the same one.
+      const pairs = [...invites].map(([slackUserId, invite]) => ({ slackUserId, inviteId: invite.id }));
+      await trx.raw(
+        `UPDATE bulk_invitees b SET invite_id = v."inviteId"
+         FROM json_to_recordset(?::json) AS v("slackUserId" text, "inviteId" text)
+         WHERE b.bulk_id = ? AND b.slack_user_id = v."slackUserId"`,
+        [JSON.stringify(pairs), bulkId],
+      );
+      return { ok: true as const, invites, refused };
+    });
   }
 
   /** Whether one more invitation by `actor` would pass their daily cap (call under the account's lock). */

@@ -96,8 +96,11 @@ export interface SentAt {
 /** Whether a notice arrived; when not, a short, token-free reason. */
 export type Delivery =
   | { ok: true; at?: SentAt }
-  /** `retryAfterSeconds`: Slack is rate-limiting; it said when to come back. */
-  | { ok: false; error: string; retryAfterSeconds?: number };
+  /**
+   * `retryAfterSeconds`: Slack is rate-limiting; it said when to come back. `uncertain`: no answer
+   * came (a timeout, a network error, a 5xx): Slack may have posted it all the same.
+   */
+  | { ok: false; error: string; retryAfterSeconds?: number; uncertain?: true };
 
 export interface Notifier {
   /** Tells a person of the account's workspace; never throws (a failure is a Delivery). */
@@ -119,6 +122,12 @@ export interface Notifier {
     inviteId: string,
     since: Date,
   ): Promise<'found' | 'absent' | 'unknown'>;
+  /** A file in the person's DM (a CSV), with a line about it; never throws. */
+  tellFile(
+    account: Account,
+    slackUserId: string,
+    file: { filename: string; title: string; comment: string; content: string },
+  ): Promise<Delivery>;
   /** Changes a message sent earlier to show `notice` instead; never throws. */
   update(account: Account, at: SentAt, notice: Notice): Promise<Delivery>;
 }
@@ -136,6 +145,9 @@ export const NOBODY: Notifier = {
   },
   async findInvitation() {
     return 'unknown';
+  },
+  async tellFile() {
+    return { ok: false, error: 'no notifier' };
   },
   async update() {
     return { ok: false, error: 'no notifier' };

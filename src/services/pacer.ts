@@ -94,13 +94,15 @@ export class Pacer {
     this.limited += 1;
     const now = this.now();
     const until = now + Math.max(0, retryAfterSeconds) * 1000;
-    // Several calls in flight meet the same limit: the first 429 of a pause sets the rate.
-    if (until > this.pausedUntil) {
+    // Several calls in flight meet the same limit: the first 429 sets the pause and the rate; the
+    // others, answered while it lasts, were sent before it and change nothing.
+    if (now >= this.pausedUntil) {
       // Within a second of the last pause, Slack's window began when it ended: what got through
       // since is the limit itself. Otherwise the last second tells (an over-estimate at worst).
       const since = now - this.resumedAt <= 1000 ? this.resumedAt : now - 1000;
       const through = this.successes.filter((t) => t >= since).length;
-      this.ceiling = Math.min(this.rate, Math.max(through, 1));
+      // Too few got through to tell (the window was full before these calls began): halve.
+      this.ceiling = through >= 5 ? Math.min(this.rate, through) : this.rate / 2;
       this.rate = Math.max(this.min, this.ceiling * this.drop);
       this.slowStart = false;
       this.lastGrowth = until;

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { WebClient } from '@slack/web-api';
+import { WebClient } from '@slack/web-api';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import type { Delivery, Notice, Notifier } from '../services/notifier.js';
@@ -7,6 +7,7 @@ import type { Account } from '../services/types.js';
 import { bulkProgress } from './blocks/bulk.js';
 import * as dm from './blocks/dm.js';
 import type { Message } from './blocks/messages.js';
+import { boltLogger } from './bolt-logger.js';
 
 export type { Delivery } from '../services/notifier.js';
 
@@ -107,6 +108,29 @@ function dmOf(account: Account, notice: Notice): Message {
   }
 }
 
+const impatientTwins = new WeakMap<WebClient, WebClient>();
+
+/**
+ * The same workspace's client without the short waits on 429 (patient-fetch.ts) and without
+ * retries, for callers that pace themselves by Slack's 429s and look in the DM before sending
+ * again (a bulk invitation's DMs).
+ */
+function impatient(client: WebClient, logger: Logger): WebClient {
+  let twin = impatientTwins.get(client);
+  if (!twin) {
+    twin = new WebClient(client.token, {
+      slackApiUrl: client.slackApiUrl,
+      logger: boltLogger(logger),
+      timeout: 4_000,
+      // No retry either: a post that timed out may have landed; the caller looks before sending again.
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+    });
+    impatientTwins.set(client, twin);
+  }
+  return twin;
+}
+
 /** A notice as its DM, an invitation marked with its id. */
 function withMarker(account: Account, notice: Notice): Message & { inviteId?: string } {
   const message = dmOf(account, notice);
@@ -115,11 +139,15 @@ function withMarker(account: Account, notice: Notice): Message & { inviteId?: st
 
 /** A failed Slack call as a Delivery, with Slack's Retry-After when it is rate-limiting. */
 function failed(err: unknown): Delivery {
-  const retryAfter = (err as { code?: string; retryAfter?: number }).retryAfter;
+  const { retryAfter, code, statusCode } = err as { code?: string; retryAfter?: number; statusCode?: number };
+  // No answer, or a server error: the message may have been posted all the same.
+  const uncertain =
+    code === 'slack_webapi_request_error' || (code === 'slack_webapi_http_error' && (statusCode ?? 500) >= 500);
   return {
     ok: false,
     error: slackError(err),
     ...(typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {}),
+    ...(uncertain ? { uncertain: true as const } : {}),
   };
 }
 
@@ -152,11 +180,37 @@ export function slackNotifier(
       return withClient(account, notice, async (client) => {
         try {
           // A user id as the channel: Slack posts to the app's DM with them, no conversations.open.
-          return await postIn(client, slackUserId, withMarker(account, notice));
+          // Every 429 comes straight back: the caller's pacer learns Slack's limit from them.
+          return await postIn(impatient(client, logger), slackUserId, withMarker(account, notice));
         } catch (err) {
           const delivery = failed(err);
           if (!delivery.ok && delivery.retryAfterSeconds === undefined)
-            logger.warn({ slackUserId, error: delivery.error }, 'direct message not delivered');
+            logger.warn(
+              { slackUserId, error: delivery.error, uncertain: delivery.uncertain },
+              'direct message not delivered',
+            );
+          return delivery;
+        }
+      });
+    },
+    tellFile(account, slackUserId, file) {
+      return withClient(account, { kind: 'welcome' }, async (client) => {
+        try {
+          const opened = await client.conversations.open({ users: slackUserId });
+          const channel = opened.channel?.id;
+          if (!channel) return { ok: false, error: 'no DM channel' };
+          // Slack's upload: a URL for the bytes (their length first), the bytes, then the share.
+          await client.filesUploadV2({
+            channel_id: channel,
+            file: Buffer.from(file.content, 'utf8'),
+            filename: file.filename,
+            title: file.title,
+            initial_comment: file.comment,
+          });
+          return { ok: true };
+        } catch (err) {
+          const delivery = failed(err);
+          if (!delivery.ok) logger.warn({ slackUserId, error: delivery.error }, 'file not shared');
           return delivery;
         }
       });

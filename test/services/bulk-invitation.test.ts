@@ -12,7 +12,7 @@ import {
   stopInvitation,
 } from '../../src/services/operations/bulk-invitation.js';
 import { ASK_ABOVE, countInvitation } from '../../src/services/operations/count-invitation.js';
-import { runInvitation } from '../../src/services/operations/run-invitation.js';
+import { runInvitation, SETTLE_MS } from '../../src/services/operations/run-invitation.js';
 import { Pacer } from '../../src/services/pacer.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
@@ -35,6 +35,7 @@ describe.each(backends)('bulk invitations (operations) on $name', (backend) => {
   let notifier: RecordingNotifier;
   let directory: FakeDirectory;
   let account: Account;
+  let clock: TestClock;
   const queued: Array<{ name: string; data: unknown }> = [];
   const jobs: Jobs = {
     async later(_db, name, data) {
@@ -53,7 +54,8 @@ describe.each(backends)('bulk invitations (operations) on $name', (backend) => {
     queued.length = 0;
     notifier = new RecordingNotifier();
     directory = new FakeDirectory();
-    services = makeServices(db.knex, new TestClock(), undefined, directory, {
+    clock = new TestClock();
+    services = makeServices(db.knex, clock, undefined, directory, {
       notifier,
       jobs,
       inviteLimitPerDay: 3,
@@ -136,7 +138,11 @@ describe.each(backends)('bulk invitations (operations) on $name', (backend) => {
     });
     const started = await startInvitation(services, admin(), { bulkId });
     expect(started).toMatchObject({ ok: true, progress: { status: 'running', total: ASK_ABOVE + 1, sent: 0 } });
-    expect(queued).toEqual([{ name: 'bulk-invitation', data: { bulkId } }]);
+    // Its worker, and a watcher that takes over if the worker's process dies.
+    expect(queued).toEqual([
+      { name: 'bulk-invitation', data: { bulkId } },
+      { name: 'bulk-invitation', data: { bulkId, watch: 1 } },
+    ]);
     expect(notifier.to('UADMIN1')).toEqual([expect.objectContaining({ kind: 'bulk_progress' })]);
     expect(await startInvitation(services, admin(), { bulkId })).toMatchObject({ reason: 'bulk_not_counted' });
     expect(await cancelInvitation(services, admin(), { bulkId })).toMatchObject({ reason: 'bulk_not_counted' });
@@ -164,6 +170,7 @@ describe.each(backends)('bulk invitations (operations) on $name', (backend) => {
     expect(progress).toMatchObject({ status: 'done', sent: 120, total: 120, unused: 120, failed: {} });
     // The cap is 3 a day: the bulk counted once, so two more invitations fit, not a third.
     expect((await services.invites.allowance(admin()))?.left).toBe(2);
+    expect(notifier.files).toHaveLength(0);
     // Done: another run does nothing.
     expect(await runInvitation(services, { bulkId }, pacer)).toEqual({ ran: false });
     // The progress message ended in place, as done.
@@ -180,7 +187,7 @@ describe.each(backends)('bulk invitations (operations) on $name', (backend) => {
       await db
         .knex('bulk_invitees')
         .where({ bulk_id: bulkId, slack_user_id: who })
-        .update({ state: 'sending', invite_id: made.invite.id, attempt_at: new Date() });
+        .update({ state: 'sending', invite_id: made.invite.id, attempt_at: clock.now() });
     }
     notifier.inDm.set(a, 'found');
     notifier.inDm.set(b, 'absent');
@@ -190,6 +197,16 @@ describe.each(backends)('bulk invitations (operations) on $name', (backend) => {
       .knex('bulk_invitations')
       .where({ id: bulkId })
       .update({ lease_until: new Date(0), leased_by: 'dead' });
+    // Too soon after their attempts: a slow post may still land; the part sends the others and
+    // asks to come back once they had time.
+    const early = await runInvitation(services, { bulkId }, fast());
+    expect(early).toMatchObject({
+      ran: true,
+      more: true,
+      notBefore: new Date(clock.now().getTime() + SETTLE_MS + 1_000),
+    });
+    expect(notifier.toldOneOfMany.map((t) => t.to)).not.toContain(a);
+    clock.advance(SETTLE_MS / 1000 + 1);
     const part = await runInvitation(services, { bulkId }, fast());
     expect(part).toMatchObject({ ran: true, more: false });
     const to = notifier.toldOneOfMany.map((t) => t.to);
@@ -240,6 +257,18 @@ describe.each(backends)('bulk invitations (operations) on $name', (backend) => {
       sent: 51,
       failed: { cannot_dm_bot: 1 },
     });
+    // The admin gets the one not delivered, with their link, as a CSV in their DM.
+    expect(notifier.files).toHaveLength(1);
+    const [file] = notifier.files;
+    expect(file?.to).toBe('UADMIN1');
+    expect(file?.filename).toBe(`invitation-${bulkId}-not-delivered.csv`);
+    const invite = await db.knex('invites').where({ bulk_id: bulkId, for_slack_user_id: blocked }).first();
+    const link = services.links.url(
+      await services.links.sign({ id: invite.id, expiresAt: new Date(invite.expires_at) }),
+    );
+    expect(file?.content).toBe(
+      `\uFEFFslack_user_id,name,why,link,link_expires_utc\r\n${blocked},,cannot_dm_bot,${link},${new Date(invite.expires_at).toISOString()}\r\n`,
+    );
   });
 
   it('Stop ends it at the next check; Revoke all then revokes its unused links, and only after it ended', async () => {

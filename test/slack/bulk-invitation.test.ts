@@ -27,26 +27,28 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     t.standIn.addUser({ id: 'UBOT001', is_bot: true });
   });
 
+  /** The post to this response_url: answers are matched by their own URL, never by position. */
+  const answerAt = (url: string, what: string) => {
+    const id = url.split('/').pop();
+    return waitFor(() => t.standIn.responseUrlPosts.find((p) => p.id === id), 15_000, what);
+  };
+
   /** `user` runs `/chatbees-users <text>`: the ack's text, and the response_url post that follows. */
   async function run(user: string, text: string): Promise<{ ack: string; post: ResponseUrlPost }> {
-    const before = t.standIn.responseUrlPosts.length;
-    const ack = await t.running.slack.command(user, text);
-    const post = await waitFor(() => t.standIn.responseUrlPosts[before], 15_000, `the answer to ${text}`);
-    return { ack: String(ack.json?.text ?? ''), post };
+    const url = t.standIn.responseUrl();
+    const ack = await t.running.slack.command(user, text, { response_url: url });
+    return { ack: String(ack.json?.text ?? ''), post: await answerAt(url, `the answer to ${text}`) };
   }
 
   function press(user: string, actionId: string, value: string, channel = 'D0ADMIN1') {
-    const before = t.standIn.responseUrlPosts.length;
+    const url = t.standIn.responseUrl();
     const sent = t.running.slack.blockAction(
       user,
       { action_id: actionId, value },
       {},
-      { container: { type: 'message', channel_id: channel, message_ts: '1.1' } },
+      { container: { type: 'message', channel_id: channel, message_ts: '1.1' }, response_url: url },
     );
-    return {
-      sent,
-      answer: () => waitFor(() => t.standIn.responseUrlPosts[before], 10_000, `the answer to ${actionId}`),
-    };
+    return { sent, answer: () => answerAt(url, `the answer to ${actionId}`) };
   }
 
   const delivered = (users: string[]) => users.filter((u) => t.standIn.postsIn(dm(u)).length > 0);
@@ -63,7 +65,7 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     expect(delivered(GROUP.slice(0, 4))).toHaveLength(4);
     expect(t.standIn.postsIn(dm('UGUEST1'))).toHaveLength(0);
     expect(await t.db.knex('bulk_invitations')).toHaveLength(0);
-  });
+  }, 90_000);
 
   it('past 50 people: the counts first; Invite sends each one DM with its marker, the progress message ends done, Revoke all ends the unused links', async () => {
     t.standIn.addChannel({ id: 'CBIG0001', name: 'big', members: [...BIG, 'UCAROL'] });
@@ -136,11 +138,11 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
       'revoked',
     );
     expect(await t.db.knex('invites').where({ bulk_id: bulk.id }).whereNull('revoked_at')).toHaveLength(0);
-  });
+  }, 90_000);
 
   it('at Slack’s rate limit: 429s are waited out, and still nobody gets two DMs', async () => {
     t.standIn.addChannel({ id: 'CBIG0002', name: 'big', members: BIG });
-    t.standIn.limitRate('chat.postMessage', 40);
+    t.standIn.limitRate('chat.postMessage', 15);
     const { post } = await run('UADMIN1', 'invite <#CBIG0002>');
     expect(String(post.body.text)).toMatch(/^120 people in <#CBIG0002>: 120 to invite\. Invite them\?$/);
     const bulk = await t.db.knex('bulk_invitations').first();
@@ -152,7 +154,47 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     );
     for (const user of BIG) expect(t.standIn.postsIn(dm(user)), user).toHaveLength(1);
     expect(t.standIn.rateLimited('chat.postMessage')).toBeGreaterThan(0);
-  });
+    // Everyone got theirs: no file of undelivered ones.
+    expect(t.standIn.files).toHaveLength(0);
+  }, 90_000);
+
+  it('DMs Slack refuses are counted by reason, and their links reach the admin as a CSV file in their DM', async () => {
+    t.standIn.addChannel({ id: 'CBIG0005', name: 'big', members: BIG.slice(0, 60) });
+    // Slack refuses two of them a DM.
+    t.standIn.refuseDmsTo(BIG[3] as string, 'cannot_dm_bot');
+    t.standIn.refuseDmsTo(BIG[7] as string, 'cannot_dm_bot');
+    const { post } = await run('UADMIN1', 'invite <#CBIG0005>');
+    expect(String(post.body.text)).toContain('Invite them?');
+    const bulk = await t.db.knex('bulk_invitations').first();
+    await press('UADMIN1', BUTTONS.bulkInvite, String(bulk.id)).sent;
+    await waitFor(
+      async () => (await t.db.knex('bulk_invitations').where({ id: bulk.id }).first()).status === 'done',
+      30_000,
+      'the invitation done',
+    );
+    const failed = await t.db.knex('bulk_invitees').where({ bulk_id: bulk.id, state: 'failed' });
+    expect(failed.map((f) => f.reason)).toEqual(['cannot_dm_bot', 'cannot_dm_bot']);
+    const file = await waitFor(() => t.standIn.files[0], 10_000, 'the CSV');
+    expect(file.channel).toBe('D' + 'ADMIN1');
+    expect(file.filename).toBe(`invitation-${bulk.id}-not-delivered.csv`);
+    const lines = file.content.split('\r\n');
+    expect(lines[0]).toBe('\uFEFFslack_user_id,name,why,link,link_expires_utc');
+    expect(
+      lines
+        .slice(1, -1)
+        .map((l) => l.split(',')[0])
+        .sort(),
+    ).toEqual(failed.map((f) => f.slack_user_id).sort());
+    for (const line of lines.slice(1, -1))
+      expect(line).toMatch(/,cannot_dm_bot,https:\/\/bees\.example\.test\/register\//);
+    const done = t.standIn
+      .callsTo('chat.update')
+      .filter((c) => String(c.params.text).startsWith(':white_check_mark: Invited'))
+      .at(-1);
+    expect(String(done?.params.text)).toBe(
+      ':white_check_mark: Invited <#CBIG0005>: 58 of 60 invitations sent. Not delivered: 2 cannot_dm_bot. Their links are in the file I sent you.',
+    );
+  }, 90_000);
 
   it('Stop ends it within seconds; the links sent stay valid', async () => {
     t.standIn.addChannel({ id: 'CBIG0003', name: 'big', members: BIG });
@@ -179,7 +221,7 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     expect(sent).toBeLessThan(BIG.length);
     const usable = await t.db.knex('invites').where({ bulk_id: bulk.id }).whereNull('revoked_at');
     expect(usable.length).toBeGreaterThanOrEqual(sent);
-  });
+  }, 90_000);
 
   it('Cancel drops the counts; a private channel the app is not in and a missing scope are answered plainly', async () => {
     t.standIn.addChannel({ id: 'CBIG0004', name: 'big', members: BIG });
@@ -210,5 +252,5 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     expect((await t.running.slack.command('UCAROL', 'invite <#CBIG0004>')).json?.text).toMatch(
       /needs the AccountAdmin role/,
     );
-  });
+  }, 90_000);
 });

@@ -166,6 +166,18 @@ export class RecordingNotifier implements Notifier {
     return { ok: true, at: { channel: `D${slackUserId.slice(1)}`, ts: `${this.toldOneOfMany.length}.000` } };
   }
 
+  /** Files shared (tellFile). */
+  readonly files: Array<{ to: string; filename: string; title: string; comment: string; content: string }> = [];
+
+  async tellFile(
+    _account: Account,
+    slackUserId: string,
+    file: { filename: string; title: string; comment: string; content: string },
+  ): Promise<Delivery> {
+    this.files.push({ to: slackUserId, ...file });
+    return { ok: true };
+  }
+
   /** What findInvitation answers, by person; 'absent' unless said. */
   readonly inDm = new Map<string, 'found' | 'absent' | 'unknown'>();
 

@@ -236,6 +236,14 @@ function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** The content of the first part of a multipart/form-data body. */
+function firstPart(raw: string, boundary: string): string {
+  const start = raw.indexOf(`--${boundary}`);
+  const headersEnd = raw.indexOf('\r\n\r\n', start);
+  const end = raw.indexOf(`\r\n--${boundary}`, headersEnd);
+  return start < 0 || headersEnd < 0 || end < 0 ? raw : raw.slice(headersEnd + 4, end);
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -245,6 +253,20 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export class SlackStandIn {
   readonly calls: Call[] = [];
   readonly responseUrlPosts: ResponseUrlPost[] = [];
+  /** Files being uploaded (files.getUploadURLExternal), by id, with their bytes once posted. */
+  private readonly uploads = new Map<string, { filename: string; length: number; content?: string }>();
+  /** Files shared with files.completeUploadExternal: where, and what they hold. */
+  readonly files: Array<{
+    id: string;
+    filename: string;
+    title?: string;
+    channel?: string;
+    comment?: string;
+    content: string;
+  }> = [];
+  private fileCounter = 0;
+  /** DM channels (D…) whose posts Slack refuses, with its error (`refuseDmsTo`). */
+  private readonly refusedDms = new Map<string, string>();
   /** How long a response_url post waits for its answer (recorded on arrival). */
   responseUrlDelayMs = 0;
   readonly users = new Map<string, SlackUser>();
@@ -338,6 +360,35 @@ export class SlackStandIn {
         authed_user: { id: who.user },
       };
     });
+    // Slack's upload in three steps: a URL for the bytes (their length first), the bytes, then sharing.
+    this.handlers.set('files.getUploadURLExternal', (p) => {
+      const id = `F${String(++this.fileCounter).padStart(8, '0')}`;
+      if (!p.filename || p.length === undefined) return { ok: false, error: 'invalid_arguments' };
+      this.uploads.set(id, { filename: String(p.filename), length: Number(p.length) });
+      return { upload_url: `${this.base}/upload/${id}`, file_id: id };
+    });
+    this.handlers.set('files.completeUploadExternal', (p) => {
+      const list = (typeof p.files === 'string' ? JSON.parse(p.files) : p.files) as Array<{
+        id: string;
+        title?: string;
+      }>;
+      const shared = [];
+      for (const file of list) {
+        const upload = this.uploads.get(file.id);
+        if (!upload || upload.content === undefined) return { ok: false, error: 'file_not_found' };
+        if (Buffer.byteLength(upload.content) !== upload.length) return { ok: false, error: 'file_size_mismatch' };
+        this.files.push({
+          id: file.id,
+          filename: upload.filename,
+          title: file.title,
+          channel: p.channel_id === undefined ? undefined : String(p.channel_id),
+          comment: p.initial_comment === undefined ? undefined : String(p.initial_comment),
+          content: upload.content,
+        });
+        shared.push({ id: file.id, title: file.title ?? upload.filename });
+      }
+      return { files: shared };
+    });
     this.handlers.set('users.info', (p) => {
       const user = this.users.get(String(p.user));
       return user ? { user } : { ok: false, error: 'user_not_found' };
@@ -356,6 +407,8 @@ export class SlackStandIn {
       if (known && !known.botIsMember)
         return { ok: false, error: known.isPrivate ? 'channel_not_found' : 'not_in_channel' };
       if (known?.archived) return { ok: false, error: 'is_archived' };
+      const refused = this.refusedDms.get(channel);
+      if (refused) return { ok: false, error: refused };
       const workspace = caller.token === undefined ? undefined : this.tokens.get(caller.token);
       const metadata = metadataOf(p.metadata);
       const post: Post = {
@@ -514,6 +567,13 @@ export class SlackStandIn {
   }
 
   /** A user group for usergroups.users.list. */
+  /** Slack refuses every post to this person's DM with `error` (say, cannot_dm_bot); undefined lifts it. */
+  refuseDmsTo(slackUserId: string, error?: string): void {
+    const channel = `D${slackUserId.slice(1)}`;
+    if (error) this.refusedDms.set(channel, error);
+    else this.refusedDms.delete(channel);
+  }
+
   addUsergroup(group: Usergroup): Usergroup {
     const kept = { ...group, users: [...group.users] };
     this.usergroups.set(group.id, kept);
@@ -583,6 +643,8 @@ export class SlackStandIn {
     this.faults.clear();
     this.posts.clear();
     this.missingScopes.clear();
+    this.refusedDms.clear();
+    this.files.length = 0;
     this.rateLimits.clear();
     this.tooMany.clear();
   }
@@ -768,6 +830,22 @@ export class SlackStandIn {
     if (url.pathname === '/openid/connect/keys') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(this.jwks));
+      return;
+    }
+    // files.getUploadURLExternal's upload_url: the bytes of a file to be shared.
+    if (url.pathname.startsWith('/upload/')) {
+      const id = url.pathname.slice('/upload/'.length);
+      const pending = this.uploads.get(id);
+      if (!pending) {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
+      // The SDK posts the bytes as multipart/form-data (one part); raw bytes are accepted too.
+      const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(req.headers['content-type'] ?? '');
+      pending.content = boundary ? firstPart(raw, boundary[1] ?? boundary[2] ?? '') : raw;
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(`OK - ${Buffer.byteLength(raw)}`);
       return;
     }
     if (url.pathname.startsWith('/response/')) {

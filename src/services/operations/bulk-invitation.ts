@@ -68,6 +68,9 @@ async function ownBulk(trx: Parameters<typeof lockAsAdmin>[0], actor: Actor, bul
   return { ok: true as const, row, account: admin.account };
 }
 
+/** How long a worker's lease on an invitation lasts unless renewed (every 3 s while it works). */
+export const LEASE_MS = 15_000;
+
 export type StartOutcome =
   | { ok: true; progress: BulkProgress; at?: SentAt }
   | Mine
@@ -107,7 +110,14 @@ export async function startInvitation(
       after: { bulk: input.bulkId, total: Number(own.row.total), sources: own.row.sources },
       at: now,
     });
+    // The worker, and a watcher that takes over if the process working it dies.
     await services.jobs.later(trx, JOB.bulkInvitation, { bulkId: input.bulkId });
+    await services.jobs.later(
+      trx,
+      JOB.bulkInvitation,
+      { bulkId: input.bulkId, watch: 1 },
+      new Date(now.getTime() + LEASE_MS + 1_000),
+    );
     return { ok: true as const, account: own.account };
   });
   if (!started.ok) return started;

@@ -5,29 +5,34 @@
 // (the invitation carries its id) before anything is sent again: nobody is DMed twice. Stop is
 // seen within a second; the admin's progress message is brought up to date every few seconds.
 import { randomUUID } from 'node:crypto';
+import { csv } from '../../csv.js';
 import { canAdminister } from '../checks.js';
 import type { Services } from '../index.js';
 import type { Delivery, SentAt } from '../notifier.js';
 import type { Pacer } from '../pacer.js';
 import { toInvite } from '../rows.js';
 import type { Account, Actor, Invite } from '../types.js';
-import { progressOf } from './bulk-invitation.js';
+import { LEASE_MS, progressOf } from './bulk-invitation.js';
 
-/** How long a lease lasts unless renewed (it is renewed every LEASE_RENEW_MS while worked). */
-export const LEASE_MS = 15_000;
+export { LEASE_MS } from './bulk-invitation.js';
+
 const LEASE_RENEW_MS = 3_000;
+/** A DM Slack did not answer may still land this long after it was sent: looked for only then. */
+export const SETTLE_MS = 20_000;
 /** How long one part runs before the next job takes over (a process may stop in between). */
 export const PART_MS = 60_000;
-/** DMs under way at once, at most (the pacer sets the rate). */
-const IN_FLIGHT = 16;
+/** DMs under way at once, at most (the pacer sets the rate; the pool keeps room for requests). */
+const IN_FLIGHT = 8;
+/** People whose invites are made together, in one transaction. */
+const BATCH = 100;
 /** How often the progress message changes (chat.update is rate-limited too). */
 const PROGRESS_EVERY_MS = 3_000;
 /** How often Stop and the lease are looked at. */
 const CHECK_EVERY_MS = 1_000;
 
 export type RunOutcome =
-  /** `more`: another part is needed (the job queues it). */
-  | { ran: true; more: boolean; sent: number }
+  /** `more`: another part is needed (the job queues it), not before `notBefore` when said. */
+  | { ran: true; more: boolean; sent: number; notBefore?: Date }
   /** Another process holds it (until `until`), or it is over. */
   | { ran: false; leasedUntil?: Date };
 
@@ -112,7 +117,10 @@ export async function runInvitation(
     };
 
     // People whose DM may have been under way when a process stopped: looked for before anything else.
-    const inFlight: Invitee[] = await knex('bulk_invitees').where({ bulk_id: input.bulkId, state: 'sending' });
+    // Only attempts old enough for a slow post to have landed: a newer one waits for a later part.
+    const inFlight: Invitee[] = await knex('bulk_invitees')
+      .where({ bulk_id: input.bulkId, state: 'sending' })
+      .where('attempt_at', '<', new Date(services.now().getTime() - SETTLE_MS));
     for (const person of inFlight) {
       const since = new Date(new Date(person.attempt_at ?? services.now()).getTime() - 60_000);
       const found = person.invite_id
@@ -127,15 +135,23 @@ export async function runInvitation(
       const batch: Invitee[] = await knex('bulk_invitees')
         .where({ bulk_id: input.bulkId, state: 'pending' })
         .orderBy('slack_user_id')
-        .limit(IN_FLIGHT * 4);
+        .limit(BATCH);
       if (batch.length === 0) break;
+      await check();
+      if (stopping) break;
+      const ready = await invitesFor(services, actor, input.bulkId, batch);
+      if (!ready) {
+        // The admin can no longer invite: nobody more is.
+        stopping = true;
+        break;
+      }
       let next = 0;
       const worker = async () => {
-        while (!stopping && next < batch.length && Date.now() < partEnds) {
-          const person = batch[next++] as Invitee;
+        while (!stopping && next < ready.length && Date.now() < partEnds) {
+          const one = ready[next++] as Ready;
           await check();
           if (stopping) return;
-          if (await inviteOne(services, account, actor, input.bulkId, person, pacer, () => lost)) sent += 1;
+          if (await sendOne(services, account, input.bulkId, one, pacer, () => lost)) sent += 1;
           await showProgress();
         }
       };
@@ -145,7 +161,8 @@ export async function runInvitation(
     const left = await knex('bulk_invitees')
       .where({ bulk_id: input.bulkId })
       .whereIn('state', ['pending', 'sending'])
-      .first('slack_user_id');
+      .orderByRaw("state = 'sending', attempt_at")
+      .first('state', 'attempt_at');
     // Lost the lease: whoever holds it now goes on; nothing here is ours to finish.
     if (lost) return { ran: true, more: false, sent };
     const over = stopping || !left;
@@ -163,58 +180,76 @@ export async function runInvitation(
           : { lease_until: null, leased_by: null },
       );
     await showProgress(over);
-    return { ran: true, more: !over, sent };
+    if (over) await listUndelivered(services, account, actor.slackUserId, input.bulkId);
+    // Only unanswered DMs left: the next part comes once they have had time to land.
+    const notBefore =
+      !over && left?.state === 'sending'
+        ? new Date(new Date(left.attempt_at).getTime() + SETTLE_MS + 1_000)
+        : undefined;
+    return { ran: true, more: !over, sent, ...(notBefore ? { notBefore } : {}) };
   }
 }
 
-/** One person: their invite (made once), `sending`, the DM, then `sent` or why not. */
-async function inviteOne(
+interface Ready {
+  slackUserId: string;
+  invite: Invite;
+}
+
+/**
+ * The invites of a batch: made once for whoever has none yet (in one transaction, under one
+ * account lock), found for whoever has one (a 429 or a crash before their DM). People who joined
+ * meanwhile or were invited too often today are marked failed with why. Undefined: the admin
+ * can no longer invite.
+ */
+async function invitesFor(services: Services, actor: Actor, bulkId: number, batch: Invitee[]) {
+  const ready: Ready[] = [];
+  const have = batch.filter((p) => p.invite_id);
+  if (have.length) {
+    const rows = await services.knex('invites').whereIn(
+      'id',
+      have.map((p) => p.invite_id as string),
+    );
+    for (const row of rows) ready.push({ slackUserId: row.for_slack_user_id, invite: toInvite(row) });
+  }
+  const need = batch.filter((p) => !p.invite_id);
+  if (need.length === 0) return ready;
+  const made = await services.invites.createForBulk(
+    actor,
+    need.map((p) => ({ slackUserId: p.slack_user_id, displayName: p.display_name })),
+    bulkId,
+  );
+  if (!made.ok) return undefined;
+  for (const [slackUserId, reason] of made.refused) await mark(services, bulkId, slackUserId, 'failed', reason);
+  if (made.invites.size === 0) return ready;
+  for (const [slackUserId, invite] of made.invites) ready.push({ slackUserId, invite });
+  return ready;
+}
+
+/** One person's DM: `sending` just before it, then `sent`, back to pending on a 429, or failed. */
+async function sendOne(
   services: Services,
   account: Account,
-  actor: Actor,
   bulkId: number,
-  person: Invitee,
+  { slackUserId, invite }: Ready,
   pacer: Pacer,
   leaseLost: () => boolean,
 ): Promise<boolean> {
-  let invite: Invite | undefined;
-  if (person.invite_id) {
-    const row = await services.knex('invites').where({ id: person.invite_id }).first();
-    invite = row ? toInvite(row) : undefined;
-  }
-  if (!invite) {
-    const made = await services.invites.create(actor, {
-      forSlackUserId: person.slack_user_id,
-      forDisplayName: person.display_name,
-      bulkId,
-    });
-    if (!made.ok) {
-      // Joined meanwhile, invited too often today, or the admin can no longer invite.
-      await mark(services, bulkId, person.slack_user_id, 'failed', made.reason);
-      return false;
-    }
-    invite = made.invite;
-  }
   const url = services.links.url(await services.links.sign(invite));
-  await services
-    .knex('bulk_invitees')
-    .where({ bulk_id: bulkId, slack_user_id: person.slack_user_id })
-    .update({ invite_id: invite.id });
   await pacer.take();
   // Written just before the DM: a process that dies now leaves `sending`, looked for in the DM.
   if (leaseLost()) return false;
   await services
     .knex('bulk_invitees')
-    .where({ bulk_id: bulkId, slack_user_id: person.slack_user_id, state: 'pending' })
+    .where({ bulk_id: bulkId, slack_user_id: slackUserId, state: 'pending' })
     .update({ state: 'sending', attempt_at: services.now() });
-  const delivery: Delivery = await services.notifier.tellOneOfMany(account, person.slack_user_id, {
+  const delivery: Delivery = await services.notifier.tellOneOfMany(account, slackUserId, {
     kind: 'invitation',
     invite,
     url,
   });
   if (delivery.ok) {
     pacer.ok();
-    await mark(services, bulkId, person.slack_user_id, 'sent', null);
+    await mark(services, bulkId, slackUserId, 'sent', null);
     if (delivery.at) {
       await services
         .knex('invitation_dms')
@@ -227,13 +262,49 @@ async function inviteOne(
   if (delivery.retryAfterSeconds !== undefined) {
     // Not sent (Slack said so): the same invite goes again when Slack allows.
     pacer.tooMany(delivery.retryAfterSeconds);
-    await mark(services, bulkId, person.slack_user_id, 'pending', null);
+    await mark(services, bulkId, slackUserId, 'pending', null);
     return false;
   }
-  await mark(services, bulkId, person.slack_user_id, 'failed', delivery.error);
+  // No answer: it may have landed. It stays `sending`, looked for in the DM by the next part.
+  if (delivery.uncertain) return false;
+  await mark(services, bulkId, slackUserId, 'failed', delivery.error);
   return false;
 }
 
 async function mark(services: Services, bulkId: number, slackUserId: string, state: string, reason: string | null) {
   await services.knex('bulk_invitees').where({ bulk_id: bulkId, slack_user_id: slackUserId }).update({ state, reason });
+}
+
+/**
+ * Once it ended: the people whose DM did not arrive, with their links where they have one, as a
+ * CSV in the admin's DM (the admin can pass them on another way). Nothing when everyone got theirs.
+ */
+async function listUndelivered(services: Services, account: Account, admin: string, bulkId: number) {
+  const rows = await services
+    .knex('bulk_invitees as b')
+    .leftJoin('invites as i', 'i.id', 'b.invite_id')
+    .where({ 'b.bulk_id': bulkId, 'b.state': 'failed' })
+    .orderBy('b.slack_user_id')
+    .select('b.slack_user_id', 'b.display_name', 'b.reason', 'i.id as invite_id', 'i.expires_at', 'i.revoked_at');
+  if (rows.length === 0) return;
+  const lines: Array<Array<string | null>> = [];
+  for (const row of rows) {
+    const link =
+      row.invite_id && !row.revoked_at
+        ? services.links.url(await services.links.sign({ id: row.invite_id, expiresAt: new Date(row.expires_at) }))
+        : null;
+    lines.push([
+      row.slack_user_id,
+      row.display_name,
+      row.reason === 'unsure' ? 'unsure: Slack could not say whether the DM arrived; ask them first' : row.reason,
+      link,
+      row.expires_at ? new Date(row.expires_at).toISOString() : null,
+    ]);
+  }
+  await services.notifier.tellFile(account, admin, {
+    filename: `invitation-${bulkId}-not-delivered.csv`,
+    title: `Invitations not delivered (${rows.length})`,
+    comment: `${rows.length} ${rows.length === 1 ? 'invitation' : 'invitations'} of this invitation could not be delivered by DM. Here they are with their links, to pass on another way; the links are personal, keep this file to yourself.`,
+    content: csv(['slack_user_id', 'name', 'why', 'link', 'link_expires_utc'], lines),
+  });
 }

@@ -103,7 +103,9 @@ export function bulkProgress(progress: BulkProgress): Message {
     default:
       heading = `:white_check_mark: Invited ${what}: ${done}.`;
   }
-  const text = `${heading}${failedLine(progress.failed)}${skipped}`;
+  const ended = progress.status === 'done' || progress.status === 'stopped';
+  const file = ended && Object.keys(progress.failed).length ? ' Their links are in the file I sent you.' : '';
+  const text = `${heading}${failedLine(progress.failed)}${file}${skipped}`;
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text } }];
   if (progress.status === 'running') {
     blocks.push({
