@@ -4,9 +4,10 @@
 //   DATABASE_URL=postgres://… npm run bench   a database it may fill and empty
 //   npm run bench                             makes and drops a database on 127.0.0.1:5432
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import knexFactory from 'knex';
 import { migrateToLatest } from '../src/db/database.js';
@@ -14,17 +15,17 @@ import { RegistrationLinks } from '../src/services/registration-links.js';
 import { sign } from '../test/support/slack-requests.js';
 import { BOT_TOKEN, SlackStandIn, TEAM_ID, TEAM_NAME } from '../test/support/slack-stand-in.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+export const ROOT = path.resolve(import.meta.dirname, '..');
 const MEMBERS = 10_000;
 const INVITES = 500;
 const CONNECTIONS = 20;
 const WARMUP_S = 3;
 const DURATION_S = 10;
 const PAGE_SIZE = 25; // `list` shows 25 a page
-const SIGNING_SECRET = 'bench-signing-secret-0123456789';
+export const SIGNING_SECRET = 'bench-signing-secret-0123456789';
 const LINK_SECRET = 'bench-registration-link-secret-0123456789abcdef';
-const PUBLIC_URL = 'https://bees.example.test';
-const ADMIN = 'UADMIN0001';
+export const PUBLIC_URL = 'https://bees.example.test';
+export const ADMIN = 'UADMIN0001';
 
 interface Figures {
   rps: number;
@@ -32,9 +33,9 @@ interface Figures {
   p99_ms: number;
 }
 
-const log = (...parts: unknown[]) => console.error('[bench]', ...parts);
+export const log = (...parts: unknown[]) => console.error('[bench]', ...parts);
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolve) => {
     const server = createServer();
@@ -46,7 +47,12 @@ async function freePort(): Promise<number> {
 }
 
 /** Polls `url` until it answers (with 200, or with any status when `anyStatus`). */
-async function waitHealthy(url: string, child: ChildProcess, anyStatus = false, deadlineMs = 60_000): Promise<void> {
+export async function waitHealthy(
+  url: string,
+  child: ChildProcess,
+  anyStatus = false,
+  deadlineMs = 60_000,
+): Promise<void> {
   const until = Date.now() + deadlineMs;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode}`);
@@ -61,7 +67,7 @@ async function waitHealthy(url: string, child: ChildProcess, anyStatus = false, 
   throw new Error(`${url} did not answer in time`);
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   // Ended already: with a code, or by a signal (bare Bolt has no SIGTERM handler), when
   // exitCode stays null and waiting for 'exit' would wait forever.
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -70,7 +76,7 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function botEnv(extra: Record<string, string>, standIn: SlackStandIn, port: number): NodeJS.ProcessEnv {
+export function botEnv(extra: Record<string, string>, standIn: SlackStandIn, port: number): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -104,7 +110,7 @@ async function startTime(env: NodeJS.ProcessEnv, port: number): Promise<number> 
   }
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
@@ -127,9 +133,9 @@ function commandBody(text: string, user = ADMIN): string {
   }).toString();
 }
 
-type Request = { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
+export type Request = { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
 
-function slackRequest(text: string): Request {
+export function slackRequest(text: string): Request {
   const body = commandBody(text);
   return {
     method: 'POST',
@@ -342,9 +348,16 @@ async function main(): Promise<void> {
       rss_mb,
       members: MEMBERS,
       invites: INVITES,
+      // The bulk invitation's figures (bulk-invitation.ts) stay until it runs again.
+      ...previousBulkInvitation(),
     };
     writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(output, null, 2)}\n`);
     printTable(output);
+    // After the others, on its own database and stand-in: it merges its figures into results.json.
+    if (!only || only.includes('bulk_invitation')) {
+      const { benchBulkInvitation } = await import('./bulk-invitation.js');
+      await benchBulkInvitation();
+    }
   } finally {
     for (const child of children) await stop(child).catch(() => {});
     await standIn.stop();
@@ -352,6 +365,18 @@ async function main(): Promise<void> {
     if (given) await empty(url);
     else await admin.raw(`DROP DATABASE IF EXISTS "${scratch}" WITH (FORCE)`);
     await admin.destroy();
+  }
+}
+
+/** The `bulk_invitation` key of results.json as it stands, to keep it when rewriting the file. */
+function previousBulkInvitation(): { bulk_invitation?: unknown } {
+  const file = path.join(ROOT, 'bench', 'results.json');
+  if (!existsSync(file)) return {};
+  try {
+    const kept = (JSON.parse(readFileSync(file, 'utf8')) as { bulk_invitation?: unknown }).bulk_invitation;
+    return kept === undefined ? {} : { bulk_invitation: kept };
+  } catch {
+    return {};
   }
 }
 
@@ -389,7 +414,10 @@ function printTable(o: {
   console.log(`resident memory after the run: ${o.rss_mb} MB`);
 }
 
-main().catch((err: unknown) => {
-  console.error('[bench] failed:', err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+// Run as `npm run bench`; imported (bulk-invitation.ts uses its helpers), it runs nothing.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error('[bench] failed:', err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

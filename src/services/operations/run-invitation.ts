@@ -131,20 +131,36 @@ export async function runInvitation(
       await mark(services, input.bulkId, person.slack_user_id, state, found === 'unknown' ? 'unsure' : null);
     }
 
-    while (!stopping && Date.now() < partEnds) {
+    // Batches in the order of their people; the next one's invites are made while this one's DMs
+    // go out. Past the last, once more from the start: people a 429 put back.
+    const loadBatch = async (after: string): Promise<Batch | 'stop' | undefined> => {
       const batch: Invitee[] = await knex('bulk_invitees')
         .where({ bulk_id: input.bulkId, state: 'pending' })
+        .where('slack_user_id', '>', after)
         .orderBy('slack_user_id')
         .limit(BATCH);
-      if (batch.length === 0) break;
-      await check();
-      if (stopping) break;
+      if (batch.length === 0) return undefined;
       const ready = await invitesFor(services, actor, input.bulkId, batch);
-      if (!ready) {
-        // The admin can no longer invite: nobody more is.
+      // The admin can no longer invite: nobody more is.
+      return ready ? { ready, last: (batch.at(-1) as Invitee).slack_user_id } : 'stop';
+    };
+    let cursor = '';
+    let upcoming: Promise<Batch | 'stop' | undefined> | undefined;
+    while (!stopping && Date.now() < partEnds) {
+      const current = await (upcoming ?? loadBatch(cursor));
+      upcoming = undefined;
+      if (current === 'stop') {
         stopping = true;
         break;
       }
+      if (!current) {
+        if (cursor === '') break;
+        cursor = '';
+        continue;
+      }
+      cursor = current.last;
+      upcoming = loadBatch(cursor);
+      const { ready } = current;
       let next = 0;
       const worker = async () => {
         while (!stopping && next < ready.length && Date.now() < partEnds) {
@@ -157,6 +173,8 @@ export async function runInvitation(
       };
       await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
     }
+    // A batch made ready but not sent (a stop, the part's end) keeps its invites for the next part.
+    if (upcoming) await upcoming.catch(() => undefined);
 
     const left = await knex('bulk_invitees')
       .where({ bulk_id: input.bulkId })
@@ -193,6 +211,12 @@ export async function runInvitation(
 interface Ready {
   slackUserId: string;
   invite: Invite;
+}
+
+interface Batch {
+  ready: Ready[];
+  /** Its last person: the next batch starts after them. */
+  last: string;
 }
 
 /**
