@@ -158,6 +158,35 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     expect(t.standIn.files).toHaveLength(0);
   }, 90_000);
 
+  it('a channel of 2,000 at Slack’s limit of 100 DMs a second: each gets one DM, every one marked', async () => {
+    const crowd = people('CRW', 2_000);
+    for (const id of crowd) t.standIn.addUser({ id });
+    t.standIn.addChannel({ id: 'CCROWD01', name: 'crowd', members: crowd });
+    t.standIn.limitRate('chat.postMessage', 100);
+    const { post } = await run('UADMIN1', 'invite <#CCROWD01|crowd>');
+    expect(String(post.body.text)).toBe('2,000 people in <#CCROWD01>: 2,000 to invite. Invite them?');
+    const bulk = await t.db.knex('bulk_invitations').first();
+    await press('UADMIN1', BUTTONS.bulkInvite, String(bulk.id)).sent;
+    await waitFor(
+      async () => (await t.db.knex('bulk_invitations').where({ id: bulk.id }).first()).status === 'done',
+      150_000,
+      'the invitation done',
+    );
+    const invites = new Map<string, string>(
+      (await t.db.knex('invites').where({ bulk_id: bulk.id }).select('for_slack_user_id', 'id')).map((r) => [
+        r.for_slack_user_id,
+        r.id,
+      ]),
+    );
+    expect(invites.size).toBe(2_000);
+    for (const user of crowd) {
+      const posts = t.standIn.postsIn(dm(user));
+      expect(posts.length, user).toBe(1);
+      expect(posts[0]?.metadata?.event_payload).toEqual({ invite_id: invites.get(user) });
+    }
+    expect(await t.db.knex('bulk_invitees').where({ bulk_id: bulk.id, state: 'sent' })).toHaveLength(2_000);
+  }, 180_000);
+
   it('DMs Slack refuses are counted by reason, and their links reach the admin as a CSV file in their DM', async () => {
     t.standIn.addChannel({ id: 'CBIG0005', name: 'big', members: BIG.slice(0, 60) });
     // Slack refuses two of them a DM.
