@@ -246,5 +246,47 @@ describe.each(backends)('admin console on $name', (backend) => {
         t.standIn.on('conversations.open', (p) => ({ channel: { id: `D${String(p.users).slice(1)}` } }));
       }
     });
+
+    it('takes channels too: a few are invited at once with the counts; past 50, the counts go to the admin by DM with Invite', async () => {
+      const crowd = Array.from({ length: 60 }, (_, i) => `UCROWD${String(i).padStart(3, '0')}`);
+      for (const id of crowd) t.standIn.addUser({ id });
+      t.standIn.addChannel({ id: 'CFEW0001', members: ['UNEW1', 'UNEW2', 'UADMIN1'] });
+      t.standIn.addChannel({ id: 'CMANY001', members: crowd });
+      await t.db.knex('bulk_invitations').del();
+      const withChannels = (form: { id: string; hash: string }, channels: string[], rootViewId: string) =>
+        t.running.slack.viewSubmission('UADMIN1', {
+          id: form.id,
+          hash: form.hash,
+          callback_id: 'invite_people',
+          root_view_id: rootViewId,
+          values: {
+            invitees: { invitees_select: { type: 'multi_users_select', selected_users: [] } },
+            invitee_channels: {
+              invitee_channels_select: { type: 'multi_conversations_select', selected_conversations: channels },
+            },
+          },
+        });
+      let shown = await openConsole();
+      let form = await openInviteForm('UADMIN1', shown);
+      expect(JSON.stringify(form.view)).toContain('multi_conversations_select');
+      let since = t.standIn.calls.length;
+      expect((await withChannels(form, ['CFEW0001'], shown.id)).json?.response_action).toBe('update');
+      const { outcome } = await inviteOutcome(form, shown, since);
+      expect(allText(outcome.view)).toContain('3 people in <#CFEW0001>: 2 to invite, 1 already a member.');
+      expect(t.standIn.dmsTo('UNEW1')).toHaveLength(1);
+      expect(t.standIn.dmsTo('UNEW2')).toHaveLength(1);
+
+      shown = await openConsole();
+      form = await openInviteForm('UADMIN1', shown);
+      since = t.standIn.calls.length;
+      await withChannels(form, ['CMANY001'], shown.id);
+      const told = await viewCall('views.update', (c) => c.params.view_id === form.id, since, 'the form says where');
+      expect(allText(told.params.view as ModalView)).toContain('I sent you the counts by DM: confirm there.');
+      const dm = await waitFor(() => t.standIn.dmsTo('UADMIN1').at(-1), 5_000, 'the counts by DM');
+      expect(String(dm.params.text)).toBe('60 people in <#CMANY001>: 60 to invite. Invite them?');
+      expect(JSON.stringify(dm.params.blocks)).toContain('bulk_invite_start');
+      // Nobody was invited yet.
+      expect(crowd.filter((u) => t.standIn.dmsTo(u).length > 0)).toEqual([]);
+    });
   });
 });
