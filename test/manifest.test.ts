@@ -113,11 +113,13 @@ describe('manifest.yml', () => {
     // commands: /chatbees-users; chat:write + im:write: DMs (conversations.open, chat.postMessage);
     // users:read + users:read.email: users.info for invitees and INITIAL_ADMINS, with their email;
     // channels:read + groups:read + usergroups:read: conversations.members, usergroups.users.list
-    // (inviting channels and groups); im:history: conversations.history on a DM after a crash.
+    // (inviting channels and groups); im:history: conversations.history on a DM after a crash;
+    // files:write: the CSV of invitations Slack could not deliver.
     expect([...scopes].sort()).toEqual([
       'channels:read',
       'chat:write',
       'commands',
+      'files:write',
       'groups:read',
       'im:history',
       'im:write',

@@ -131,6 +131,28 @@ function impatient(client: WebClient, logger: Logger): WebClient {
   return twin;
 }
 
+/** A CSV that could not be shared as a file, as a DM: its first lines, and why not all of it. */
+function fileAsText(file: { title: string; comment: string; content: string }, error: string): Message {
+  const lines = file.content
+    .replace(/^\uFEFF/, '')
+    .split('\r\n')
+    .filter(Boolean);
+  const shown: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    if (size + line.length > 2_500) break;
+    shown.push(line);
+    size += line.length + 1;
+  }
+  const more = lines.length - shown.length;
+  const why =
+    error === 'missing_scope'
+      ? 'reinstall the app to allow it to send files (files:write) and get the whole list as a file'
+      : `Slack did not take the file (${error})`;
+  const text = `${file.comment}\n\`\`\`${shown.join('\n')}\`\`\`${more > 0 ? `\n…and ${more} more lines: ${why}.` : ''}`;
+  return { text };
+}
+
 /** A notice as its DM, an invitation marked with its id. */
 function withMarker(account: Account, notice: Notice): Message & { inviteId?: string } {
   const message = dmOf(account, notice);
@@ -211,7 +233,8 @@ export function slackNotifier(
         } catch (err) {
           const delivery = failed(err);
           if (!delivery.ok) logger.warn({ slackUserId, error: delivery.error }, 'file not shared');
-          return delivery;
+          // No file (an installation without files:write, say): its first lines as a DM instead.
+          return sendDm(client, logger, slackUserId, fileAsText(file, delivery.ok ? '' : delivery.error));
         }
       });
     },

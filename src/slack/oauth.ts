@@ -25,6 +25,7 @@ export const BOT_SCOPES = [
   'groups:read',
   'usergroups:read',
   'im:history',
+  'files:write',
 ];
 
 /** The install flow's pages, rendered by the web layer (handed in by src/app.ts). */

@@ -225,6 +225,25 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     );
   }, 90_000);
 
+  it('without files:write the undelivered links come as a DM instead, with what to do', async () => {
+    t.standIn.addChannel({ id: 'CBIG0006', name: 'big', members: BIG.slice(0, 55) });
+    t.standIn.refuseDmsTo(BIG[5] as string, 'cannot_dm_bot');
+    t.standIn.missingScopes.add('files.getUploadURLExternal');
+    const { post } = await run('UADMIN1', 'invite <#CBIG0006>');
+    expect(String(post.body.text)).toContain('Invite them?');
+    const bulk = await t.db.knex('bulk_invitations').first();
+    await press('UADMIN1', BUTTONS.bulkInvite, String(bulk.id)).sent;
+    const dm = await waitFor(
+      () => t.standIn.postsIn('DADMIN1').find((p) => String(p.text).includes('could not be delivered')),
+      30_000,
+      'the list by DM',
+    );
+    expect(String(dm.text)).toMatch(/```slack_user_id,name,why,link,link_expires_utc\n/);
+    expect(String(dm.text)).toContain(`${BIG[5]},`);
+    expect(String(dm.text)).toMatch(/,cannot_dm_bot,https:\/\/bees\.example\.test\/register\//);
+    expect(t.standIn.files).toHaveLength(0);
+  }, 90_000);
+
   it('Stop ends it within seconds; the links sent stay valid', async () => {
     t.standIn.addChannel({ id: 'CBIG0003', name: 'big', members: BIG });
     t.standIn.limitRate('chat.postMessage', 10);
