@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import { recordAudit, recordAudits } from './audit-log.js';
-import { canAdminister, findMember, lockAsAdmin } from './checks.js';
+import { canAdminister, findMember, lockAsAdmin, usableInvite } from './checks.js';
 import { type Db, inTransaction, prepared } from './db.js';
 import { isInstalled } from './installations.js';
 import { JOB, type Jobs, type LaterJob, queueAll } from './jobs.js';
@@ -261,7 +261,11 @@ export class InviteService {
     people: ReadonlyArray<{ slackUserId: string; displayName: string | null }>,
     bulkId: number,
   ): Promise<
-    | { ok: true; invites: Map<string, Invite>; refused: Map<string, 'already_member' | 'invitee_invite_limit'> }
+    | {
+        ok: true;
+        invites: Map<string, Invite>;
+        refused: Map<string, 'already_member' | 'invitee_invite_limit' | 'already_invited'>;
+      }
     | Refused<'not_member' | 'not_admin'>
   > {
     return inTransaction(this.deps.knex, async (trx) => {
@@ -269,7 +273,7 @@ export class InviteService {
       if (!admin.ok) return admin;
       const now = this.deps.now();
       const ids = people.map((p) => p.slackUserId);
-      const refused = new Map<string, 'already_member' | 'invitee_invite_limit'>();
+      const refused = new Map<string, 'already_member' | 'invitee_invite_limit' | 'already_invited'>();
       const members: string[] = await trx('members')
         .where({ account_id: actor.accountId, status: 'active' })
         .whereIn('slack_user_id', ids)
@@ -285,6 +289,14 @@ export class InviteService {
       for (const c of counts)
         if (Number(c.n) >= INVITES_PER_PERSON_PER_DAY && !refused.has(c.for_slack_user_id))
           refused.set(c.for_slack_user_id, 'invitee_invite_limit');
+      // Invited since the counting (by name, or by another invitation of a channel): that invite
+      // stands; nobody gets a second DM for it.
+      const invited: string[] = await trx('invites as i')
+        .where('i.account_id', actor.accountId)
+        .whereIn('i.for_slack_user_id', ids)
+        .whereRaw(usableInvite('i', '?'), [now])
+        .pluck('i.for_slack_user_id');
+      for (const id of invited) if (!refused.has(id)) refused.set(id, 'already_invited');
       const invitees = people.filter((p) => !refused.has(p.slackUserId));
       const invites = new Map<string, Invite>();
       if (invitees.length === 0) return { ok: true as const, invites, refused };

@@ -292,16 +292,25 @@ describe.each(backends)('bulk invitations (operations) on $name', (backend) => {
     expect(progress?.sent).toBeGreaterThanOrEqual(10);
     expect(progress?.sent).toBeLessThan(300);
     expect(await db.knex('audit_log').where({ action: 'invite.bulk_stopped', actor: 'UADMIN2' })).toHaveLength(1);
-    const made = (await db.knex('invites').where({ bulk_id: bulkId })).length;
+    // Invites made for people never sent theirs were revoked when it stopped: only sent ones work.
+    const working = await db
+      .knex('invites')
+      .where({ bulk_id: bulkId })
+      .whereNull('revoked_at')
+      .pluck('for_slack_user_id');
+    const sentTo = new Set(notifier.toldOneOfMany.map((t) => t.to));
+    expect(working.every((u: string) => sentTo.has(u))).toBe(true);
+    const made = working.length;
     expect(await revokeAll(services, actor(account, 'UCAROL'), { bulkId })).toMatchObject({ reason: 'not_admin' });
     expect(await revokeAll(services, admin(), { bulkId })).toEqual({ ok: true, revoked: made });
     expect(await db.knex('invites').where({ bulk_id: bulkId }).whereNull('revoked_at')).toHaveLength(0);
     expect((await progressOf(services, bulkId))?.unused).toBe(0);
   });
 
-  it('stops when the admin who started it can no longer invite', async () => {
+  it('stops when the admin who started it can no longer invite, and sends them no links', async () => {
     const bulkId = await counted(70);
     await startInvitation(services, admin(), { bulkId });
+    notifier.failing.set(people('BIG', 1)[0] as string, 'cannot_dm_bot');
     await db
       .knex('members')
       .where({ account_id: account.id, slack_user_id: 'UADMIN1' })
@@ -309,5 +318,42 @@ describe.each(backends)('bulk invitations (operations) on $name', (backend) => {
     const part = await runInvitation(services, { bulkId }, fast());
     expect(part).toMatchObject({ ran: true, more: false, sent: 0 });
     expect((await progressOf(services, bulkId))?.status).toBe('stopped');
+    expect(notifier.files).toHaveLength(0);
+  });
+
+  it('someone invited by name since the counting keeps that invite and gets no second DM', async () => {
+    const bulkId = await counted(60);
+    await startInvitation(services, admin(), { bulkId });
+    const [named] = people('BIG', 1) as [string];
+    const byName = await services.invites.create(actor(account, 'UADMIN2'), { forSlackUserId: named });
+    if (!byName.ok) throw new Error(byName.reason);
+    await runInvitation(services, { bulkId }, fast());
+    expect(notifier.toldOneOfMany.map((t) => t.to)).not.toContain(named);
+    expect(notifier.toldOneOfMany).toHaveLength(59);
+    const row = await db.knex('bulk_invitees').where({ bulk_id: bulkId, slack_user_id: named }).first();
+    expect([row.state, row.reason]).toEqual(['failed', 'already_invited']);
+    expect((await db.knex('invites').where({ id: byName.invite.id }).first()).revoked_at).toBeNull();
+  });
+
+  it('a process that lost its lease sends nothing more, and does not finish the invitation', async () => {
+    const bulkId = await counted(200);
+    await startInvitation(services, admin(), { bulkId });
+    const tell = notifier.tellOneOfMany.bind(notifier);
+    notifier.tellOneOfMany = async (acc, who, notice) => {
+      // Another process took the lease (this one stalled past it).
+      if (notifier.toldOneOfMany.length === 5) {
+        await db
+          .knex('bulk_invitations')
+          .where({ id: bulkId })
+          .update({ leased_by: 'other', lease_until: new Date(clock.now().getTime() + 60_000) });
+      }
+      return tell(acc, who, notice);
+    };
+    const part = await runInvitation(services, { bulkId }, new Pacer({ start: 200, max: 200 }));
+    expect(part).toMatchObject({ ran: true, more: false });
+    // At most the DMs already claimed when the lease went: never the rest.
+    expect(notifier.toldOneOfMany.length).toBeLessThan(20);
+    expect((await db.knex('bulk_invitations').where({ id: bulkId }).first()).status).toBe('running');
+    expect(notifier.files).toHaveLength(0);
   });
 });

@@ -122,7 +122,8 @@ export async function requestStanding(
       decided?: { decision: string; by: string | null };
     })
 > {
-  const refused = adminRefusal((await findMember(services.knex, actor.accountId, actor.slackUserId))?.role);
+  const me = await findMember(services.knex, actor.accountId, actor.slackUserId);
+  const refused = adminRefusal(me?.status === 'active' ? me.role : null);
   if (refused) return refused;
   const row = await services.knex('access_requests').where({ id: requestId, account_id: actor.accountId }).first();
   if (!row) return refuse('request_unknown');

@@ -34,7 +34,8 @@ export type ChannelOutcome =
 
 /** Where requests go now (admins). */
 export async function showRequestsChannel(services: Services, actor: Actor): Promise<ChannelOutcome> {
-  const refused = adminRefusal((await findMember(services.knex, actor.accountId, actor.slackUserId))?.role);
+  const me = await findMember(services.knex, actor.accountId, actor.slackUserId);
+  const refused = adminRefusal(me?.status === 'active' ? me.role : null);
   if (refused) return refused;
   return { ok: true, place: await placeOf(services, actor.accountId), changed: false };
 }

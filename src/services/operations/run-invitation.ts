@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { csv } from '../../csv.js';
 import { canAdminister } from '../checks.js';
 import type { Services } from '../index.js';
+import { refusalFor } from '../invites.js';
 import type { Delivery, SentAt } from '../notifier.js';
 import type { Pacer } from '../pacer.js';
 import { toInvite } from '../rows.js';
@@ -162,16 +163,27 @@ export async function runInvitation(
       upcoming = loadBatch(cursor);
       const { ready } = current;
       let next = 0;
+      let failure: unknown;
       const worker = async () => {
-        while (!stopping && next < ready.length && Date.now() < partEnds) {
-          const one = ready[next++] as Ready;
-          await check();
-          if (stopping) return;
-          if (await sendOne(services, account, input.bulkId, one, pacer, () => lost)) sent += 1;
-          await showProgress();
+        try {
+          while (!stopping && next < ready.length && Date.now() < partEnds) {
+            const one = ready[next++] as Ready;
+            await check();
+            if (stopping) return;
+            if (await sendOne(services, account, input.bulkId, one, pacer, me, () => lost)) sent += 1;
+            await showProgress();
+          }
+        } catch (err) {
+          // One worker failing stops the others before they send more; the part fails after them.
+          failure ??= err;
+          stopping = true;
         }
       };
       await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+      if (failure) {
+        if (upcoming) await upcoming.catch(() => undefined);
+        throw failure;
+      }
     }
     // A batch made ready but not sent (a stop, the part's end) keeps its invites for the next part.
     if (upcoming) await upcoming.catch(() => undefined);
@@ -185,7 +197,7 @@ export async function runInvitation(
     if (lost) return { ran: true, more: false, sent };
     const over = stopping || !left;
     // A Stop pressed since the last check still counts: the invitation ends as stopped.
-    await knex('bulk_invitations')
+    const ended = await knex('bulk_invitations')
       .where({ id: input.bulkId, leased_by: me })
       .update(
         over
@@ -197,8 +209,13 @@ export async function runInvitation(
             }
           : { lease_until: null, leased_by: null },
       );
+    // The lease lapsed after the last check: the process that holds it now finishes it.
+    if (ended !== 1) return { ran: true, more: false, sent };
+    if (over && stopping) await revokeUnsent(services, actor, input.bulkId);
     await showProgress(over);
-    if (over) await listUndelivered(services, account, actor.slackUserId, input.bulkId);
+    // The links go to the admin only while they may still invite.
+    if (over && (await canAdminister(knex, account.id, actor.slackUserId)))
+      await listUndelivered(services, account, actor.slackUserId, input.bulkId);
     // Only unanswered DMs left: the next part comes once they have had time to land.
     const notBefore =
       !over && left?.state === 'sending'
@@ -233,7 +250,13 @@ async function invitesFor(services: Services, actor: Actor, bulkId: number, batc
       'id',
       have.map((p) => p.invite_id as string),
     );
-    for (const row of rows) ready.push({ slackUserId: row.for_slack_user_id, invite: toInvite(row) });
+    // An invite that ended since (revoked, replaced by an invite by name, used, expired) is not sent.
+    for (const row of rows) {
+      const invite = toInvite(row);
+      if (refusalFor(invite, services.now()))
+        await mark(services, bulkId, row.for_slack_user_id, 'failed', 'invite_ended');
+      else ready.push({ slackUserId: row.for_slack_user_id, invite });
+    }
   }
   const need = batch.filter((p) => !p.invite_id);
   if (need.length === 0) return ready;
@@ -256,16 +279,28 @@ async function sendOne(
   bulkId: number,
   { slackUserId, invite }: Ready,
   pacer: Pacer,
+  lease: string,
   leaseLost: () => boolean,
 ): Promise<boolean> {
   const url = services.links.url(await services.links.sign(invite));
   await pacer.take();
-  // Written just before the DM: a process that dies now leaves `sending`, looked for in the DM.
+  // Written just before the DM, and only while this process holds the lease (checked in the same
+  // statement): a process that lost it sends nothing; one that dies now leaves `sending`, looked
+  // for in the DM by the next.
   if (leaseLost()) return false;
-  await services
+  const now = services.now();
+  const claimed = await services
     .knex('bulk_invitees')
     .where({ bulk_id: bulkId, slack_user_id: slackUserId, state: 'pending' })
-    .update({ state: 'sending', attempt_at: services.now() });
+    .whereExists((q) =>
+      q
+        .select(services.knex.raw('1'))
+        .from('bulk_invitations')
+        .where({ id: bulkId, leased_by: lease })
+        .where('lease_until', '>', now),
+    )
+    .update({ state: 'sending', attempt_at: now });
+  if (claimed !== 1) return false;
   const delivery: Delivery = await services.notifier.tellOneOfMany(account, slackUserId, {
     kind: 'invitation',
     invite,
@@ -295,6 +330,23 @@ async function sendOne(
   return false;
 }
 
+/** Stopped: the invites made for people who were never sent theirs stop working. */
+async function revokeUnsent(services: Services, actor: Actor, bulkId: number) {
+  await services
+    .knex('invites')
+    .whereIn(
+      'id',
+      services
+        .knex('bulk_invitees')
+        .where({ bulk_id: bulkId, state: 'pending' })
+        .whereNotNull('invite_id')
+        .select('invite_id'),
+    )
+    .where({ uses: 0 })
+    .whereNull('revoked_at')
+    .update({ revoked_at: services.now(), revoked_by: actor.slackUserId, revoke_reason: 'revoked' });
+}
+
 async function mark(services: Services, bulkId: number, slackUserId: string, state: string, reason: string | null) {
   await services.knex('bulk_invitees').where({ bulk_id: bulkId, slack_user_id: slackUserId }).update({ state, reason });
 }
@@ -307,9 +359,19 @@ async function listUndelivered(services: Services, account: Account, admin: stri
   const rows = await services
     .knex('bulk_invitees as b')
     .leftJoin('invites as i', 'i.id', 'b.invite_id')
-    .where({ 'b.bulk_id': bulkId, 'b.state': 'failed' })
+    .where('b.bulk_id', bulkId)
+    // Failed, and those Slack never answered about (a stop came before they were looked for).
+    .whereIn('b.state', ['failed', 'sending'])
     .orderBy('b.slack_user_id')
-    .select('b.slack_user_id', 'b.display_name', 'b.reason', 'i.id as invite_id', 'i.expires_at', 'i.revoked_at');
+    .select(
+      'b.slack_user_id',
+      'b.display_name',
+      'b.state',
+      'b.reason',
+      'i.id as invite_id',
+      'i.expires_at',
+      'i.revoked_at',
+    );
   if (rows.length === 0) return;
   const lines: Array<Array<string | null>> = [];
   for (const row of rows) {
@@ -320,7 +382,9 @@ async function listUndelivered(services: Services, account: Account, admin: stri
     lines.push([
       row.slack_user_id,
       row.display_name,
-      row.reason === 'unsure' ? 'unsure: Slack could not say whether the DM arrived; ask them first' : row.reason,
+      row.reason === 'unsure' || row.state === 'sending'
+        ? 'unsure: Slack could not say whether the DM arrived; ask them first'
+        : row.reason,
       link,
       row.expires_at ? new Date(row.expires_at).toISOString() : null,
     ]);
