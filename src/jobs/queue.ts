@@ -7,7 +7,7 @@ import PgBoss from 'pg-boss';
 import { QUEUE_SCHEMA } from '../../migrations/20261201_010_job_queue.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../services/db.js';
-import { JOB, type JobName, type Jobs, type LaterJob } from '../services/jobs.js';
+import { JOB, type JobName, type Jobs } from '../services/jobs.js';
 
 type Row = Record<string, unknown>;
 

@@ -253,8 +253,9 @@ export class InviteService {
 
   /**
    * A bulk invitation's invites for a batch of people, in one transaction under one account lock
-   * (its admin's check, once): as `create` makes each, but in a handful of statements. People who
-   * joined meanwhile, or were invited too often today, get their reason instead.
+   * (its admin's check, once): as `create` makes each, with one statement for the invites and one
+   * for their audit entries (their expiry and reminder jobs are queued one by one). People who
+   * joined meanwhile, were invited since, or were invited too often today get their reason instead.
    */
   async createForBulk(
     actor: Actor,

@@ -21,8 +21,6 @@ export interface Jobs {
    * transaction commits.
    */
   later(db: Db, name: JobName, data: Record<string, string | number>, startAfter?: Date): Promise<void>;
-  /** Many at once (one statement), as `later` queues one. */
-  laterMany?(db: Db, jobs: ReadonlyArray<LaterJob>): Promise<void>;
 }
 
 export interface LaterJob {
@@ -31,10 +29,8 @@ export interface LaterJob {
   startAfter?: Date;
 }
 
-/** Queues `jobs` in one statement when the queue can, else one by one. */
+/** Queues each of `jobs` (in `db`'s transaction when it is one). */
 export async function queueAll(queue: Jobs, db: Db, jobs: ReadonlyArray<LaterJob>): Promise<void> {
-  if (jobs.length === 0) return;
-  if (queue.laterMany) return queue.laterMany(db, jobs);
   for (const job of jobs) await queue.later(db, job.name, job.data, job.startAfter);
 }
 

@@ -51,6 +51,14 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     return { sent, answer: () => answerAt(url, `the answer to ${actionId}`) };
   }
 
+  /** Waits until the invitation's status is `status`. */
+  const reaches = (bulkId: number, status: string, ms: number) =>
+    waitFor(
+      async () => (await t.db.knex('bulk_invitations').where({ id: bulkId }).first()).status === status,
+      ms,
+      `the invitation ${status}`,
+    );
+
   const delivered = (users: string[]) => users.filter((u) => t.standIn.postsIn(dm(u)).length > 0);
 
   it('a small channel is invited at once, with the counts: members, guests and bots skipped', async () => {
@@ -65,6 +73,9 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     expect(delivered(GROUP.slice(0, 4))).toHaveLength(4);
     expect(t.standIn.postsIn(dm('UGUEST1'))).toHaveLength(0);
     expect(await t.db.knex('bulk_invitations')).toHaveLength(0);
+    // A few people: their profiles one by one, not the workspace's pages.
+    expect(t.standIn.callsTo('users.list')).toHaveLength(0);
+    expect(t.standIn.callsTo('users.info').length).toBeGreaterThanOrEqual(members.length);
   }, 90_000);
 
   it('past 50 people: the counts first; Invite sends each one DM with its marker, the progress message ends done, Revoke all ends the unused links', async () => {
@@ -79,8 +90,9 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     expect(blocks).toContain(`"action_id":"${BUTTONS.bulkInvite}"`);
     expect(blocks).toContain(`"value":"${bulk.id}"`);
     expect(blocks).toContain(BUTTONS.bulkCancel);
-    // Counting sent nothing.
+    // Counting sent nothing; past 50 people the profiles came from users.list's pages.
     expect(delivered([...BIG, ...GROUP])).toHaveLength(0);
+    expect(t.standIn.callsTo('users.list').length).toBeGreaterThan(0);
 
     // Only the admin who counted it may start it; an AccountUser is refused at the door.
     const carol = press('UCAROL', BUTTONS.bulkInvite, String(bulk.id));
@@ -97,11 +109,7 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     const started = await start.answer();
     expect(started.body.replace_original).toBe(true);
     expect(String(started.body.text)).toMatch(/^:outbox_tray: Inviting 135 people\./);
-    await waitFor(
-      async () => (await t.db.knex('bulk_invitations').where({ id: bulk.id }).first()).status === 'done',
-      30_000,
-      'the invitation done',
-    );
+    await reaches(bulk.id, 'done', 30_000);
     const everyone = [...BIG, ...GROUP];
     for (const user of everyone) {
       const posts = t.standIn.postsIn(dm(user));
@@ -147,11 +155,7 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     expect(String(post.body.text)).toMatch(/^120 people in <#CBIG0002>: 120 to invite\. Invite them\?$/);
     const bulk = await t.db.knex('bulk_invitations').first();
     await press('UADMIN1', BUTTONS.bulkInvite, String(bulk.id)).sent;
-    await waitFor(
-      async () => (await t.db.knex('bulk_invitations').where({ id: bulk.id }).first()).status === 'done',
-      45_000,
-      'the invitation done',
-    );
+    await reaches(bulk.id, 'done', 45_000);
     for (const user of BIG) expect(t.standIn.postsIn(dm(user)), user).toHaveLength(1);
     expect(t.standIn.rateLimited('chat.postMessage')).toBeGreaterThan(0);
     // Everyone got theirs: no file of undelivered ones.
@@ -167,11 +171,7 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     expect(String(post.body.text)).toBe('2,000 people in <#CCROWD01>: 2,000 to invite. Invite them?');
     const bulk = await t.db.knex('bulk_invitations').first();
     await press('UADMIN1', BUTTONS.bulkInvite, String(bulk.id)).sent;
-    await waitFor(
-      async () => (await t.db.knex('bulk_invitations').where({ id: bulk.id }).first()).status === 'done',
-      150_000,
-      'the invitation done',
-    );
+    await reaches(bulk.id, 'done', 150_000);
     const invites = new Map<string, string>(
       (await t.db.knex('invites').where({ bulk_id: bulk.id }).select('for_slack_user_id', 'id')).map((r) => [
         r.for_slack_user_id,
@@ -196,11 +196,7 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     expect(String(post.body.text)).toContain('Invite them?');
     const bulk = await t.db.knex('bulk_invitations').first();
     await press('UADMIN1', BUTTONS.bulkInvite, String(bulk.id)).sent;
-    await waitFor(
-      async () => (await t.db.knex('bulk_invitations').where({ id: bulk.id }).first()).status === 'done',
-      30_000,
-      'the invitation done',
-    );
+    await reaches(bulk.id, 'done', 30_000);
     const failed = await t.db.knex('bulk_invitees').where({ bulk_id: bulk.id, state: 'failed' });
     expect(failed.map((f) => f.reason)).toEqual(['cannot_dm_bot', 'cannot_dm_bot']);
     const file = await waitFor(() => t.standIn.files[0], 10_000, 'the CSV');
@@ -258,11 +254,7 @@ describe.each(backends)('inviting channels and user groups on $name', (backend) 
     expect(String((await stop.answer()).body.text)).toBe(
       'Stopping: no more invitations go out; the links already sent still work.',
     );
-    await waitFor(
-      async () => (await t.db.knex('bulk_invitations').where({ id: bulk.id }).first()).status === 'stopped',
-      10_000,
-      'stopped',
-    );
+    await reaches(bulk.id, 'stopped', 10_000);
     const sent = delivered(BIG).length;
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(delivered(BIG)).toHaveLength(sent);

@@ -2,7 +2,7 @@
 // them, and how many of those would be invited. Counts first: up to ASK_ABOVE people are invited
 // at once (as `invite @a @b` does); more, and the counts are kept as a bulk invitation the admin
 // confirms (start-invitation.ts) or cancels.
-import { adminRefusal, findMember, usableInvite } from '../checks.js';
+import { authorizeAdmin, usableInvite } from '../checks.js';
 import { inTransaction } from '../db.js';
 import type { Services } from '../index.js';
 import type { Counts, SkipReason } from '../notifier.js';
@@ -40,9 +40,8 @@ export async function countInvitation(
   actor: Actor,
   input: { sources: Source[]; users: string[] },
 ): Promise<CountOutcome> {
-  const me = await findMember(services.knex, actor.accountId, actor.slackUserId);
-  const refused = adminRefusal(me?.status === 'active' ? me.role : null);
-  if (refused) return refused;
+  const admin = await authorizeAdmin(services.knex, actor);
+  if (!admin.ok) return admin;
   const account = await services.accounts.get(actor.accountId);
   if (!account) return refuse('not_member');
   const gathered = await services.directory.gather(account, input.sources);

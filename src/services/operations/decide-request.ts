@@ -2,7 +2,7 @@
 // wins, in any process: one UPDATE … WHERE status = 'open' takes it; every later press is told who
 // decided. Approving registers the person as an AccountUser in the same transaction, audited.
 import { recordAudit } from '../audit-log.js';
-import { adminRefusal, findMember, lockAsAdmin } from '../checks.js';
+import { authorizeAdmin, findMember, lockAsAdmin } from '../checks.js';
 import { inTransaction } from '../db.js';
 import type { Services } from '../index.js';
 import { makeMember } from '../membership.js';
@@ -122,9 +122,8 @@ export async function requestStanding(
       decided?: { decision: string; by: string | null };
     })
 > {
-  const me = await findMember(services.knex, actor.accountId, actor.slackUserId);
-  const refused = adminRefusal(me?.status === 'active' ? me.role : null);
-  if (refused) return refused;
+  const admin = await authorizeAdmin(services.knex, actor);
+  if (!admin.ok) return admin;
   const row = await services.knex('access_requests').where({ id: requestId, account_id: actor.accountId }).first();
   if (!row) return refuse('request_unknown');
   if (row.status !== 'open')

@@ -3,7 +3,7 @@
 // is chosen; with neither, each admin who can act gets a copy by DM. The app must be able to post
 // in the channel: choosing it posts a line there, and a channel the app is not in is refused.
 import { recordAudit } from '../audit-log.js';
-import { adminRefusal, findMember, lockAsAdmin } from '../checks.js';
+import { authorizeAdmin, lockAsAdmin } from '../checks.js';
 import { inTransaction } from '../db.js';
 import type { Services } from '../index.js';
 import { type Actor, type Refused, refuse } from '../types.js';
@@ -34,9 +34,8 @@ export type ChannelOutcome =
 
 /** Where requests go now (admins). */
 export async function showRequestsChannel(services: Services, actor: Actor): Promise<ChannelOutcome> {
-  const me = await findMember(services.knex, actor.accountId, actor.slackUserId);
-  const refused = adminRefusal(me?.status === 'active' ? me.role : null);
-  if (refused) return refused;
+  const admin = await authorizeAdmin(services.knex, actor);
+  if (!admin.ok) return admin;
   return { ok: true, place: await placeOf(services, actor.accountId), changed: false };
 }
 
@@ -63,9 +62,8 @@ export async function setRequestsChannel(
   actor: Actor,
   input: { channel: string | null },
 ): Promise<ChannelOutcome> {
-  const member = await findMember(services.knex, actor.accountId, actor.slackUserId);
-  const refused = adminRefusal(member?.status === 'active' ? member.role : null);
-  if (refused) return refused;
+  const admin = await authorizeAdmin(services.knex, actor);
+  if (!admin.ok) return admin;
   if (input.channel) {
     const account = await services.accounts.get(actor.accountId);
     if (!account) return refuse('not_member');

@@ -44,13 +44,18 @@ function skippedParts(counts: Counts): string[] {
 }
 
 /** "1,180 to invite, 40 already members, 9 with a pending invite, 5 guests skipped". */
-export function countsLine(counts: Counts): string {
+function countsLine(counts: Counts): string {
   return [`${n(counts.toInvite)} to invite`, ...skippedParts(counts)].join(', ');
+}
+
+/** "1,234 people in #general: 1,180 to invite, 40 already members, …." */
+export function countsHead(sources: Source[], named: number, counts: Counts): string {
+  return `${n(counts.people)} ${counts.people === 1 ? 'person' : 'people'} in ${whatIsInvited(sources, named)}: ${countsLine(counts)}.`;
 }
 
 /** The counts, and Invite / Cancel (their value: the counted invitation's id). */
 export function confirmInvitation(bulkId: number, sources: Source[], named: number, counts: Counts): Message {
-  const text = `${n(counts.people)} ${counts.people === 1 ? 'person' : 'people'} in ${whatIsInvited(sources, named)}: ${countsLine(counts)}. Invite them?`;
+  const text = `${countsHead(sources, named, counts)} Invite them?`;
   return {
     text,
     blocks: [

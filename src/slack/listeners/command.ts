@@ -14,7 +14,7 @@ import { requestAccess } from '../../services/operations/request-access.js';
 import { setRequestsChannel, showRequestsChannel } from '../../services/operations/requests-channel.js';
 import { shareLink } from '../../services/operations/share-link.js';
 import { type Actor, isAdmin } from '../../services/types.js';
-import { confirmInvitation, countsLine, whatIsInvited } from '../blocks/bulk.js';
+import { confirmInvitation, countsHead, whatIsInvited } from '../blocks/bulk.js';
 import { consoleView } from '../blocks/console.js';
 import { inviteResults } from '../blocks/invite-results.js';
 import * as messages from '../blocks/messages.js';
@@ -126,7 +126,7 @@ const CHANGES: {
       if (!counted.ok) return escapeMrkdwn(refusalText(counted.reason));
       const { counts, next } = counted;
       if (next.kind === 'ask') return confirmInvitation(next.bulkId, sources, users.length, counts);
-      const head = `${counts.people.toLocaleString('en-US')} ${counts.people === 1 ? 'person' : 'people'} in ${whatIsInvited(sources, users.length)}: ${countsLine(counts)}.`;
+      const head = countsHead(sources, users.length, counts);
       if (next.users.length === 0) return `${head} Nobody to invite.`;
       const sent = await invitePeople(deps.services, who, {
         users: next.users,

@@ -6,7 +6,7 @@ import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
 import { countInvitation } from '../../services/operations/count-invitation.js';
 import { invitePeople, MAX_INVITEES } from '../../services/operations/invite-people.js';
-import { confirmInvitation, countsLine, whatIsInvited } from '../blocks/bulk.js';
+import { confirmInvitation, countsHead, whatIsInvited } from '../blocks/bulk.js';
 import {
   CHANNELS_BLOCK,
   CHANNELS_INPUT,
@@ -86,7 +86,7 @@ export function register(app: App, deps: SlackDeps): void {
           return;
         }
         invitees = counted.next.users;
-        head = `${counted.counts.people} people in ${whatIsInvited(sources, users.length)}: ${countsLine(counted.counts)}.`;
+        head = countsHead(sources, users.length, counted.counts);
         if (invitees.length === 0) {
           await client.views.update({
             view_id: body.view.id,
