@@ -94,17 +94,17 @@ export interface BulkInvitationFigures {
   targets_met: boolean;
 }
 
-const round = (n: number, digits = 2) => Number(n.toFixed(digits));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The bot's resident memory, in MB. */
-function rssMb(pid: number): number {
+export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 /** The median of RSS_READINGS readings a second apart (no `global.gc` to call from outside). */
-async function steadyRssMb(pid: number): Promise<number> {
+export async function steadyRssMb(pid: number): Promise<number> {
   const readings: number[] = [];
   for (let i = 0; i < RSS_READINGS; i++) {
     if (i > 0) await sleep(1_000);
@@ -147,7 +147,11 @@ function perSecond(times: number[], from: number): number[] {
   return counts;
 }
 
-async function waitUntil<T>(what: string, timeoutMs: number, check: () => T | undefined | Promise<T | undefined>) {
+export async function waitUntil<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => T | undefined | Promise<T | undefined>,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -164,7 +168,7 @@ function inviteButtonValue(body: Record<string, unknown>): string | undefined {
 }
 
 /** A database of its own: made (and dropped by `drop`) unless DATABASE_URL names one to empty. */
-async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function scratchDatabase(name = 'bulk'): Promise<{ url: string; drop: () => Promise<void> }> {
   const given = process.env.DATABASE_URL;
   const server = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const empty = async (url: string) => {
@@ -182,7 +186,7 @@ async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<voi
     await empty(given);
     return { url: given, drop: () => empty(given) };
   }
-  const scratch = `chatbees_users_bench_bulk_${process.pid}`;
+  const scratch = `chatbees_users_bench_${name}_${process.pid}`;
   const admin = knexFactory({ client: 'pg', connection: server, pool: { min: 0, max: 1 } });
   await admin.raw(`CREATE DATABASE "${scratch}"`);
   const u = new URL(server);

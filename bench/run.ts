@@ -348,12 +348,16 @@ async function main(): Promise<void> {
       rss_mb,
       members: MEMBERS,
       invites: INVITES,
-      // The bulk invitation's figures (bulk-invitation.ts) stay until it runs again.
-      ...previousBulkInvitation(),
+      // The search's and the bulk invitation's figures stay until they run again.
+      ...laterParts(),
     };
     writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(output, null, 2)}\n`);
     printTable(output);
-    // After the others, on its own database and stand-in: it merges its figures into results.json.
+    // After the others, each on its own database and stand-in: they merge their figures into results.json.
+    if (!only || only.includes('member_search')) {
+      const { benchSearch } = await import('./search.js');
+      await benchSearch();
+    }
     if (!only || only.includes('bulk_invitation')) {
       const { benchBulkInvitation } = await import('./bulk-invitation.js');
       await benchBulkInvitation();
@@ -368,13 +372,15 @@ async function main(): Promise<void> {
   }
 }
 
-/** The `bulk_invitation` key of results.json as it stands, to keep it when rewriting the file. */
-function previousBulkInvitation(): { bulk_invitation?: unknown } {
+/** The keys of results.json the parts after this one write (search.ts, bulk-invitation.ts), kept. */
+function laterParts(): Record<string, unknown> {
   const file = path.join(ROOT, 'bench', 'results.json');
   if (!existsSync(file)) return {};
   try {
-    const kept = (JSON.parse(readFileSync(file, 'utf8')) as { bulk_invitation?: unknown }).bulk_invitation;
-    return kept === undefined ? {} : { bulk_invitation: kept };
+    const results = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return Object.fromEntries(
+      ['member_search', 'bulk_invitation'].flatMap((key) => (results[key] === undefined ? [] : [[key, results[key]]])),
+    );
   } catch {
     return {};
   }

@@ -44,6 +44,9 @@ const TEXT: Record<Refusal, string> = {
     'I cannot see that channel or user group: for a private channel, add the app to it first (/invite @ChatBees Users), then try again.',
   missing_scope:
     "The app needs more permissions for this: reinstall the app to allow inviting channels (whoever installs apps in this workspace can do it from the app's page).",
+  files_not_allowed:
+    "The app may not upload files in this workspace: reinstall it to allow files (whoever installs apps in this workspace can do it from the app's page), then export again.",
+  file_not_delivered: 'Slack did not take the file, so nothing was shared. Try again in a minute.',
   bulk_not_counted: 'That invitation was already started, cancelled or finished: nothing changed.',
   bulk_unknown: 'There is no such invitation.',
   bulk_running:

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
@@ -12,6 +13,13 @@ import { PgliteLock } from './pglite-lock.js';
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export type Backend = 'postgres' | 'pglite';
+
+/**
+ * The extensions PGlite must load: pg_trgm, whose indexes make `list <text>` and the console's
+ * search fast among many members (PostgreSQL ships it in contrib). Every PGlite the app or the
+ * tests open takes these, or a query planned on such an index fails.
+ */
+export const PGLITE_EXTENSIONS = { pg_trgm };
 
 export interface Database {
   readonly knex: Knex;
@@ -85,7 +93,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
   const lock = new PgliteLock(`${dir}.lock`);
   lock.acquire();
   try {
-    const pglite = await PGlite.create(dir);
+    const pglite = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
     return wrapPglite(pglite, async () => {
       try {
         await pglite.close();

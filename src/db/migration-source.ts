@@ -13,6 +13,7 @@ import * as invitationDms from '../../migrations/20261201_011_invitation_dms.js'
 import * as accessRequests from '../../migrations/20261201_012_access_requests.js';
 import * as accessRequestPlaces from '../../migrations/20261201_013_access_request_places.js';
 import * as bulkInvitations from '../../migrations/20261201_014_bulk_invitations.js';
+import * as memberSearch from '../../migrations/20261201_015_member_search.js';
 
 interface Migration {
   name: string;
@@ -40,6 +41,7 @@ const migrations: Migration[] = [
   { name: '20261201_012_access_requests', ...accessRequests },
   { name: '20261201_013_access_request_places', ...accessRequestPlaces },
   { name: '20261201_014_bulk_invitations', ...bulkInvitations },
+  { name: '20261201_015_member_search', ...memberSearch },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -6,7 +6,7 @@ import type { Row } from './rows.js';
 export type Db = Knex | Knex.Transaction;
 
 interface PgConnection {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }>;
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }>;
 }
 
 /**
@@ -15,13 +15,26 @@ interface PgConnection {
  * third of the CPU of a built query and twice the throughput. `text` uses $1, $2, …
  */
 export async function prepared(knex: Knex, name: string, text: string, values: unknown[]): Promise<Row[]> {
+  return onConnection(knex, { name, text, values });
+}
+
+/**
+ * A read planned afresh for its values (an unnamed statement), for a query whose best plan
+ * depends on them: a search's pattern (a rare name is found by the trigram index, a common one
+ * by walking the name order). `text` uses $1, $2, …
+ */
+export async function planned(knex: Knex, text: string, values: unknown[]): Promise<Row[]> {
+  return onConnection(knex, { text, values });
+}
+
+async function onConnection(knex: Knex, config: { name?: string; text: string; values: unknown[] }): Promise<Row[]> {
   const client = knex.client as {
     acquireConnection(): Promise<PgConnection>;
     releaseConnection(c: PgConnection): Promise<void>;
   };
   const connection = await client.acquireConnection();
   try {
-    return (await connection.query({ name, text, values })).rows;
+    return (await connection.query(config)).rows;
   } finally {
     await client.releaseConnection(connection);
   }

@@ -109,7 +109,7 @@ export function createServices(options: ServiceOptions): Services {
 }
 
 export type { Jobs } from './jobs.js';
-export type { Delivery, InvitationShows, Notice, Notifier, SentAt } from './notifier.js';
+export type { Delivery, FileToTell, InvitationShows, Notice, Notifier, SentAt } from './notifier.js';
 export type { Directory, Gathered, GatherFailure, Lookup, SlackPerson, Source } from './people.js';
 export * from './types.js';
 export type { AccountService, AuditService, InstallationService, InviteService, MemberService, RequestClaims };

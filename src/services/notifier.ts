@@ -102,6 +102,11 @@ export type Delivery =
    */
   | { ok: false; error: string; retryAfterSeconds?: number; uncertain?: true };
 
+export type FileToTell = { filename: string; title: string; comment: string } & (
+  | { content: string }
+  | { file: { path: string; bytes: number } }
+);
+
 export interface Notifier {
   /** Tells a person of the account's workspace; never throws (a failure is a Delivery). */
   tell(account: Account, slackUserId: string, notice: Notice): Promise<Delivery>;
@@ -122,11 +127,16 @@ export interface Notifier {
     inviteId: string,
     since: Date,
   ): Promise<'found' | 'absent' | 'unknown'>;
-  /** A file in the person's DM (a CSV), with a line about it; never throws. */
+  /**
+   * A file in the person's DM (a CSV), with a line about it; never throws. Its bytes are `content`
+   * or the file at `file.path` (streamed: a big export is never read into memory). When Slack does
+   * not take it, `fallback` (the default) DMs its first lines instead; an export says so instead.
+   */
   tellFile(
     account: Account,
     slackUserId: string,
-    file: { filename: string; title: string; comment: string; content: string },
+    file: FileToTell,
+    options?: { fallback?: boolean },
   ): Promise<Delivery>;
   /** Changes a message sent earlier to show `notice` instead; never throws. */
   update(account: Account, at: SentAt, notice: Notice): Promise<Delivery>;

@@ -111,6 +111,8 @@ export type AuditAction =
   | 'access.refused'
   | 'access.denied'
   | 'access.requests_channel'
+  | 'members.exported'
+  | 'audit.exported'
   | 'app.installed'
   | 'app.uninstalled';
 
@@ -175,6 +177,10 @@ export type Refusal =
   | 'source_not_found'
   /** The installation lacks a scope this needs: reinstalling the app grants it. */
   | 'missing_scope'
+  /** The app may not upload files in this workspace (no files:write): reinstall. */
+  | 'files_not_allowed'
+  /** Slack did not take the file (an export): nothing was shared. */
+  | 'file_not_delivered'
   /** The bulk invitation is not in a state for this (already started, cancelled, finished). */
   | 'bulk_not_counted'
   | 'bulk_unknown'

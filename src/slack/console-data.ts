@@ -13,11 +13,12 @@ export async function loadConsole(
   notice?: string,
 ): Promise<ConsoleData | undefined> {
   const who = serviceActor(actor, 'console');
+  const filter = shown.filter ?? null;
   const request = shown.after
-    ? { limit: CONSOLE_PAGE_SIZE, after: shown.after }
+    ? { limit: CONSOLE_PAGE_SIZE, after: shown.after, filter }
     : shown.before
-      ? { limit: CONSOLE_PAGE_SIZE, before: shown.before }
-      : { limit: CONSOLE_PAGE_SIZE };
+      ? { limit: CONSOLE_PAGE_SIZE, before: shown.before, filter }
+      : { limit: CONSOLE_PAGE_SIZE, filter };
   const [page, invites, openRequests] = await Promise.all([
     listMembers(services, who, request),
     listInvites(services, who, { limit: CONSOLE_INVITES_SHOWN + 1 }),

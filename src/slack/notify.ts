@@ -1,8 +1,10 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { KnownBlock } from '@slack/types';
 import { WebClient } from '@slack/web-api';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
-import type { Delivery, Notice, Notifier } from '../services/notifier.js';
+import type { Delivery, FileToTell, Notice, Notifier } from '../services/notifier.js';
 import type { Account } from '../services/types.js';
 import { bulkProgress } from './blocks/bulk.js';
 import * as dm from './blocks/dm.js';
@@ -153,6 +155,40 @@ function fileAsText(file: { title: string; comment: string; content: string }, e
   return { text };
 }
 
+/** Long enough for a big export on a slow link; a stalled upload still ends. */
+const UPLOAD_TIMEOUT_MS = 120_000;
+
+/** The upload URL did not take the bytes. */
+class UploadRefused extends Error {}
+
+/**
+ * Slack's upload (files.upload is retired): a URL for the bytes, their length given first; the
+ * bytes, streamed from disk for a file (the SDK's filesUploadV2 reads a stream into memory
+ * first); then the share into the channel with its comment.
+ */
+async function uploadFile(client: WebClient, channel: string, file: FileToTell): Promise<void> {
+  const bytes = 'content' in file ? Buffer.from(file.content, 'utf8') : undefined;
+  const length = bytes ? bytes.length : (file as { file: { bytes: number } }).file.bytes;
+  const target = await client.files.getUploadURLExternal({ filename: file.filename, length });
+  if (!target.upload_url || !target.file_id) throw new UploadRefused('no upload URL');
+  const body = bytes ?? Readable.toWeb(createReadStream((file as { file: { path: string } }).file.path));
+  const posted = await fetch(target.upload_url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) },
+    body: body as unknown as RequestInit['body'],
+    // A stream as the body: Node's fetch sends it as it is read.
+    duplex: 'half',
+    signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
+  } as RequestInit);
+  await posted.arrayBuffer();
+  if (!posted.ok) throw new UploadRefused(`upload answered HTTP ${posted.status}`);
+  await client.files.completeUploadExternal({
+    files: [{ id: target.file_id, title: file.title }],
+    channel_id: channel,
+    initial_comment: file.comment,
+  });
+}
+
 /** A notice as its DM, an invitation marked with its id. */
 function withMarker(account: Account, notice: Notice): Message & { inviteId?: string } {
   const message = dmOf(account, notice);
@@ -215,25 +251,19 @@ export function slackNotifier(
         }
       });
     },
-    tellFile(account, slackUserId, file) {
+    tellFile(account, slackUserId, file, options = {}) {
       return withClient(account, { kind: 'welcome' }, async (client) => {
         try {
           const opened = await client.conversations.open({ users: slackUserId });
           const channel = opened.channel?.id;
           if (!channel) return { ok: false, error: 'no DM channel' };
-          // Slack's upload: a URL for the bytes (their length first), the bytes, then the share.
-          await client.filesUploadV2({
-            channel_id: channel,
-            file: Buffer.from(file.content, 'utf8'),
-            filename: file.filename,
-            title: file.title,
-            initial_comment: file.comment,
-          });
+          await uploadFile(client, channel, file);
           return { ok: true };
         } catch (err) {
-          const delivery = failed(err);
+          const delivery = err instanceof UploadRefused ? ({ ok: false, error: err.message } as const) : failed(err);
           if (!delivery.ok) logger.warn({ slackUserId, error: delivery.error }, 'file not shared');
           // No file (an installation without files:write, say): its first lines as a DM instead.
+          if (options.fallback === false || !('content' in file)) return delivery;
           return sendDm(client, logger, slackUserId, fileAsText(file, delivery.ok ? '' : delivery.error));
         }
       });

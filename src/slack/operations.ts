@@ -4,6 +4,7 @@
 // unknown-command hint are derived from this table: adding an operation is one entry here, its
 // parsing (if it takes arguments), its listener and its renderers.
 
+import { DEFAULT_EXPORT_DAYS, MAX_EXPORT_DAYS } from '../services/operations/export-data.js';
 import { MAX_AUDIT_ENTRIES } from '../services/operations/read-audit.js';
 
 /** Button action ids: what the permission middleware and the listeners match on. */
@@ -26,15 +27,25 @@ export const BUTTONS = {
   bulkCancel: 'bulk_invite_cancel',
   bulkStop: 'bulk_invite_stop',
   bulkRevokeAll: 'bulk_invite_revoke_all',
+  /** The console's search box (Enter) and its "Show everyone". */
+  searchMembers: 'console_search',
+  clearSearch: 'console_search_clear',
 } as const;
 
 /** Modal callback ids. */
-export const FORMS = { invitePeople: 'invite_people', denyRequest: 'access_request_deny_reason' } as const;
+export const FORMS = {
+  invitePeople: 'invite_people',
+  denyRequest: 'access_request_deny_reason',
+  /** The console itself: its Search button submits it. */
+  console: 'admin_console',
+} as const;
 
 export type SubcommandName =
   | 'help'
   | 'whoami'
   | 'list'
+  | 'find'
+  | 'export'
   | 'invite'
   | 'invites'
   | 'revoke'
@@ -131,8 +142,18 @@ export const OPERATIONS: readonly Operation[] = [
     label: 'Listing members',
     who: 'admin',
     subcommand: { name: 'list', words: ['list', 'members'] },
-    usage: '/chatbees-users list [page N]',
-    help: 'members and their roles',
+    usage: '/chatbees-users list [admins|users|<name or email>] [page N]',
+    help: 'members and their roles; admins, users, or those whose name or email contains a text',
+  },
+  {
+    id: 'members.find',
+    label: 'Searching members',
+    who: 'admin',
+    subcommand: { name: 'find', words: ['find', 'search'] },
+    usage: '/chatbees-users find <name or email> [page N]',
+    help: 'members whose name or email contains a text (even "admins")',
+    buttons: [BUTTONS.searchMembers, BUTTONS.clearSearch],
+    forms: [FORMS.console],
   },
   {
     id: 'members.change_role',
@@ -159,6 +180,14 @@ export const OPERATIONS: readonly Operation[] = [
     subcommand: { name: 'audit', words: ['audit'] },
     usage: `/chatbees-users audit [N up to ${MAX_AUDIT_ENTRIES}]`,
     help: 'the latest changes',
+  },
+  {
+    id: 'data.export',
+    label: 'Exporting members and the audit log',
+    who: 'admin',
+    subcommand: { name: 'export', words: ['export'] },
+    usage: `/chatbees-users export members|audit [days, up to ${MAX_EXPORT_DAYS}]`,
+    help: `a CSV file in your DM: every member, or the audit log's last days (${DEFAULT_EXPORT_DAYS} unless given)`,
   },
   {
     id: 'access.request',

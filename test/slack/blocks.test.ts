@@ -47,7 +47,16 @@ describe('account names in blocks', () => {
     const view = consoleView({
       account,
       viewer,
-      page: { members: [viewer, member('UBOB001', 'AccountUser')], total: 2, page: 1, next: null, previous: null },
+      page: {
+        members: [viewer, member('UBOB001', 'AccountUser')],
+        total: 2,
+        page: 1,
+        next: null,
+        previous: null,
+        filter: null,
+        more: false,
+        accountTotal: 2,
+      },
       invites: [],
       openRequests: 0,
       shown: {},

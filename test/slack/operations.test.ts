@@ -34,8 +34,10 @@ describe('the operations table', () => {
     expect(() => checkHandlers('button', [...HANDLED_BUTTONS, 'stray_button'])).toThrow(
       /not in the table stray_button/,
     );
-    expect(() => checkHandlers('form', [FORMS.invitePeople, FORMS.denyRequest])).not.toThrow();
-    expect(() => checkHandlers('form', [FORMS.invitePeople])).toThrow(/missing access_request_deny_reason;/);
+    expect(() => checkHandlers('form', [FORMS.invitePeople, FORMS.denyRequest, FORMS.console])).not.toThrow();
+    expect(() => checkHandlers('form', [FORMS.invitePeople, FORMS.console])).toThrow(
+      /missing access_request_deny_reason;/,
+    );
     expect(() => checkHandlers('form', [])).toThrow(/missing invite_people/);
     expect(eventOperation('app_home_opened')?.id).toBe('home.open');
     expect(eventOperation('team_join')).toBeUndefined();
@@ -48,6 +50,8 @@ describe('the operations table', () => {
       role: ' <@U0BOB001> admin',
       remove: ' <@U0BOB001>',
       revoke: ' abcdefghij',
+      find: ' ana',
+      export: ' members',
     };
     for (const operation of OPERATIONS) {
       for (const word of operation.subcommand?.words ?? []) {
@@ -74,7 +78,7 @@ describe('the operations table', () => {
     }
     expect(unknownCommand('x', 'AccountUser').text).toContain('Try: request, whoami, help —');
     expect(unknownCommand('x', 'AccountAdmin').text).toContain(
-      'Try: invite, invites, revoke, list, role, remove, audit, requests, whoami —',
+      'Try: invite, invites, revoke, list, find, role, remove, audit, export, requests, whoami —',
     );
   });
 });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { inject } from 'vitest';
-import { type Backend, type Database, openPostgres, wrapPglite } from '../../src/db/database.js';
+import { type Backend, type Database, openPostgres, PGLITE_EXTENSIONS, wrapPglite } from '../../src/db/database.js';
 import { adminUrl, databaseUrl, scratchName } from './postgres.js';
 
 export interface TestDatabase extends Database {
@@ -20,7 +20,7 @@ let image: Blob | undefined;
 
 export async function openPgliteTestDatabase(): Promise<TestDatabase> {
   image ??= new Blob([readFileSync(inject('pgliteImage'))]);
-  const pglite = await PGlite.create({ loadDataDir: image });
+  const pglite = await PGlite.create({ loadDataDir: image, extensions: PGLITE_EXTENSIONS });
   return Object.assign(wrapPglite(pglite), { url: null });
 }
 

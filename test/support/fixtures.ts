@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { Knex } from 'knex';
 import {
   createServices,
   type Delivery,
   type Directory,
+  type FileToTell,
   type Gathered,
   type GatherFailure,
   type Lookup,
@@ -120,12 +122,13 @@ export function actor(account: Account, slackUserId: string, source: AuditSource
 export async function insertMembers(
   knex: Knex,
   account: Account,
-  people: Array<{ slackUserId: string; role?: Role; displayName?: string }>,
+  people: Array<{ slackUserId: string; role?: Role; displayName?: string; email?: string }>,
 ): Promise<void> {
   const rows = people.map((p) => ({
     account_id: account.id,
     slack_user_id: p.slackUserId,
     display_name: p.displayName ?? null,
+    email: p.email ?? null,
     sort_name: sortNameOf(p.displayName, p.slackUserId),
     role: p.role ?? 'AccountUser',
     status: 'active',
@@ -169,13 +172,16 @@ export class RecordingNotifier implements Notifier {
   /** Files shared (tellFile). */
   readonly files: Array<{ to: string; filename: string; title: string; comment: string; content: string }> = [];
 
-  async tellFile(
-    _account: Account,
-    slackUserId: string,
-    file: { filename: string; title: string; comment: string; content: string },
-  ): Promise<Delivery> {
-    this.files.push({ to: slackUserId, ...file });
-    return { ok: true };
+  /** What tellFile answers; delivered unless said. */
+  fileDelivery: Delivery = { ok: true };
+
+  async tellFile(_account: Account, slackUserId: string, file: FileToTell): Promise<Delivery> {
+    // A file on disk is read now: the operation removes it once told.
+    const content = 'content' in file ? file.content : readFileSync(file.file.path, 'utf8');
+    if (this.fileDelivery.ok) {
+      this.files.push({ to: slackUserId, filename: file.filename, title: file.title, comment: file.comment, content });
+    }
+    return this.fileDelivery;
   }
 
   /** What findInvitation answers, by person; 'absent' unless said. */

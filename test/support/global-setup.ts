@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
-import { migrateToLatest, openPostgres, wrapPglite } from '../../src/db/database.js';
+import { migrateToLatest, openPostgres, PGLITE_EXTENSIONS, wrapPglite } from '../../src/db/database.js';
 import { adminUrl, databaseUrl, templateName } from './postgres.js';
 
 declare module 'vitest' {
@@ -18,7 +18,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(path.join(tmpdir(), 'chatbees-users-test-'));
-  const pglite = await PGlite.create();
+  const pglite = await PGlite.create({ extensions: PGLITE_EXTENSIONS });
   const db = wrapPglite(pglite);
   await migrateToLatest(db.knex);
   const image = await pglite.dumpDataDir('none');

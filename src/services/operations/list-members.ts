@@ -1,11 +1,18 @@
 // A page of the account's members and their roles (`/chatbees-users list`, the console).
 import { adminRefusal, IS_ADMIN_SQL, ME_SQL } from '../checks.js';
-import { prepared } from '../db.js';
+import { planned, prepared } from '../db.js';
 import type { Services } from '../index.js';
 import { toMember } from '../rows.js';
 import type { Actor, Member, Result, Role } from '../types.js';
 
 export const MAX_PAGE_SIZE = 100;
+/** A search counts its matches up to this many; past it, "more than". */
+export const SEARCH_CAP = 1000;
+/** Longest search text taken (a name or an email is shorter). */
+export const MAX_SEARCH_LENGTH = 100;
+
+/** Which members a list shows: those of one role, or those whose name or email contains a text. */
+export type MemberFilter = { role: Role } | { text: string };
 
 export interface MemberPage {
   members: Member[];
@@ -16,12 +23,19 @@ export interface MemberPage {
   /** Opaque keyset cursors for the neighbouring pages, null at either end. */
   next: string | null;
   previous: string | null;
+  /** What the list was narrowed to, if anything. */
+  filter: MemberFilter | null;
+  /** A search found more than SEARCH_CAP: `total` is then SEARCH_CAP. */
+  more: boolean;
+  /** Active members in the account, whatever the filter. */
+  accountTotal: number;
 }
 
-export type PageRequest =
+export type PageRequest = (
   | { limit: number; page?: number }
   | { limit: number; after: string }
-  | { limit: number; before: string };
+  | { limit: number; before: string }
+) & { filter?: MemberFilter | null };
 
 type MemberRow = Record<string, unknown> & { sort_name: string; slack_user_id: string };
 
@@ -97,16 +111,22 @@ function pageOf(
   total: number,
   page: number | null,
   has: { next: boolean; previous: boolean },
+  filter: MemberFilter | null = null,
+  accountTotal = total,
 ): { ok: true } & MemberPage {
   const first = rows[0];
   const last = rows[rows.length - 1];
+  const more = filter !== null && 'text' in filter && total > SEARCH_CAP;
   return {
     ok: true,
     members: rows.map(toMember),
-    total,
+    total: more ? SEARCH_CAP : total,
     page,
     next: has.next && last ? encodeCursor(last) : null,
     previous: has.previous && first ? encodeCursor(first) : null,
+    filter,
+    more,
+    accountTotal,
   };
 }
 
@@ -121,6 +141,8 @@ export async function listMembers(
   request: PageRequest,
 ): Promise<Result<MemberPage, 'not_member' | 'not_admin'>> {
   const limit = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(request.limit)));
+  const filter = normalFilter(request.filter);
+  if (filter) return listFiltered(services, actor, request, limit, filter);
   if (!('after' in request) && !('before' in request)) {
     const { role, total, rows, page } = await fetchPage(services, 'members_page_by_number', PAGE_BY_NUMBER, actor, [
       limit,
@@ -168,4 +190,117 @@ async function fetchPage(
     page: Number(result.page ?? 1),
     rows: result.members,
   };
+}
+
+/** A filter worth applying: a role, or a text with something in it (trimmed, at most 100). */
+function normalFilter(filter: MemberFilter | null | undefined): MemberFilter | null {
+  if (!filter) return null;
+  if ('role' in filter) return { role: filter.role };
+  const text = filter.text.trim().slice(0, MAX_SEARCH_LENGTH);
+  return text ? { text } : null;
+}
+
+/** `%text%` for LIKE, the text lower-cased (names are kept lower-cased) and its wildcards literal. */
+export function containsPattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+// A filtered page: $1 account, $2 actor, $3 page size, $4 the role or the LIKE pattern, then
+// $5 how many to skip (by number) or $5, $6 the key to start after or before.
+const FILTERS = {
+  role: 'm.role = $4',
+  text: '(m.sort_name LIKE $4 OR lower(m.email) LIKE $4)',
+} as const;
+const ADMINS = "(SELECT count(*) FROM members WHERE account_id = $1 AND status = 'active' AND role = 'AccountAdmin')";
+// Admins are few (an index of their own); everyone else is the account's count less them. A
+// search counts its matches up to one past the cap.
+const TOTALS = {
+  AccountAdmin: ADMINS,
+  AccountUser: `(SELECT active_members FROM accounts WHERE id = $1) - ${ADMINS}`,
+  text: `(SELECT count(*) FROM (SELECT 1 FROM members m WHERE ${ACTIVE} AND ${FILTERS.text} LIMIT ${SEARCH_CAP + 1}) c)`,
+} as const;
+
+function filteredSql(filter: MemberFilter, where: 'offset' | 'after' | 'before'): string {
+  const cond = 'role' in filter ? FILTERS.role : FILTERS.text;
+  const total = TOTALS['role' in filter ? filter.role : 'text'];
+  const backwards = where === 'before';
+  const order = backwards ? 'sort_name DESC, slack_user_id DESC' : 'sort_name, slack_user_id';
+  const key = where === 'offset' ? '' : `AND (m.sort_name, m.slack_user_id) ${backwards ? '<' : '>'} ($5, $6)`;
+  return `WITH ${ME_SQL},
+    chunk AS (
+      SELECT m.* FROM members m
+      WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND ${cond} ${key}
+      ORDER BY ${order.replace(/(sort_name|slack_user_id)/g, 'm.$1')}
+      ${where === 'offset' ? 'OFFSET $5' : ''} LIMIT $3)
+    SELECT (SELECT role FROM me) AS actor_role, ${total} AS total,
+      (SELECT active_members FROM accounts WHERE id = $1) AS account_total,
+      (SELECT coalesce(json_agg(chunk ORDER BY ${order.replace(/(sort_name|slack_user_id)/g, 'chunk.$1')}), '[]'::json) FROM chunk) AS members`;
+}
+
+/**
+ * A page of the members of one role, or of those whose name or email contains a text, in the
+ * same order as the whole list: by number (skipping; a search has at most SEARCH_CAP to skip
+ * through, a role is read on its index) or after and before a key. Planned for its values each
+ * time: a rare name is found through the trigram index, a common one by the name order.
+ */
+async function listFiltered(
+  services: Services,
+  actor: Actor,
+  request: PageRequest,
+  limit: number,
+  filter: MemberFilter,
+): Promise<Result<MemberPage, 'not_member' | 'not_admin'>> {
+  const value = 'role' in filter ? filter.role : containsPattern(filter.text);
+  const read = async (where: 'offset' | 'after' | 'before', values: Array<string | number>) => {
+    const [row] = await planned(services.knex, filteredSql(filter, where), [
+      actor.accountId,
+      actor.slackUserId,
+      ...values.slice(0, 1),
+      value,
+      ...values.slice(1),
+    ]);
+    const result = row as {
+      actor_role: Role | null;
+      total: number | null;
+      account_total: number | null;
+      members: MemberRow[];
+    };
+    return {
+      role: result.actor_role,
+      total: Number(result.total ?? 0),
+      accountTotal: Number(result.account_total ?? 0),
+      rows: result.members,
+    };
+  };
+  if (!('after' in request) && !('before' in request)) {
+    const wanted = Math.max(1, Math.min(1_000_000, Math.floor(request.page ?? 1)));
+    let page = wanted;
+    let { role, total, rows, accountTotal } = await read('offset', [limit, (page - 1) * limit]);
+    const refused = adminRefusal(role);
+    if (refused) return refused;
+    const shown = 'text' in filter ? Math.min(total, SEARCH_CAP) : total;
+    const pages = Math.max(1, Math.ceil(shown / limit));
+    if (page > pages) {
+      // Past the end (or past what a search shows): the last page.
+      page = pages;
+      ({ total, rows, accountTotal } = await read('offset', [limit, (page - 1) * limit]));
+    }
+    return pageOf(rows, total, page, { next: page < pages, previous: page > 1 }, filter, accountTotal);
+  }
+  const backwards = 'before' in request;
+  const key = decodeCursor(backwards ? request.before : (request as { after: string }).after);
+  if (!key) return listFiltered(services, actor, { limit }, limit, filter);
+  const { role, total, rows, accountTotal } = await read(backwards ? 'before' : 'after', [
+    limit + 1,
+    key.sortName,
+    key.slackUserId,
+  ]);
+  const refused = adminRefusal(role);
+  if (refused) return refused;
+  if (rows.length === 0 && total > 0)
+    return listFiltered(services, actor, { limit, page: backwards ? 1 : 1_000_000 }, limit, filter);
+  const more = rows.length > limit;
+  const shown = rows.slice(0, limit);
+  if (backwards) shown.reverse();
+  return pageOf(shown, total, null, { next: backwards || more, previous: !backwards || more }, filter, accountTotal);
 }

@@ -3,14 +3,14 @@
 import type { Button, KnownBlock, ModalView } from '@slack/types';
 import type { InviteOutcome } from '../../services/operations/invite-people.js';
 import { MAX_INVITEES } from '../../services/operations/invite-people.js';
-import type { MemberPage } from '../../services/operations/list-members.js';
-import type { Account, Invite, Member } from '../../services/types.js';
+import { MAX_SEARCH_LENGTH, type MemberFilter, type MemberPage } from '../../services/operations/list-members.js';
+import { type Account, type Invite, type Member, ROLES } from '../../services/types.js';
 import { BUTTONS, FORMS } from '../operations.js';
 import { inviteResults } from './invite-results.js';
-import { accountName, inviteLine, memberLine } from './messages.js';
+import { accountName, countWords, filterWords, inviteLine, memberLine } from './messages.js';
 import { mention, truncate } from './text.js';
 
-export const ADMIN_CONSOLE = 'admin_console';
+export const ADMIN_CONSOLE = FORMS.console;
 export const INVITEES_BLOCK = 'invitees';
 export const INVITEES_INPUT = 'invitees_select';
 export const CHANNELS_BLOCK = 'invitee_channels';
@@ -18,12 +18,14 @@ export const CHANNELS_INPUT = 'invitee_channels_select';
 /** Channels one form may name. */
 export const MAX_CHANNELS = 10;
 
+export const SEARCH_BLOCK_ON = 'search_on';
+export const SEARCH_BLOCK_OFF = 'search';
 export const CONSOLE_PAGE_SIZE = 10;
 export const CONSOLE_INVITES_SHOWN = 10;
 const MAX_METADATA = 3000;
 
-/** Which page the console shows: kept in private_metadata so a refresh stays in place. */
-export type ConsolePage = { after?: string; before?: string };
+/** Which page the console shows, of which members: kept in private_metadata so a refresh stays in place. */
+export type ConsolePage = { after?: string; before?: string; filter?: MemberFilter };
 
 export function encodePage(page: ConsolePage): string {
   const json = JSON.stringify(page);
@@ -33,12 +35,54 @@ export function encodePage(page: ConsolePage): string {
 export function decodePage(metadata: string | undefined): ConsolePage {
   try {
     const value = JSON.parse(metadata || '{}') as Record<string, unknown>;
-    if (typeof value.after === 'string') return { after: value.after };
-    if (typeof value.before === 'string') return { before: value.before };
+    const filter = filterOf(value.filter);
+    const narrowed = filter ? { filter } : {};
+    if (typeof value.after === 'string') return { after: value.after, ...narrowed };
+    if (typeof value.before === 'string') return { before: value.before, ...narrowed };
+    return narrowed;
   } catch {
     // a damaged value shows the first page
   }
   return {};
+}
+
+/** A filter read back from private_metadata: only a known role or a text. */
+function filterOf(value: unknown): MemberFilter | undefined {
+  const v = value as { role?: unknown; text?: unknown } | null | undefined;
+  if (typeof v?.role === 'string') {
+    const role = ROLES.find((r) => r === v.role);
+    return role ? { role } : undefined;
+  }
+  return typeof v?.text === 'string' && v.text ? { text: v.text.slice(0, MAX_SEARCH_LENGTH) } : undefined;
+}
+
+/** The search box: Enter (or Search) narrows the members; its block changes when cleared so Slack empties it. */
+function searchBlock(filter: MemberFilter | undefined): KnownBlock {
+  const typed = filter ? ('role' in filter ? (filter.role === 'AccountAdmin' ? 'admins' : 'users') : filter.text) : '';
+  return {
+    type: 'input',
+    block_id: filter ? SEARCH_BLOCK_ON : SEARCH_BLOCK_OFF,
+    dispatch_action: true,
+    optional: true,
+    label: { type: 'plain_text', text: 'Find members' },
+    element: {
+      type: 'plain_text_input',
+      action_id: BUTTONS.searchMembers,
+      max_length: MAX_SEARCH_LENGTH,
+      placeholder: { type: 'plain_text', text: 'Part of a name or an email, or admins / users' },
+      dispatch_action_config: { trigger_actions_on: ['on_enter_pressed'] },
+      ...(typed ? { initial_value: typed } : {}),
+    },
+  };
+}
+
+/** What was typed in the search box of a submitted console (whichever of its two blocks it was). */
+export function searchTyped(values: Record<string, Record<string, { value?: string | null }>> | undefined): string {
+  for (const block of [SEARCH_BLOCK_ON, SEARCH_BLOCK_OFF]) {
+    const typed = values?.[block]?.[BUTTONS.searchMembers]?.value;
+    if (typeof typed === 'string') return typed;
+  }
+  return '';
 }
 
 export interface ConsoleData {
@@ -143,7 +187,7 @@ export function consoleView(data: ConsoleData): ModalView {
       block_id: 'summary',
       text: {
         type: 'mrkdwn',
-        text: `*${accountName(account)}* · ${page.total} member${page.total === 1 ? '' : 's'} · you are an *${data.viewer.role}*${requestsWaiting(data.openRequests)}`,
+        text: `*${accountName(account)}* · ${page.accountTotal} member${page.accountTotal === 1 ? '' : 's'} · you are an *${data.viewer.role}*${requestsWaiting(data.openRequests)}`,
       },
     },
     {
@@ -159,7 +203,25 @@ export function consoleView(data: ConsoleData): ModalView {
       ],
     },
     { type: 'divider', block_id: 'members_divider' },
-    { type: 'section', block_id: 'members_title', text: { type: 'mrkdwn', text: '*Members*' } },
+    searchBlock(data.shown.filter),
+  );
+  const filter = data.shown.filter;
+  blocks.push(
+    filter
+      ? {
+          type: 'section',
+          block_id: 'members_title',
+          text: {
+            type: 'mrkdwn',
+            text: `*Members* ${filterWords(filter)} — ${countWords(page, 'paged')}${page.members.length ? '' : '\nNobody matches: try part of a name or of an email.'}`,
+          },
+          accessory: {
+            type: 'button',
+            action_id: BUTTONS.clearSearch,
+            text: { type: 'plain_text', text: 'Show everyone' },
+          },
+        }
+      : { type: 'section', block_id: 'members_title', text: { type: 'mrkdwn', text: '*Members*' } },
   );
   for (const member of page.members) blocks.push(...memberBlocks(member, account));
   const pageButton = (action_id: string, label: string, cursor: string): Button => ({
@@ -198,6 +260,8 @@ export function consoleView(data: ConsoleData): ModalView {
     callback_id: ADMIN_CONSOLE,
     title: { type: 'plain_text', text: 'ChatBees users' },
     close: { type: 'plain_text', text: 'Close' },
+    // The search box is an input: Slack wants a submit button beside it, and Search is what it does.
+    submit: { type: 'plain_text', text: 'Search' },
     private_metadata: encodePage(data.shown),
     blocks,
   };

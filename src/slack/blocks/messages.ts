@@ -2,7 +2,7 @@
 import type { KnownBlock } from '@slack/types';
 import { adminRefusalText, refusalText } from '../../refusal-text.js';
 import { SLACK_ACTOR } from '../../services/members.js';
-import type { MemberPage } from '../../services/operations/list-members.js';
+import type { MemberFilter, MemberPage } from '../../services/operations/list-members.js';
 import type { Account, AuditEntry, Invite, Member, Refusal, Role } from '../../services/types.js';
 import { USAGE } from '../command/parse.js';
 import { BUTTONS, helpLines, subcommandNames } from '../operations.js';
@@ -208,14 +208,45 @@ export function memberLine(member: Member): string {
   return `${mention(member.slackUserId)} · *${member.role}* · registered ${slackDay(member.registeredAt)}${mark}`;
 }
 
-export function memberList(account: Account, page: MemberPage, pageSize: number): Message {
+/** What a list was narrowed to, as words: "AccountAdmins", "matching “ana”". */
+export function filterWords(filter: MemberFilter): string {
+  return 'role' in filter ? `${filter.role}s` : `whose name or email contains “${escapeMrkdwn(filter.text)}”`;
+}
+
+/**
+ * How many a list holds: "12 in all", "more than 1,000 (…)". Pages by number stop at the cap;
+ * the console's Next (`paged`) goes on past it.
+ */
+export function countWords(page: MemberPage, how: 'numbered' | 'paged' = 'numbered'): string {
+  const cap = page.total.toLocaleString('en-US');
+  if (!page.more) return `${cap} in all`;
+  return how === 'numbered' ? `more than ${cap} (the first ${cap} are shown: narrow the search)` : `more than ${cap}`;
+}
+
+/** A search's line also shows the email it may have matched. */
+function searchLine(member: Member): string {
+  return member.email ? `${memberLine(member)} · ${escapeMrkdwn(member.email)}` : memberLine(member);
+}
+
+export function memberList(
+  account: Account,
+  page: MemberPage,
+  pageSize: number,
+  command: 'list' | 'find' = 'list',
+): Message {
   const pages = Math.max(1, Math.ceil(page.total / pageSize));
   const number = page.page ?? 1;
-  const title = `*Members of ${accountName(account)}* — ${page.total} in all · page ${number} of ${pages}`;
-  if (page.members.length === 0) return { text: `${title}\nNo members yet.` };
+  const filter = page.filter;
+  const head = filter
+    ? `*Members of ${accountName(account)}* ${filterWords(filter)}`
+    : `*Members of ${accountName(account)}*`;
+  const title = `${head} — ${countWords(page)} · page ${number} of ${pages}`;
+  if (page.members.length === 0) {
+    return { text: `${head}\n${filter ? 'Nobody matches: try part of a name or of an email.' : 'No members yet.'}` };
+  }
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: title } }];
   let chunk = '';
-  for (const line of page.members.map(memberLine)) {
+  for (const line of page.members.map(filter && 'text' in filter ? searchLine : memberLine)) {
     if (chunk.length + line.length + 1 > SECTION_LIMIT) {
       blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
       chunk = '';
@@ -226,10 +257,17 @@ export function memberList(account: Account, page: MemberPage, pageSize: number)
   if (number < pages) {
     blocks.push({
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `Next: \`/chatbees-users list page ${number + 1}\`` }],
+      elements: [{ type: 'mrkdwn', text: `Next: \`/chatbees-users ${nextCommand(command, filter, number + 1)}\`` }],
     });
   }
   return { text: `${title}`, blocks };
+}
+
+/** The command that shows page `page` of the same list. */
+function nextCommand(command: 'list' | 'find', filter: MemberFilter | null, page: number): string {
+  if (!filter) return `list page ${page}`;
+  const what = 'role' in filter ? (filter.role === 'AccountAdmin' ? 'admins' : 'users') : filter.text;
+  return `${'role' in filter ? 'list' : command} ${escapeMrkdwn(what)} page ${page}`;
 }
 
 export function inviteLine(invite: Invite): string {
@@ -309,6 +347,14 @@ function auditSentence(entry: AuditEntry): string {
       return `${who} revoked invite \`${escapeMrkdwn(entry.targetInviteId ?? '')}\`${target ? ` for ${target}` : ''}${
         after.reason === 'invitee_deactivated' ? ' (they were deactivated in Slack)' : ''
       }`;
+    case 'members.exported':
+    case 'audit.exported': {
+      const what =
+        entry.action === 'members.exported' ? 'the members' : `the audit log's last ${Number(after.days ?? 0)} days`;
+      return after.shared === false
+        ? `${who}'s export of ${what} did not reach Slack (${escapeMrkdwn(String(after.error ?? ''))}): no file was shared`
+        : `${who} exported ${what} (${Number(after.rows ?? 0)} rows) to a file`;
+    }
     case 'access.refused':
       return `${who} was refused ${escapeMrkdwn(String(after.operation ?? 'an admin operation'))} (${escapeMrkdwn(String(after.reason ?? ''))})`;
     default:

@@ -3,6 +3,7 @@
 
 import { adminRefusalText, refusalText } from '../../refusal-text.js';
 import type { ChangeRoleOutcome } from '../../services/operations/change-role.js';
+import type { ExportOutcome } from '../../services/operations/export-data.js';
 import type { MemberPage } from '../../services/operations/list-members.js';
 import type { RemoveOutcome } from '../../services/operations/remove-member.js';
 import type { RequestOutcome } from '../../services/operations/request-access.js';
@@ -56,8 +57,21 @@ export function sharedLink(account: Account, outcome: ShareLinkOutcome): message
   return messages.plain(adminRefusalText(outcome.reason));
 }
 
-export function memberList(account: Account, outcome: Result<MemberPage>, pageSize: number): messages.Message {
-  return outcome.ok ? messages.memberList(account, outcome, pageSize) : messages.refusal(outcome.reason);
+export function memberList(
+  account: Account,
+  outcome: Result<MemberPage>,
+  pageSize: number,
+  command: 'list' | 'find' = 'list',
+): messages.Message {
+  return outcome.ok ? messages.memberList(account, outcome, pageSize, command) : messages.refusal(outcome.reason);
+}
+
+/** The answer to `export …`, once the file is in the admin's DM (or why it is not). */
+export function exported(outcome: ExportOutcome): string {
+  if (!outcome.ok) return escapeMrkdwn(refusalText(outcome.reason));
+  const what = outcome.what === 'members' ? 'the members' : `the audit log's last ${outcome.days} days`;
+  const rows = `${outcome.rows.toLocaleString('en-US')} ${outcome.rows === 1 ? 'row' : 'rows'}`;
+  return `:page_facing_up: Exported ${what} (${rows}): \`${escapeMrkdwn(outcome.filename)}\` is in your DM from the app.`;
 }
 
 export function pendingInvites(account: Account, outcome: Result<{ invites: Invite[] }>, shown: number) {

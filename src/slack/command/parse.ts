@@ -15,7 +15,9 @@ import {
 export const MAX_TEXT_LENGTH = 2500;
 export const DEFAULT_AUDIT_ENTRIES = 10;
 
+import { DEFAULT_EXPORT_DAYS, MAX_EXPORT_DAYS } from '../../services/operations/export-data.js';
 import { MAX_INVITEES } from '../../services/operations/invite-people.js';
+import { MAX_SEARCH_LENGTH, type MemberFilter } from '../../services/operations/list-members.js';
 import { MAX_AUDIT_ENTRIES } from '../../services/operations/read-audit.js';
 import { MAX_REASON_LENGTH } from '../../services/operations/request-access.js';
 
@@ -23,7 +25,12 @@ export type Command =
   | { kind: 'console' }
   | { kind: 'help' }
   | { kind: 'whoami' }
-  | { kind: 'list'; page: number }
+  /** Members: all, one role's, or those whose name or email contains a text (`find` always searches). */
+  | { kind: 'list'; page: number; filter?: MemberFilter }
+  | { kind: 'find'; page: number; filter: { text: string } }
+  /** A CSV in the admin's DM: every member, or the audit log's last `days`. */
+  | { kind: 'export'; what: 'members' }
+  | { kind: 'export'; what: 'audit'; days: number }
   /** People by name (at most MAX_INVITEES), and channels and user groups (`sources`), in any mix. */
   | { kind: 'invite'; users: string[]; sources?: Source[] }
   /** A link for anyone (Sign in with Slack); its own lifetime and number of uses when given. */
@@ -149,6 +156,63 @@ function linkOptions(rest: Token[]): Command {
 
 type Parse = (rest: Token[], word: string) => Command;
 
+/**
+ * `list [admins|users|<text>] [page N]` and `find <text> [page N]`: what to narrow the members
+ * to, and which page. `list 3` is page 3, as it always was; `find` takes any text as a search.
+ */
+function listing(kind: 'list' | 'find', rest: Token[]): Command {
+  const usage = `Usage: ${USAGE[kind]}`;
+  if (rest.some((t) => 'user' in t)) {
+    return invalid(kind, `Search by name or email rather than by @-mention. ${usage}`);
+  }
+  // Slack sends &, < and > in a command's text as HTML entities.
+  const words = rest.map((t) => unescapeSlack((t as { word: string }).word));
+  let page = 1;
+  const last = words.length - 1;
+  // Only a trailing `page <number>` pages: "find Larry Page" looks for the name.
+  if (words[last - 1]?.toLowerCase() === 'page' && /^\d+$/.test(words[last] as string)) {
+    const number = wholeNumber(words[last], 1_000_000);
+    if (!number) return invalid(kind, `Give a page number from 1. ${usage}`);
+    page = number;
+    words.splice(last - 1, 2);
+  } else if (kind === 'list' && words.length === 1 && /^\d+$/.test(words[0] as string)) {
+    const number = wholeNumber(words[0], 1_000_000);
+    if (!number) return invalid(kind, `Give a page number from 1. ${usage}`);
+    return { kind, page: number };
+  }
+  const text = words.join(' ');
+  if (text.length > MAX_SEARCH_LENGTH) {
+    return invalid(kind, `Search for at most ${MAX_SEARCH_LENGTH} characters of a name or an email. ${usage}`);
+  }
+  if (kind === 'find') {
+    return text ? { kind, page, filter: { text } } : invalid(kind, `Say what to look for. ${usage}`);
+  }
+  const filter = searchFilter(text);
+  return filter ? { kind, page, filter } : { kind, page };
+}
+
+/** What `list`'s words or the console's search box narrow the members to: a role's word, else the text. */
+export function searchFilter(typed: string): MemberFilter | null {
+  const text = typed.replace(CONTROLS, ' ').replace(/\s+/g, ' ').trim().slice(0, MAX_SEARCH_LENGTH);
+  if (!text) return null;
+  const role = ROLE_WORDS.get(text.toLowerCase());
+  return role ? { role } : { text };
+}
+const CONTROLS = new RegExp(CONTROL.source, 'g');
+
+/** A word as typed: Slack escapes &, < and > in a command's text. */
+function unescapeSlack(word: string): string {
+  return word.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** `list admins`, `list users`: one role's members (`find admins` looks for the name). */
+const ROLE_WORDS = new Map<string, Role>([
+  ['admins', 'AccountAdmin'],
+  ['admin', 'AccountAdmin'],
+  ['users', 'AccountUser'],
+  ['user', 'AccountUser'],
+]);
+
 /** Subcommands that take nothing more. */
 const bare =
   (name: 'help' | 'whoami' | 'invites'): Parse =>
@@ -161,12 +225,24 @@ const PARSERS: Record<SubcommandName, Parse> = {
   whoami: bare('whoami'),
   invites: bare('invites'),
 
-  list(rest) {
+  list: (rest) => listing('list', rest),
+  find: (rest) => listing('find', rest),
+
+  export(rest) {
+    const usage = `Usage: ${USAGE.export}`;
     const words = rest.map((t) => ('word' in t ? t.word.toLowerCase() : '@'));
-    if (words.length === 0) return { kind: 'list', page: 1 };
-    const number = words.length === 2 && words[0] === 'page' ? words[1] : words.length === 1 ? words[0] : undefined;
-    const page = wholeNumber(number, 1_000_000);
-    return page ? { kind: 'list', page } : invalid('list', `Give a page number from 1. Usage: ${USAGE.list}`);
+    const [what, ...more] = words;
+    if ((what === 'members' || what === 'member') && more.length === 0) return { kind: 'export', what: 'members' };
+    if (what !== 'audit') return invalid('export', `Say what to export: members or audit. ${usage}`);
+    if (more.length === 0) return { kind: 'export', what: 'audit', days: DEFAULT_EXPORT_DAYS };
+    // 90, 90 days, 90d
+    const [count, unit, extra] = more;
+    const number = count?.endsWith('d') && !unit ? count.slice(0, -1) : count;
+    const days = wholeNumber(number, MAX_EXPORT_DAYS);
+    if (!days || extra || (unit !== undefined && unit !== 'days' && unit !== 'day')) {
+      return invalid('export', `Give the number of days, from 1 to ${MAX_EXPORT_DAYS}. ${usage}`);
+    }
+    return { kind: 'export', what: 'audit', days };
   },
 
   invite(rest) {

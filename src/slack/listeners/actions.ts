@@ -9,6 +9,7 @@ import { UNAVAILABLE } from '../blocks/messages.js';
 import { marked } from '../blocks/outcomes.js';
 import { escapeMrkdwn } from '../blocks/text.js';
 import * as changes from '../changes.js';
+import { searchFilter } from '../command/parse.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor, whisper } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
@@ -136,10 +137,22 @@ export function register(app: App, deps: SlackDeps): void {
   // The link button in invitation DMs needs no handler: Slack opens the URL itself and tells us,
   // and the dispatcher acks it.
 
-  onButton(BUTTONS.nextPage, (args, actor) => refreshConsole(args, deps, actor, { after: args.action.value ?? '' }));
-  onButton(BUTTONS.previousPage, (args, actor) =>
-    refreshConsole(args, deps, actor, { before: args.action.value ?? '' }),
+  // Paging keeps the search; a search starts at its first page.
+  const narrowed = (args: Args) => {
+    const { filter } = decodePage(args.body.view?.private_metadata);
+    return filter ? { filter } : {};
+  };
+  onButton(BUTTONS.nextPage, (args, actor) =>
+    refreshConsole(args, deps, actor, { after: args.action.value ?? '', ...narrowed(args) }),
   );
+  onButton(BUTTONS.previousPage, (args, actor) =>
+    refreshConsole(args, deps, actor, { before: args.action.value ?? '', ...narrowed(args) }),
+  );
+  onButton(BUTTONS.searchMembers, (args, actor) => {
+    const filter = searchFilter(args.action.value ?? '');
+    return refreshConsole(args, deps, actor, filter ? { filter } : {});
+  });
+  onButton(BUTTONS.clearSearch, (args, actor) => refreshConsole(args, deps, actor, {}));
 
   // From an invitation DM: the invited person joins.
   onChange(BUTTONS.acceptInvitation, acceptPressed(deps));

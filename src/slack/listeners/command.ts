@@ -5,6 +5,7 @@ import { withDeadline } from '../../deadline.js';
 import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
 import { countInvitation } from '../../services/operations/count-invitation.js';
+import { exportData } from '../../services/operations/export-data.js';
 import { invitePeople } from '../../services/operations/invite-people.js';
 import { listInvites } from '../../services/operations/list-invites.js';
 import { listMembers } from '../../services/operations/list-members.js';
@@ -91,12 +92,8 @@ const READS: {
   invalid: async (_, command) => messages.plain(command.message),
   invite_link: async ({ deps, actor, who, read }, command) =>
     outcomes.sharedLink(actor.account, await read(shareLink(deps.services, who, command))),
-  list: async ({ deps, actor, who, read }, command) =>
-    outcomes.memberList(
-      actor.account,
-      await read(listMembers(deps.services, who, { limit: LIST_PAGE_SIZE, page: command.page })),
-      LIST_PAGE_SIZE,
-    ),
+  list: async (asked, command) => memberPage(asked, command),
+  find: async (asked, command) => memberPage(asked, command),
   invites: async ({ deps, actor, who, read }) =>
     outcomes.pendingInvites(actor.account, await read(listInvites(deps.services, who, { limit: 101 })), 100),
   audit: async ({ deps, actor, who, read }, command) =>
@@ -105,9 +102,19 @@ const READS: {
     requestBlocks.requestsList(actor.account, await read(listRequests(deps.services, who))),
 };
 
+/** `list` and `find`: a page of members, all or narrowed. */
+async function memberPage(
+  { deps, actor, who, read }: Asked,
+  command: CommandOf<'list'> | CommandOf<'find'>,
+): Promise<messages.Message> {
+  const request = { limit: LIST_PAGE_SIZE, page: command.page, filter: command.filter ?? null };
+  const page = await read(listMembers(deps.services, who, request));
+  return outcomes.memberList(actor.account, page, LIST_PAGE_SIZE, command.kind);
+}
+
 /** Changes: acked at once (with what the ack says), done once, answered through response_url. */
 const CHANGES: {
-  [K in 'invite' | 'role' | 'remove' | 'revoke' | 'request' | 'requests_channel']: {
+  [K in 'invite' | 'role' | 'remove' | 'revoke' | 'request' | 'requests_channel' | 'export']: {
     ack?(command: CommandOf<K>): string;
     run(asked: Asked, command: CommandOf<K>): Promise<string | messages.Message>;
   };
@@ -145,6 +152,14 @@ const CHANGES: {
       outcomes.accessRequested(
         await requestAccess(deps.services, { account: actor.account, slackUserId: actor.slackUserId, reason }),
       ),
+  },
+  // A file to their DM: a few seconds for 100,000 members, so answered through response_url.
+  export: {
+    ack: (command) =>
+      command.what === 'members'
+        ? 'Exporting the members: the file will be in your DM from the app in a moment…'
+        : `Exporting the audit log's last ${command.days} days: the file will be in your DM from the app in a moment…`,
+    run: async ({ deps, who }, command) => outcomes.exported(await exportData(deps.services, who, command)),
   },
   // Choosing a channel posts in it (Slack's answer says whether the app is there): a change.
   requests_channel: {

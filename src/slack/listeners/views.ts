@@ -15,10 +15,12 @@ import {
   INVITEES_INPUT,
   inviteResultsView,
   notice,
+  searchTyped,
 } from '../blocks/console.js';
 import { inviteResults } from '../blocks/invite-results.js';
 import { UNAVAILABLE } from '../blocks/messages.js';
 import { escapeMrkdwn } from '../blocks/text.js';
+import { searchFilter } from '../command/parse.js';
 import { loadConsole } from '../console-data.js';
 import { actorFrom, inviteFailed, logFailure, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm } from '../notify.js';
@@ -29,8 +31,21 @@ type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 export function register(app: App, deps: SlackDeps): void {
   const { services, logger } = deps;
-  checkHandlers('form', [FORMS.invitePeople, FORMS.denyRequest]);
+  checkHandlers('form', [FORMS.invitePeople, FORMS.denyRequest, FORMS.console]);
   app.view<ViewSubmitAction>(FORMS.denyRequest, denySubmitted(deps));
+  // The console's Search: the same console, narrowed to what the box holds (empty: everyone).
+  app.view<ViewSubmitAction>(FORMS.console, async (args: Args) => {
+    const actor = actorFrom(args.context);
+    try {
+      const filter = searchFilter(searchTyped(args.body.view.state.values));
+      const data = await loadConsole(services, actor, filter ? { filter } : {});
+      const view = data ? consoleView(data) : notice('ChatBees users', escapeMrkdwn(refusalText('not_admin')));
+      await args.ack({ response_action: 'update', view });
+    } catch (err) {
+      logFailure(logger, err, 'console search failed');
+      await args.ack({ response_action: 'update', view: notice('Not done', UNAVAILABLE) });
+    }
+  });
   app.view<ViewSubmitAction>(FORMS.invitePeople, async (args: Args) => {
     const { body, client } = args;
     const values = body.view.state.values;
