@@ -5,6 +5,9 @@ import { z } from 'zod';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const DATABASE_POOLERS = ['none', 'transaction'] as const;
+export type DatabasePooler = (typeof DATABASE_POOLERS)[number];
+
 export interface Config {
   nodeEnv: 'production' | 'development' | 'test';
   slack: {
@@ -25,6 +28,12 @@ export interface Config {
     oauth: { clientId: string; clientSecret: string; stateSecret: string; tokenEncryptionKey: string } | undefined;
   };
   databaseUrl: string | undefined;
+  /**
+   * What stands between the app and PostgreSQL: 'none', or 'transaction', a pooler that lends a
+   * server connection for one transaction at a time (PgBouncer's pool_mode = transaction): no
+   * named prepared statements, no session settings, the limits set in each transaction.
+   */
+  databasePooler: DatabasePooler;
   pgliteDataDir: string;
   port: number;
   /**
@@ -132,6 +141,12 @@ const schema = z
     DATABASE_URL: optionalText.refine((u) => u === undefined || /^postgres(ql)?:\/\//.test(u), {
       message: 'must be a postgres:// URL',
     }),
+    DATABASE_POOLER: optionalText.refine(
+      (p) => p === undefined || (DATABASE_POOLERS as readonly string[]).includes(p.toLowerCase()),
+      {
+        message: `must be one of ${DATABASE_POOLERS.join(', ')} (transaction: PgBouncer with pool_mode = transaction)`,
+      },
+    ),
     PGLITE_DATA_DIR: optionalText,
     PORT: optionalText.refine((p) => p === undefined || (/^\d{1,5}$/.test(p) && Number(p) <= 65_535), {
       message: 'must be a whole number from 0 to 65535',
@@ -211,6 +226,9 @@ const schema = z
       if (env.SLACK_CLIENT_SECRET !== undefined)
         require('SLACK_CLIENT_ID', 'with SLACK_CLIENT_SECRET (Sign in with Slack)');
     }
+    if (env.DATABASE_POOLER !== undefined && env.DATABASE_POOLER.toLowerCase() !== 'none') {
+      require('DATABASE_URL', 'with DATABASE_POOLER (the embedded database has no pooler)');
+    }
     if (env.NODE_ENV === 'production') {
       require('REGISTRATION_LINK_SECRET', 'when NODE_ENV=production');
       // Registration links, sign-in cookies and Slack's redirects travel over it.
@@ -282,6 +300,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
           : undefined,
     },
     databaseUrl: e.DATABASE_URL,
+    databasePooler: (e.DATABASE_POOLER?.toLowerCase() as DatabasePooler | undefined) ?? 'none',
     pgliteDataDir: e.PGLITE_DATA_DIR ?? './.data/pglite',
     port,
     // HTTP mode serves Slack on PORT, so the pages default to it; Socket Mode has no such default.

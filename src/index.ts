@@ -39,7 +39,14 @@ async function main(): Promise<void> {
   if (fileSecret?.source === 'generated') logger.info({ file: fileSecret.file }, 'generated a registration link key');
 
   const db = await openDatabase(config);
-  logger.info({ backend: db.backend, dataDir: config.databaseUrl ? undefined : config.pgliteDataDir }, 'database open');
+  logger.info(
+    {
+      backend: db.backend,
+      dataDir: config.databaseUrl ? undefined : config.pgliteDataDir,
+      pooler: config.databaseUrl ? config.databasePooler : undefined,
+    },
+    'database open',
+  );
   let stopping = false;
   try {
     await migrateToLatest(db.knex);

@@ -53,6 +53,18 @@ describe('loadConfig defaults', () => {
     expect(loadConfig({ ...MINIMAL, PUBLIC_URL: 'http://bees.example.com' }).publicUrl).toBe('http://bees.example.com');
   });
 
+  it('reads DATABASE_POOLER: none unless said, transaction only with DATABASE_URL', () => {
+    const url = { DATABASE_URL: 'postgres://bees@pgbouncer.internal:6432/bees' };
+    expect(loadConfig({ ...MINIMAL }).databasePooler).toBe('none');
+    expect(loadConfig({ ...MINIMAL, ...url }).databasePooler).toBe('none');
+    expect(loadConfig({ ...MINIMAL, ...url, DATABASE_POOLER: 'Transaction' }).databasePooler).toBe('transaction');
+    expect(loadConfig({ ...MINIMAL, DATABASE_POOLER: 'none' }).databasePooler).toBe('none');
+    expect(named(configError({ ...MINIMAL, ...url, DATABASE_POOLER: 'session' }))).toEqual(['DATABASE_POOLER']);
+    const embedded = configError({ ...MINIMAL, DATABASE_POOLER: 'transaction' });
+    expect(named(embedded)).toEqual(['DATABASE_URL']);
+    expect(embedded.message).toContain('the embedded database has no pooler');
+  });
+
   it('reads APP_URL, a URL', () => {
     expect(loadConfig({ ...MINIMAL, APP_URL: 'https://app.example.com/login' }).appUrl).toBe(
       'https://app.example.com/login',

@@ -44,6 +44,9 @@ const migrations: Migration[] = [
   { name: '20261201_015_member_search', ...memberSearch },
 ];
 
+/** The migrations' names, in order (what a prepared database image is keyed by). */
+export const MIGRATION_NAMES: readonly string[] = migrations.map((m) => m.name);
+
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => migrations,
   getMigrationName: (migration) => migration.name,

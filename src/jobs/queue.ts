@@ -81,6 +81,8 @@ export type JobWork<T> = (data: T, job: { id: string; attempt: number }) => Prom
 export interface QueueSettings {
   /** How often an idle worker asks for jobs (pg-boss polls; it holds no LISTEN connection). */
   pollingIntervalSeconds?: number;
+  /** How often expired jobs are handed back and old ones archived (pg-boss's default unless said). */
+  maintenanceIntervalSeconds?: number;
 }
 
 const DEFAULT_RETRY = { retryLimit: 5, retryDelay: 5, retryBackoff: true };
@@ -114,6 +116,7 @@ export class JobQueue implements Jobs {
       supervise: true,
       schedule: true,
       pollingIntervalSeconds: settings.pollingIntervalSeconds ?? 2,
+      ...(settings.maintenanceIntervalSeconds && { maintenanceIntervalSeconds: settings.maintenanceIntervalSeconds }),
       ...DEFAULT_RETRY,
     });
     this.boss.on('error', (err: Error) => logger.warn({ error: err.message }, 'job queue error'));

@@ -159,9 +159,10 @@ describe.runIf(postgresUrl)('two processes on one PostgreSQL', () => {
   beforeAll(async () => {
     db = await openPostgresTestDatabase();
     // The second "process": its own pool on the same database.
-    other = Object.assign(await import('../../src/db/database.js').then((m) => m.openPostgres(db.url as string)), {
-      url: db.url,
-    });
+    other = Object.assign(
+      await import('../../src/db/database.js').then((m) => m.openPostgres(db.url as string, { pooler: db.pooler })),
+      { url: db.url, pooler: db.pooler },
+    );
   });
   afterAll(async () => {
     for (const queue of queues) await queue.stop(1_000);

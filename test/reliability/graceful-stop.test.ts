@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/db/database.js';
 import { type BotProcess, spawnBot } from '../support/bot-process.js';
-import { openPostgresTestDatabase, postgresUrl, type TestDatabase } from '../support/databases.js';
+import { openPostgresTestDatabase, poolerClients, postgresUrl, type TestDatabase } from '../support/databases.js';
 import { SIGNING_SECRET, SlackDriver } from '../support/slack-requests.js';
 import { BOT_TOKEN, SlackStandIn, waitFor } from '../support/slack-stand-in.js';
 
@@ -111,15 +111,18 @@ describe('graceful stop', () => {
     async () => {
       const db: TestDatabase = await openPostgresTestDatabase();
       try {
-        // Sessions on the database other than the one asking: the bot's pool.
+        // Sessions on the database other than the one asking: the bot's pool. Through a pooler,
+        // the pooler's clients of the database (this test connects to it no other way).
         const others = async () =>
-          Number(
-            (
-              await db.knex.raw(
-                'select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
-              )
-            ).rows[0].n,
-          );
+          db.pooler === 'transaction'
+            ? poolerClients(db.url as string)
+            : Number(
+                (
+                  await db.knex.raw(
+                    'select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+                  )
+                ).rows[0].n,
+              );
         bot = await spawnBot(env({ DATABASE_URL: db.url as string }));
         expect(await others()).toBeGreaterThan(0);
         const { invitee, exit, stoppedMs, answer } = await stopDuringInvite(bot, 'SIGTERM');

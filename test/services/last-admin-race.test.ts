@@ -21,7 +21,7 @@ describe.each(backends)('the last-admin rule under races on $name', (backend) =>
   beforeAll(async () => {
     db = await backend.open();
     // On PostgreSQL the two admins act through two separate pools, as two processes would.
-    second = db.url ? openPostgres(db.url) : undefined;
+    second = db.url ? openPostgres(db.url, { pooler: db.pooler }) : undefined;
     one = makeServices(db.knex);
     two = makeServices(second ? second.knex : db.knex);
     account = await newAccount(one);

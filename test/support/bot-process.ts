@@ -1,6 +1,7 @@
 // The bot as a real process, started the way `npm start` starts it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { poolerUrl } from './databases.js';
 import { waitFor } from './slack-stand-in.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -24,6 +25,8 @@ export async function spawnBot(env: Record<string, string>, timeoutMs = 30_000):
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
       PORT: '0',
+      // The pooler pass (TEST_POOLER_URL): a test database's URL leads through PgBouncer.
+      ...(env.DATABASE_URL && poolerUrl ? { DATABASE_POOLER: 'transaction' } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

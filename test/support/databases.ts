@@ -1,14 +1,29 @@
 // A fresh database per test file (or per call), on each backend under test: PGlite always,
-// PostgreSQL when TEST_DATABASE_URL is set.
+// PostgreSQL when TEST_DATABASE_URL is set. With TEST_POOLER_URL too (a PgBouncer in
+// pool_mode = transaction in front of that server), the app's connections to PostgreSQL go
+// through the pooler, as with DATABASE_POOLER=transaction, and only PostgreSQL is under test;
+// creating and dropping databases still goes straight to TEST_DATABASE_URL.
 import { readFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
 import { inject } from 'vitest';
-import { type Backend, type Database, openPostgres, PGLITE_EXTENSIONS, wrapPglite } from '../../src/db/database.js';
+import type { DatabasePooler } from '../../src/config.js';
+import {
+  type Backend,
+  type Database,
+  openPostgres,
+  PGLITE_EXTENSIONS,
+  TIMEOUTS,
+  type Timeouts,
+  wrapPglite,
+} from '../../src/db/database.js';
 import { adminUrl, databaseUrl, scratchName } from './postgres.js';
 
 export interface TestDatabase extends Database {
   /** Connection URL for PostgreSQL scratch databases (for other pools or processes). */
   readonly url: string | null;
+  /** How `url` reaches the server: 'transaction' through TEST_POOLER_URL's pooler. */
+  readonly pooler: DatabasePooler;
 }
 
 export interface BackendUnderTest {
@@ -21,29 +36,49 @@ let image: Blob | undefined;
 export async function openPgliteTestDatabase(): Promise<TestDatabase> {
   image ??= new Blob([readFileSync(inject('pgliteImage'))]);
   const pglite = await PGlite.create({ loadDataDir: image, extensions: PGLITE_EXTENSIONS });
-  return Object.assign(wrapPglite(pglite), { url: null });
+  return Object.assign(wrapPglite(pglite), { url: null, pooler: 'none' as const });
 }
 
 export const postgresUrl: string | undefined = process.env.TEST_DATABASE_URL || undefined;
+/** The same server behind PgBouncer in transaction mode (`.ci/run`'s pooler pass). */
+export const poolerUrl: string | undefined = process.env.TEST_POOLER_URL || undefined;
+
+export interface PostgresTestOptions {
+  poolMax?: number;
+  /** The app's limits on the server (TIMEOUTS unless said). */
+  timeouts?: Timeouts;
+  /**
+   * Through the pooler: the statement timeout the database gives every session, as a DBA gives
+   * the app's role one (README, "Behind a connection pooler"); TIMEOUTS' unless said, null for none.
+   */
+  defaultStatementTimeoutMs?: number | null;
+}
 
 /** A new PostgreSQL database copied from the migrated template; dropped on close. */
-export async function openPostgresTestDatabase(options: { poolMax?: number } = {}): Promise<TestDatabase> {
+export async function openPostgresTestDatabase(options: PostgresTestOptions = {}): Promise<TestDatabase> {
   const url = postgresUrl;
   const template = inject('postgresTemplate');
   if (!url || !template) throw new Error('TEST_DATABASE_URL is not set');
   const name = scratchName();
+  const pooler: DatabasePooler = poolerUrl ? 'transaction' : 'none';
   const admin = openPostgres(adminUrl(url), { poolMax: 1 });
   try {
     await admin.knex.raw(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+    const timeoutMs =
+      options.defaultStatementTimeoutMs === undefined ? TIMEOUTS.statementMs : options.defaultStatementTimeoutMs;
+    if (pooler === 'transaction' && timeoutMs !== null) {
+      await admin.knex.raw(`ALTER DATABASE "${name}" SET statement_timeout = ${Math.trunc(timeoutMs)}`);
+    }
   } finally {
     await admin.close();
   }
-  const scratchUrl = databaseUrl(url, name);
-  const db = openPostgres(scratchUrl, options);
+  const scratchUrl = databaseUrl(poolerUrl ?? url, name);
+  const db = openPostgres(scratchUrl, { poolMax: options.poolMax, timeouts: options.timeouts, pooler });
   return {
     knex: db.knex,
     backend: db.backend,
     url: scratchUrl,
+    pooler,
     ping: () => db.ping(),
     async close() {
       await db.close();
@@ -57,7 +92,25 @@ export async function openPostgresTestDatabase(options: { poolMax?: number } = {
   };
 }
 
+/**
+ * The clients a pooler holds for `url`'s database, from its admin console (`SHOW CLIENTS`; the
+ * pooler's admin_users or stats_users must list the user). Through a pooler the server's
+ * sessions are the pooler's, kept when a client goes: its clients are who is connected.
+ */
+export async function poolerClients(url: string): Promise<number> {
+  const database = decodeURIComponent(new URL(url).pathname.slice(1));
+  const admin = new pg.Client(databaseUrl(url, 'pgbouncer'));
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ database: string }>('SHOW CLIENTS');
+    return rows.filter((row) => row.database === database).length;
+  } finally {
+    await admin.end();
+  }
+}
+
+/** PGlite and PostgreSQL; PostgreSQL alone in the pooler pass (PGlite has no pooler). */
 export const backends: BackendUnderTest[] = [
-  { name: 'pglite', open: openPgliteTestDatabase },
+  ...(poolerUrl ? [] : [{ name: 'pglite' as const, open: openPgliteTestDatabase }]),
   ...(postgresUrl ? [{ name: 'postgres' as const, open: () => openPostgresTestDatabase() }] : []),
 ];

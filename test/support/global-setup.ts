@@ -29,6 +29,9 @@ export default async function setup(project: TestProject) {
 
   let template: string | null = null;
   const url = process.env.TEST_DATABASE_URL;
+  if (process.env.TEST_POOLER_URL && !url) {
+    throw new Error('TEST_POOLER_URL needs TEST_DATABASE_URL: the server behind the pooler, reached directly');
+  }
   if (url) {
     template = templateName();
     const admin = openPostgres(adminUrl(url), { poolMax: 1 });
