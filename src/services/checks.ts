@@ -51,7 +51,9 @@ export function usableInvite(table: string, now: string): string {
  * from any number of processes, are serialised by the database.
  */
 export async function lockAccount(trx: Knex.Transaction, accountId: number): Promise<Account | undefined> {
-  const row = await trx('accounts').where({ id: accountId }).forUpdate().first();
+  // NO KEY UPDATE: lockers still queue one behind another, but rows that only reference the
+  // account (an audit entry, an access request) are written meanwhile (FOR UPDATE blocked them).
+  const row = await trx('accounts').where({ id: accountId }).forNoKeyUpdate().first();
   return row ? toAccount(row) : undefined;
 }
 

@@ -53,7 +53,7 @@ export async function invitePeople(
   return mapLimited(input.users, CONCURRENCY, async (user): Promise<InviteOutcome> => {
     if (ownCap) return { ...ownCap, user };
     try {
-      const outcome = await invitePerson(services, account, actor, user);
+      const outcome = await invitePerson(services, account, actor, user, input.onFailure);
       if (outcome.kind === 'capped' && outcome.cap === 'invite_limit') ownCap = outcome;
       return outcome;
     } catch (err) {
@@ -63,7 +63,13 @@ export async function invitePeople(
   });
 }
 
-async function invitePerson(services: Services, account: Account, actor: Actor, user: string): Promise<InviteOutcome> {
+async function invitePerson(
+  services: Services,
+  account: Account,
+  actor: Actor,
+  user: string,
+  onFailure?: (user: string, err: unknown) => void,
+): Promise<InviteOutcome> {
   const lookup = await services.directory.lookup(account, user);
   if (!lookup.found)
     return { user, kind: 'not_invitable', why: lookup.why === 'unknown' ? 'unknown' : 'lookup_failed' };
@@ -91,13 +97,20 @@ async function invitePerson(services: Services, account: Account, actor: Actor, 
   const expiresAt = created.invite.expiresAt;
   // Where the DM is, to change it in place when the invitation ends.
   if (told.ok && told.at) {
-    await services
-      .knex('invitation_dms')
-      .insert({ invite_id: created.invite.id, channel: told.at.channel, ts: told.at.ts })
-      .onConflict('invite_id')
-      .merge(['channel', 'ts']);
-    // Replaced or revoked while the DM was on its way: the job that said so found no DM yet.
-    await services.jobs.later(services.knex, JOB.invitationDm, { inviteId: created.invite.id });
+    const at = told.at;
+    // The invite is made and DMed whatever happens here: a failure only costs the DM its later
+    // update in place, and must not tell the admin "not invited" (a retry would DM them again).
+    try {
+      await services
+        .knex('invitation_dms')
+        .insert({ invite_id: created.invite.id, channel: at.channel, ts: at.ts })
+        .onConflict('invite_id')
+        .merge(['channel', 'ts']);
+      // Replaced or revoked while the DM was on its way: the job that said so found no DM yet.
+      await services.jobs.later(services.knex, JOB.invitationDm, { inviteId: created.invite.id });
+    } catch (err) {
+      onFailure?.(user, err);
+    }
   }
   if (!told.ok) return { user, kind: 'dm_failed', url: created.url, expiresAt, error: told.error, guest };
   return { user, kind: 'sent', expiresAt, replaced: created.replaced !== null, guest };
