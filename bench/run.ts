@@ -20,17 +20,39 @@ const MEMBERS = 10_000;
 const INVITES = 500;
 const CONNECTIONS = 20;
 const WARMUP_S = 3;
-const DURATION_S = 10;
+/** Each scenario: ROUNDS rounds of ROUND_S, each right after a round of bare Bolt's. */
+const ROUNDS = 3;
+const ROUND_S = 5;
 const PAGE_SIZE = 25; // `list` shows 25 a page
 export const SIGNING_SECRET = 'bench-signing-secret-0123456789';
 const LINK_SECRET = 'bench-registration-link-secret-0123456789abcdef';
 export const PUBLIC_URL = 'https://bees.example.test';
 export const ADMIN = 'UADMIN0001';
 
+/** Issue 19's targets: at least `ratio` of bare Bolt's req/s, and p99 within `p99_ratio` of its. */
+const TARGETS: Record<string, { ratio: number; p99_ratio?: number }> = {
+  help: { ratio: 0.5, p99_ratio: 2 },
+  whoami: { ratio: 0.5, p99_ratio: 2 },
+  list: { ratio: 0.35 },
+  'list-deep': { ratio: 0.35 },
+  invites: { ratio: 0.25 },
+  'register-page': { ratio: 0.4 },
+};
+
 interface Figures {
   rps: number;
   p50_ms: number;
   p99_ms: number;
+}
+
+/** A scenario's rounds against the bare Bolt rounds beside them, and the median ratios. */
+interface Compared extends Figures {
+  name: string;
+  /** Median over the rounds of (scenario req/s ÷ bare Bolt's req/s in the round before). */
+  ratio: number;
+  /** Median over the rounds of (scenario p99 ÷ bare Bolt's p99 in the round before). */
+  p99_ratio: number;
+  rounds: Array<{ rps: number; p99_ms: number; bare_rps: number; bare_p99_ms: number }>;
 }
 
 export const log = (...parts: unknown[]) => console.error('[bench]', ...parts);
@@ -160,25 +182,55 @@ async function load(
   };
 }
 
-/** Warm up, then measure; refuse figures made of error answers. */
-async function measure(
-  name: string,
-  url: string,
-  requests: Request[],
-  check: (body: string) => boolean,
-): Promise<Figures> {
+/** One measured run; refuses figures made of error answers. */
+async function measure(name: string, url: string, requests: Request[], seconds = ROUND_S): Promise<Figures> {
+  const figures = await load(url, requests, seconds);
+  if (figures.non2xx > 0 || figures.errors > 0) {
+    throw new Error(`${name}: ${figures.non2xx} non-2xx answers and ${figures.errors} errors under load`);
+  }
+  return { rps: figures.rps, p50_ms: figures.p50_ms, p99_ms: figures.p99_ms };
+}
+
+/** The first answer must be what the scenario expects (not an error page); then a warm-up. */
+async function warm(name: string, url: string, requests: Request[], check: (body: string) => boolean) {
   const first = requests[0] as Request;
   const sample = await fetch(`${url}${first.path}`, { method: first.method, headers: first.headers, body: first.body });
   const text = await sample.text();
   if (sample.status !== 200 || !check(text))
     throw new Error(`${name}: unexpected answer ${sample.status} ${text.slice(0, 200)}`);
   await load(url, requests, WARMUP_S);
-  const figures = await load(url, requests, DURATION_S);
-  if (figures.non2xx > 0 || figures.errors > 0) {
-    throw new Error(`${name}: ${figures.non2xx} non-2xx answers and ${figures.errors} errors under load`);
+}
+
+/**
+ * Rounds interleaved with bare Bolt's (bare, scenario, bare, scenario, …), so a host that speeds
+ * up or slows down during the run moves both alike; each round's ratio is against the bare round
+ * just before it, and the median of the rounds' ratios is reported.
+ */
+async function compare(
+  name: string,
+  url: string,
+  requests: Request[],
+  bare: { url: string; requests: Request[] },
+): Promise<Compared> {
+  const rounds: Compared['rounds'] = [];
+  const all: Figures[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const b = await measure(`bare Bolt before ${name}`, bare.url, bare.requests);
+    const f = await measure(name, url, requests);
+    rounds.push({ rps: f.rps, p99_ms: f.p99_ms, bare_rps: b.rps, bare_p99_ms: b.p99_ms });
+    all.push(f);
   }
-  log(`${name}: ${figures.rps} req/s, p50 ${figures.p50_ms} ms, p99 ${figures.p99_ms} ms`);
-  return { rps: figures.rps, p50_ms: figures.p50_ms, p99_ms: figures.p99_ms };
+  const ratio = median(rounds.map((r) => r.rps / r.bare_rps));
+  const p99Ratio = median(rounds.map((r) => r.p99_ms / Math.max(1, r.bare_p99_ms)));
+  const figures = {
+    rps: median(all.map((f) => f.rps)),
+    p50_ms: median(all.map((f) => f.p50_ms)),
+    p99_ms: median(all.map((f) => f.p99_ms)),
+  };
+  log(
+    `${name}: ${figures.rps} req/s (${ratio.toFixed(2)}× bare Bolt), p99 ${figures.p99_ms} ms (${p99Ratio.toFixed(2)}×)`,
+  );
+  return { name, ...figures, ratio: Number(ratio.toFixed(2)), p99_ratio: Number(p99Ratio.toFixed(2)), rounds };
 }
 
 async function seed(url: string): Promise<string[]> {
@@ -262,8 +314,8 @@ async function main(): Promise<void> {
     const start_ms = { postgres: median(pgStarts), pglite: pgliteFirst, pglite_restart: pgliteRestart };
     log('start', start_ms);
 
-    /** Bare Bolt, alone or with one database read per command. */
-    const bareBolt = async (name: string, extra: Record<string, string>): Promise<Figures> => {
+    /** Bare Bolt in a process of its own, kept running: alone, or with one database read per command. */
+    const bareBolt = async (extra: Record<string, string>): Promise<string> => {
       const basePort = await freePort();
       const baseline = spawn(process.execPath, ['--import', 'tsx', 'bench/baseline.ts'], {
         cwd: ROOT,
@@ -279,13 +331,10 @@ async function main(): Promise<void> {
       children.push(baseline);
       const baseUrl = `http://127.0.0.1:${basePort}`;
       await waitHealthy(`${baseUrl}/`, baseline, true); // Bolt answers 404 there: it listens
-      const figures = await measure(name, baseUrl, [slackRequest('help')], () => true);
-      await stop(baseline);
-      return figures;
+      return baseUrl;
     };
-    log('baseline: bare Bolt');
-    const baselineFigures = await bareBolt('baseline', {});
-    const withQuery = await bareBolt('bare Bolt + one query', { BASELINE_DATABASE_URL: url });
+    const bareUrl = await bareBolt({});
+    const bareQueryUrl = await bareBolt({ BASELINE_DATABASE_URL: url });
 
     log('the bot, on PostgreSQL');
     const botPort = await freePort();
@@ -300,36 +349,76 @@ async function main(): Promise<void> {
     const botUrl = `http://127.0.0.1:${botPort}`;
     await waitHealthy(`${botUrl}/healthz`, bot);
     const deepPage = Math.ceil(((MEMBERS / PAGE_SIZE) * 3) / 4) + 1;
-    const scenarios: Array<{ name: string; requests: Request[]; check: (body: string) => boolean }> = [
-      { name: 'help', requests: [slackRequest('help')], check: (b) => b.includes('ChatBees user admin') },
-      { name: 'whoami', requests: [slackRequest('whoami')], check: (b) => b.includes('AccountAdmin') },
+    // Requests are signed when a round starts: Bolt refuses a signature older than 5 minutes.
+    const scenarios: Array<{ name: string; url: string; make: () => Request[]; check: (body: string) => boolean }> = [
+      {
+        name: 'bare Bolt + one query',
+        url: bareQueryUrl,
+        make: () => [slackRequest('help')],
+        check: (b) => b.includes('You are'),
+      },
+      {
+        name: 'help',
+        url: botUrl,
+        make: () => [slackRequest('help')],
+        check: (b) => b.includes('ChatBees user admin'),
+      },
+      { name: 'whoami', url: botUrl, make: () => [slackRequest('whoami')], check: (b) => b.includes('AccountAdmin') },
       {
         name: 'list',
-        requests: [slackRequest('list')],
-        check: (b) => b.includes(`${MEMBERS} in all`) && b.includes('page 1 of'),
+        url: botUrl,
+        make: () => [slackRequest('list')],
+        check: (b) => b.includes(`${MEMBERS.toLocaleString('en-US')} in all`) && b.includes('page 1 of'),
       },
       {
         name: 'list-deep',
-        requests: [slackRequest(`list page ${deepPage}`)],
+        url: botUrl,
+        make: () => [slackRequest(`list page ${deepPage}`)],
         check: (b) => b.includes(`page ${deepPage} of ${MEMBERS / PAGE_SIZE}`),
       },
       {
         name: 'invites',
-        requests: [slackRequest('invites')],
+        url: botUrl,
+        make: () => [slackRequest('invites')],
         check: (b) => b.includes('Pending invites') && b.includes('bench'),
       },
       {
         name: 'register-page',
-        requests: tokens.map((token) => ({ method: 'GET' as const, path: `/register/${token}` })),
+        url: botUrl,
+        make: () => tokens.map((token) => ({ method: 'GET' as const, path: `/register/${token}` })),
         check: (b) => b.includes('Confirm and join'),
       },
     ];
-    const results: Array<Figures & { name: string; ratio: number }> = [];
     const only = process.env.BENCH_ONLY?.split(',');
-    for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) {
-      const figures = await measure(scenario.name, botUrl, scenario.requests, scenario.check);
-      results.push({ name: scenario.name, ...figures, ratio: Number((figures.rps / baselineFigures.rps).toFixed(2)) });
+    const chosen = scenarios.filter((s) => !only || only.includes(s.name));
+    const bare = { url: bareUrl, requests: [] as Request[] };
+    await warm('bare Bolt', bareUrl, [slackRequest('help')], () => true);
+    for (const scenario of chosen) await warm(scenario.name, scenario.url, scenario.make(), scenario.check);
+    const results: Compared[] = [];
+    let baselineRounds: Figures[] = [];
+    for (const scenario of chosen) {
+      bare.requests = [slackRequest('help')];
+      const compared = await compare(scenario.name, scenario.url, scenario.make(), bare);
+      results.push(compared);
+      baselineRounds = baselineRounds.concat(
+        compared.rounds.map((r) => ({ rps: r.bare_rps, p50_ms: 0, p99_ms: r.bare_p99_ms })),
+      );
     }
+    const baselineFigures: Figures = {
+      rps: median(baselineRounds.map((f) => f.rps)),
+      p50_ms: 0,
+      p99_ms: median(baselineRounds.map((f) => f.p99_ms)),
+    };
+    const withQuery = results.find((r) => r.name === 'bare Bolt + one query');
+    const measured = results
+      .filter((r) => r !== withQuery)
+      .map((r) => {
+        const target = TARGETS[r.name];
+        const met = target
+          ? r.ratio >= target.ratio && (target.p99_ratio === undefined || r.p99_ratio <= target.p99_ratio)
+          : undefined;
+        return { ...r, ...(target ? { target, met } : {}) };
+      });
     const status = readFileSync(`/proc/${bot.pid}/status`, 'utf8');
     const rss_mb = Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
     await stop(bot);
@@ -338,12 +427,16 @@ async function main(): Promise<void> {
       date: new Date().toISOString().slice(0, 10),
       machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
       connections: CONNECTIONS,
-      duration_s: DURATION_S,
+      rounds: ROUNDS,
+      round_s: ROUND_S,
+      // Ratios first: the hosts vary about 3× from day to day, ratios from one run do not.
+      ratios: Object.fromEntries(measured.map((r) => [r.name, { rps: r.ratio, p99: r.p99_ratio }])),
+      targets_met: measured.every((r) => r.met !== false),
       baseline: baselineFigures,
       // Not a target: bare Bolt reading one row per command, to tell Bolt's and the database's
       // share of a command's cost from the bot's own.
-      baseline_with_query: { ...withQuery, ratio: Number((withQuery.rps / baselineFigures.rps).toFixed(2)) },
-      scenarios: results,
+      baseline_with_query: withQuery ?? null,
+      scenarios: measured,
       start_ms,
       rss_mb,
       members: MEMBERS,
@@ -390,27 +483,36 @@ function printTable(o: {
   date: string;
   machine: string;
   baseline: Figures;
-  baseline_with_query: Figures & { ratio: number };
-  scenarios: Array<Figures & { name: string; ratio: number }>;
+  baseline_with_query: Compared | null;
+  scenarios: Array<Compared & { target?: { ratio: number; p99_ratio?: number }; met?: boolean }>;
   start_ms: Record<string, number>;
   rss_mb: number;
   members: number;
 }): void {
+  const target = (t?: { ratio: number; p99_ratio?: number }) =>
+    t ? `≥ ${t.ratio}${t.p99_ratio ? `, p99 ≤ ${t.p99_ratio}×` : ''}` : '';
   const rows = [
-    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'vs bare Bolt'],
-    ['bare Bolt (baseline)', String(o.baseline.rps), String(o.baseline.p50_ms), String(o.baseline.p99_ms), '1.00'],
-    [
-      'bare Bolt + one query',
-      String(o.baseline_with_query.rps),
-      String(o.baseline_with_query.p50_ms),
-      String(o.baseline_with_query.p99_ms),
-      o.baseline_with_query.ratio.toFixed(2),
-    ],
-    ...o.scenarios.map((s) => [s.name, String(s.rps), String(s.p50_ms), String(s.p99_ms), s.ratio.toFixed(2)]),
+    ['scenario', 'req/s vs bare Bolt', 'p99 vs bare Bolt', 'target', 'req/s', 'p50 ms', 'p99 ms'],
+    ['bare Bolt (baseline)', '1.00', '1.00', '', String(o.baseline.rps), '', String(o.baseline.p99_ms)],
+    ...(o.baseline_with_query ? [o.baseline_with_query] : []).concat(o.scenarios).map((s) => {
+      const t = (s as { target?: { ratio: number; p99_ratio?: number }; met?: boolean }).target;
+      const met = (s as { met?: boolean }).met;
+      return [
+        s.name,
+        s.ratio.toFixed(2),
+        s.p99_ratio.toFixed(2),
+        t ? `${target(t)} ${met ? '✓' : '✗'}` : 'not a target',
+        String(s.rps),
+        String(s.p50_ms),
+        String(s.p99_ms),
+      ];
+    }),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  console.log(`\n${o.date} · ${o.machine} · ${o.members} members, ${CONNECTIONS} connections, ${DURATION_S} s each\n`);
+  console.log(
+    `\n${o.date} · ${o.machine} · ${o.members} members, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${ROUND_S} s (median ratios)\n`,
+  );
   console.log(line(rows[0] as string[]));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows.slice(1)) console.log(line(r));
