@@ -61,17 +61,14 @@ export async function openPostgresTestDatabase(options: PostgresTestOptions = {}
   if (!url || !template) throw new Error('TEST_DATABASE_URL is not set');
   const name = scratchName();
   const pooler: DatabasePooler = poolerUrl ? 'transaction' : 'none';
-  const admin = openPostgres(adminUrl(url), { poolMax: 1 });
-  try {
-    await admin.knex.raw(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
-    const timeoutMs =
-      options.defaultStatementTimeoutMs === undefined ? TIMEOUTS.statementMs : options.defaultStatementTimeoutMs;
-    if (pooler === 'transaction' && timeoutMs !== null) {
-      await admin.knex.raw(`ALTER DATABASE "${name}" SET statement_timeout = ${Math.trunc(timeoutMs)}`);
-    }
-  } finally {
-    await admin.close();
-  }
+  const timeoutMs =
+    options.defaultStatementTimeoutMs === undefined ? TIMEOUTS.statementMs : options.defaultStatementTimeoutMs;
+  await onServer(url, [
+    `CREATE DATABASE "${name}" TEMPLATE "${template}"`,
+    ...(pooler === 'transaction' && timeoutMs !== null
+      ? [`ALTER DATABASE "${name}" SET statement_timeout = ${Math.trunc(timeoutMs)}`]
+      : []),
+  ]);
   const scratchUrl = databaseUrl(poolerUrl ?? url, name);
   const db = openPostgres(scratchUrl, { poolMax: options.poolMax, timeouts: options.timeouts, pooler });
   return {
@@ -82,14 +79,28 @@ export async function openPostgresTestDatabase(options: PostgresTestOptions = {}
     ping: () => db.ping(),
     async close() {
       await db.close();
-      const dropper = openPostgres(adminUrl(url), { poolMax: 1 });
-      try {
-        await dropper.knex.raw(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await dropper.close();
-      }
+      await onServer(url, [`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`]);
     },
   };
+}
+
+/**
+ * The tests' own work on the server (making and dropping databases), straight to it, with a
+ * minute for each statement rather than the app's 5 s: on a busy machine, ending a database's
+ * sessions (the pooler's among them) can take longer.
+ */
+async function onServer(url: string, statements: string[]): Promise<void> {
+  const admin = new pg.Client({
+    connectionString: adminUrl(url),
+    application_name: 'chatbees-users-tests',
+    statement_timeout: 60_000,
+  });
+  await admin.connect();
+  try {
+    for (const statement of statements) await admin.query(statement);
+  } finally {
+    await admin.end();
+  }
 }
 
 /**
