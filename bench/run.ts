@@ -158,7 +158,11 @@ function commandBody(text: string, user = ADMIN): string {
 export type Request = { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
 
 export function slackRequest(text: string): Request {
-  const body = commandBody(text);
+  return signedRequest(commandBody(text));
+}
+
+/** A Slack-signed POST to the events path (a command's form body, or `payload=` for an interaction). */
+export function signedRequest(body: string): Request {
   return {
     method: 'POST',
     path: '/slack/events',

@@ -21,10 +21,23 @@ import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import knexFactory from 'knex';
 import { FORMS } from '../src/slack/operations.js';
-import { SlackDriver, sign } from '../test/support/slack-requests.js';
+import { SlackDriver } from '../test/support/slack-requests.js';
 import { SlackStandIn, TEAM_ID } from '../test/support/slack-stand-in.js';
 import { round, rssMb, scratchDatabase, sleep, steadyRssMb, waitUntil } from './bulk-invitation.js';
-import { ADMIN, botEnv, freePort, log, median, type Request, ROOT, SIGNING_SECRET, stop, waitHealthy } from './run.js';
+import {
+  ADMIN,
+  botEnv,
+  freePort,
+  log,
+  median,
+  type Request,
+  ROOT,
+  SIGNING_SECRET,
+  signedRequest,
+  slackRequest,
+  stop,
+  waitHealthy,
+} from './run.js';
 
 const MEMBERS = 100_000;
 const ROUNDS = 5;
@@ -198,25 +211,6 @@ async function seed(url: string): Promise<void> {
   }
 }
 
-function commandRequest(text: string): Request {
-  const body = new URLSearchParams({
-    token: 'x',
-    team_id: TEAM_ID,
-    team_domain: 'acme',
-    channel_id: 'C0BENCH',
-    channel_name: 'bench',
-    user_id: ADMIN,
-    user_name: 'admin',
-    command: '/chatbees-users',
-    text,
-    api_app_id: 'A0BENCH',
-    is_enterprise_install: 'false',
-    response_url: 'http://127.0.0.1:9/response',
-    trigger_id: '1.2.3',
-  }).toString();
-  return signed(body);
-}
-
 /** The console's Search pressed with `text` in the box: answered with the narrowed console. */
 function consoleSearch(text: string): Request {
   const payload = {
@@ -237,16 +231,7 @@ function consoleSearch(text: string): Request {
       state: { values: { search: { console_search: { type: 'plain_text_input', value: text } } } },
     },
   };
-  return signed(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
-}
-
-function signed(body: string): Request {
-  return {
-    method: 'POST',
-    path: '/slack/events',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...sign(SIGNING_SECRET, body) },
-    body,
-  };
+  return signedRequest(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
 }
 
 /** One request; its status and body. `agent`: a run's own (a server closes sockets idle 5 s). */
@@ -390,8 +375,8 @@ export async function benchSearch(options: { write?: boolean } = {}): Promise<Se
     const pid = bot.pid as number;
 
     const scenarios = {
-      bare: { base: bareUrl, make: () => [commandRequest('help')] },
-      list: { base: botUrl, make: () => SEARCHES.map((s) => commandRequest(`list ${s}`)) },
+      bare: { base: bareUrl, make: () => [slackRequest('help')] },
+      list: { base: botUrl, make: () => SEARCHES.map((s) => slackRequest(`list ${s}`)) },
       console: { base: botUrl, make: () => SEARCHES.map((s) => consoleSearch(s)) },
     };
     await check(botUrl, scenarios.list.make(), (b) => b.includes('whose name or email contains'), 'list');
@@ -402,7 +387,7 @@ export async function benchSearch(options: { write?: boolean } = {}): Promise<Se
       'console',
     );
     // Ana and Hana Okafor: 40 each in 100,000.
-    const counted = await send(botUrl, commandRequest('list ana okafor'));
+    const counted = await send(botUrl, slackRequest('list ana okafor'));
     if (!counted.body.includes('80 in all'))
       throw new Error(`list ana okafor: expected 80: ${counted.body.slice(0, 300)}`);
 

@@ -356,6 +356,16 @@ export function consoleUnderTest(backend: BackendUnderTest) {
   /** The body Slack sends for a press of that button: built once, so it can be delivered twice. */
   function buttonPayload(user: string, shown: Shown, blockId: string, actionId: string): Record<string, unknown> {
     const element = button(shown.view, blockId, actionId);
+    return actionPayload(user, shown, { type: 'button', action_id: actionId, block_id: blockId, value: element.value });
+  }
+
+  /** The body Slack sends for an action in a view (a press, Enter in an input), with the view's state. */
+  function actionPayload(
+    user: string,
+    shown: Pick<Shown, 'id' | 'hash' | 'view'>,
+    action: { type: string; action_id: string; block_id: string; value?: string | null },
+    values: Record<string, unknown> = {},
+  ): Record<string, unknown> {
     return {
       type: 'block_actions',
       user: { id: user, team_id: TEAM_ID, username: user.toLowerCase() },
@@ -370,9 +380,9 @@ export function consoleUnderTest(backend: BackendUnderTest) {
         callback_id: shown.view.callback_id,
         private_metadata: shown.view.private_metadata ?? '',
         root_view_id: shown.id,
-        state: { values: {} },
+        state: { values },
       },
-      actions: [{ type: 'button', action_id: actionId, block_id: blockId, value: element.value, action_ts: '1' }],
+      actions: [{ ...action, action_ts: '1' }],
     };
   }
 
@@ -446,6 +456,7 @@ export function consoleUnderTest(backend: BackendUnderTest) {
     press,
     pressAndUpdate,
     buttonPayload,
+    actionPayload,
     openInviteForm,
     submitInvites,
     inviteOutcome,

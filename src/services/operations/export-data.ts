@@ -171,18 +171,20 @@ export async function exportData(services: Services, actor: Actor, input: Export
             auditRows(services, actor.accountId, new Date(startedAt.getTime() - days * 86_400_000)),
           );
     const bytes = (await stat(file)).size;
+    // The export's entry: before the file leaves, and again if Slack does not take it.
+    const entry = (after: Record<string, unknown>) => ({
+      accountId: actor.accountId,
+      actor: actor.slackUserId,
+      action: days === undefined ? ('members.exported' as const) : ('audit.exported' as const),
+      source: actor.source,
+      after: { rows, filename, ...(days === undefined ? {} : { days }), ...after },
+      at: services.now(),
+    });
     // Still an admin now, and the export on record before the file leaves.
     const checked = await inTransaction(services.knex, async (trx) => {
       const locked = await lockAsAdmin(trx, actor);
       if (!locked.ok) return locked;
-      await recordAudit(trx, {
-        accountId: actor.accountId,
-        actor: actor.slackUserId,
-        action: days === undefined ? 'members.exported' : 'audit.exported',
-        source: actor.source,
-        after: { rows, bytes, filename, ...(days === undefined ? {} : { days }) },
-        at: services.now(),
-      });
+      await recordAudit(trx, entry({ bytes }));
       return { ok: true as const, account: locked.account };
     });
     if (!checked.ok) return checked;
@@ -200,14 +202,7 @@ export async function exportData(services: Services, actor: Actor, input: Export
     );
     if (!delivery.ok) {
       // The entry before said a file was made; this one says it never reached Slack.
-      await recordAudit(services.knex, {
-        accountId: actor.accountId,
-        actor: actor.slackUserId,
-        action: days === undefined ? 'members.exported' : 'audit.exported',
-        source: actor.source,
-        after: { rows, filename, shared: false, error: delivery.error, ...(days === undefined ? {} : { days }) },
-        at: services.now(),
-      });
+      await recordAudit(services.knex, entry({ shared: false, error: delivery.error }));
       return refuse(NOT_ALLOWED.has(delivery.error) ? 'files_not_allowed' : 'file_not_delivered');
     }
     return { ok: true, what: input.what, rows, filename, ...(days === undefined ? {} : { days }) };

@@ -18,8 +18,7 @@ import {
 } from '../../support/console-views.js';
 import { backends } from '../../support/databases.js';
 import { insertMembers } from '../../support/fixtures.js';
-import { triggerId } from '../../support/slack-requests.js';
-import { TEAM_ID, waitFor } from '../../support/slack-stand-in.js';
+import { waitFor } from '../../support/slack-stand-in.js';
 
 describe.each(backends)('admin console search on $name', (backend) => {
   const t = consoleUnderTest(backend);
@@ -35,26 +34,10 @@ describe.each(backends)('admin console search on $name', (backend) => {
   /** The body Slack sends when `text` is typed in the box of `shown` and Enter pressed. */
   function enterPayload(user: string, shown: Pick<Shown, 'id' | 'hash' | 'view'>, text: string | null) {
     const blockId = searchBox(shown.view)?.block_id ?? 'search';
-    return {
-      type: 'block_actions',
-      user: { id: user, team_id: TEAM_ID, username: user.toLowerCase() },
-      api_app_id: 'A0APP',
-      team: { id: TEAM_ID, domain: 'acme' },
-      trigger_id: triggerId(),
-      container: { type: 'view', view_id: shown.id },
-      view: {
-        id: shown.id,
-        type: 'modal',
-        hash: shown.hash,
-        callback_id: shown.view.callback_id,
-        private_metadata: shown.view.private_metadata ?? '',
-        root_view_id: shown.id,
-        state: { values: { [blockId]: { console_search: { type: 'plain_text_input', value: text } } } },
-      },
-      actions: [
-        { type: 'plain_text_input', action_id: 'console_search', block_id: blockId, value: text, action_ts: '1' },
-      ],
-    };
+    const action = { type: 'plain_text_input', action_id: 'console_search', block_id: blockId, value: text };
+    return t.actionPayload(user, shown, action, {
+      [blockId]: { console_search: { type: 'plain_text_input', value: text } },
+    });
   }
 
   /** Types `text` in the box and presses Enter; resolves with the console that replaces it. */
