@@ -128,6 +128,26 @@ describe.each(backends)('search and export on $name', (backend) => {
     expect(narrower).toMatchObject({ total: 1, more: false });
   });
 
+  it('knows how many emails a common text matches, so a search walks the name order for them', async () => {
+    // Without statistics on lower(email) (its trigram index is partial: none kept) the planner
+    // guessed a handful of matches and read every one of them through the index.
+    await insertMembers(
+      db.knex,
+      account,
+      Array.from({ length: 3000 }, (_, i) => ({ slackUserId: `UE${i}`, email: `person${i}@Bees.Test` })),
+    );
+    await db.knex.raw('ANALYZE members');
+    const plan = await db.knex.raw(
+      `EXPLAIN (FORMAT JSON) SELECT 1 FROM members m
+       WHERE m.account_id = ? AND m.status = 'active' AND lower(m.email) LIKE ?`,
+      [account.id, containsPattern('bees.test')],
+    );
+    const estimate = (plan.rows[0]['QUERY PLAN'] as Array<{ Plan: { 'Plan Rows': number } }>)[0]?.Plan['Plan Rows'];
+    expect(estimate).toBeGreaterThan(1000);
+    const found = await listMembers(services, admin(), { limit: 10, filter: { text: 'BEES.test' } });
+    expect(found).toMatchObject({ ok: true, total: SEARCH_CAP, more: true });
+  });
+
   it('refuses a search to an AccountUser and to a non-member', async () => {
     await insertMembers(db.knex, account, [{ slackUserId: 'UUSER', displayName: 'Una' }]);
     expect(await listMembers(services, actor(account, 'UUSER'), { limit: 10, filter: { text: 'a' } })).toMatchObject({
