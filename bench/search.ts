@@ -44,6 +44,7 @@ const ROUNDS = 5;
 const ROUND_S = 5;
 const WARMUP_S = 3;
 const PACED_RATE = 50;
+const SEED_CHUNK = 5_000;
 const SATURATED_CONNECTIONS = 20;
 const TARGETS = { paced_p99_ratio: 3, rss_ratio: 1.5 } as const;
 
@@ -161,6 +162,8 @@ interface Latency {
   p50_ms: number;
   p99_ms: number;
   rps: number;
+  /** Each request's times (ms), by its place in the scenario's list. */
+  samples?: number[][];
 }
 
 export interface SearchFigures {
@@ -168,7 +171,17 @@ export interface SearchFigures {
   paced_rate: number;
   rounds: number;
   round_s: number;
-  paced: Record<string, { bare_p99_ms: number[]; p99_ms: number[]; p99_ratio: number; p50_ms: number }>;
+  paced: Record<
+    string,
+    {
+      bare_p99_ms: number[];
+      p99_ms: number[];
+      p99_ratio: number;
+      p50_ms: number;
+      /** Over all rounds, each search text's own. */
+      by_text?: Record<string, { p50_ms: number; p99_ms: number }>;
+    }
+  >;
   saturated: Record<
     string,
     { bare_rps: number[]; rps: number[]; rps_ratio: number; bare_p99_ms: number[]; p99_ms: number[]; p99_ratio: number }
@@ -185,7 +198,7 @@ export interface SearchFigures {
 /** A text[] literal: knex would spread a JavaScript array into a list of bindings. */
 const pgArray = (values: string[]) => `{${values.map((v) => `"${v}"`).join(',')}}`;
 
-async function seed(url: string): Promise<void> {
+export async function seed(url: string): Promise<void> {
   const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
   try {
     const [account] = await knex('accounts').insert({ slack_team_id: TEAM_ID, name: 'Acme' }).returning('id');
@@ -194,16 +207,20 @@ async function seed(url: string): Promise<void> {
     await knex.raw("SET gin_pending_list_limit = '512MB'");
     const accountId = (account as { id: number }).id;
     // Person n: first name n % 50, last name (n / 50) % 50, so every pair recurs every 2,500.
-    await knex.raw(
-      `INSERT INTO members (account_id, slack_user_id, display_name, sort_name, email, role, status, registered_at)
+    // 5,000 a statement: each row's count trigger updates the account's row, and one transaction
+    // of 100,000 such updates walks an ever longer chain of its own row versions (minutes).
+    for (let from = 1; from <= MEMBERS; from += SEED_CHUNK) {
+      await knex.raw(
+        `INSERT INTO members (account_id, slack_user_id, display_name, sort_name, email, role, status, registered_at)
        SELECT ?, 'U' || lpad(n::text, 9, '0'), f || ' ' || l, lower(f || ' ' || l),
               lower(f) || '.' || lower(replace(l, '’', '')) || n || '@' || d,
               CASE WHEN n <= 3 THEN 'AccountAdmin' ELSE 'AccountUser' END, 'active', now() - (n || ' minutes')::interval
-       FROM generate_series(1, ?) AS n,
+       FROM generate_series(?::int, ?::int) AS n,
             LATERAL (SELECT (?::text[])[1 + n % 50] AS f, (?::text[])[1 + (n / 50) % 50] AS l,
                             (?::text[])[1 + n % 3] AS d) AS names`,
-      [accountId, MEMBERS, pgArray(FIRST), pgArray(LAST), pgArray(DOMAINS)],
-    );
+        [accountId, from, Math.min(MEMBERS, from + SEED_CHUNK - 1), pgArray(FIRST), pgArray(LAST), pgArray(DOMAINS)],
+      );
+    }
     await knex('members').where({ slack_user_id: 'U000000001' }).update({ slack_user_id: ADMIN });
     await knex.raw('VACUUM ANALYZE members');
   } finally {
@@ -274,6 +291,7 @@ async function paced(base: string, make: () => Request[], rate: number, seconds:
   const requests = make();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const latencies: number[] = [];
+  const samples: number[][] = requests.map(() => []);
   const pending: Array<Promise<void>> = [];
   const interval = 1000 / rate;
   const start = performance.now();
@@ -289,7 +307,9 @@ async function paced(base: string, make: () => Request[], rate: number, seconds:
     pending.push(
       send(base, request, agent).then(
         ({ status, body }) => {
-          latencies.push(performance.now() - sent);
+          const ms = performance.now() - sent;
+          latencies.push(ms);
+          samples[i % requests.length]?.push(ms);
           if (status !== 200) {
             failed++;
             why = `HTTP ${status} ${body.slice(0, 100)}`;
@@ -310,6 +330,7 @@ async function paced(base: string, make: () => Request[], rate: number, seconds:
     p50_ms: round(percentile(sorted, 50), 2),
     p99_ms: round(percentile(sorted, 99), 2),
     rps: round(latencies.length / seconds, 0),
+    samples,
   };
 }
 
@@ -427,6 +448,7 @@ export async function benchSearch(options: { write?: boolean } = {}): Promise<Se
       await paced(scenarios[s].base, scenarios[s].make, PACED_RATE, WARMUP_S);
     const pacedRatios: Record<string, number[]> = { list: [], console: [] };
     const p50s: Record<string, number[]> = { list: [], console: [] };
+    const byText: Record<string, number[][]> = { list: SEARCHES.map(() => []), console: SEARCHES.map(() => []) };
     for (let round_ = 1; round_ <= ROUNDS; round_++) {
       for (const s of ['list', 'console'] as const) {
         const bareRun = await paced(bareUrl, scenarios.bare.make, PACED_RATE, ROUND_S);
@@ -435,6 +457,7 @@ export async function benchSearch(options: { write?: boolean } = {}): Promise<Se
         pacedFigures[s]?.p99_ms.push(run.p99_ms);
         pacedRatios[s]?.push(run.p99_ms / bareRun.p99_ms);
         p50s[s]?.push(run.p50_ms);
+        run.samples?.forEach((times, i) => byText[s]?.[i]?.push(...times));
         log(
           `paced round ${round_} ${s}: p99 ${run.p99_ms} ms vs bare ${bareRun.p99_ms} ms (${(run.p99_ms / bareRun.p99_ms).toFixed(2)}×)`,
         );
@@ -465,6 +488,13 @@ export async function benchSearch(options: { write?: boolean } = {}): Promise<Se
       if (p) {
         p.p99_ratio = round(median(pacedRatios[s] ?? []));
         p.p50_ms = round(median(p50s[s] ?? []), 2);
+        p.by_text = Object.fromEntries(
+          SEARCHES.map((text, i) => {
+            const times = (byText[s]?.[i] ?? []).sort((x, y) => x - y);
+            return [text, { p50_ms: round(percentile(times, 50), 2), p99_ms: round(percentile(times, 99), 2) }];
+          }),
+        );
+        log(`${s} by text (p50 / p99 ms):`, JSON.stringify(p.by_text));
       }
       const f = saturatedFigures[s];
       if (f) {
