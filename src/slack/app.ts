@@ -18,6 +18,7 @@ import * as views from './listeners/views.js';
 import { permissionMiddleware } from './middleware/permission.js';
 import { type InstallDeps, oauthReceiverOptions } from './oauth.js';
 import { patientFetch } from './patient-fetch.js';
+import { Router } from './router.js';
 
 /**
  * Web API settings: Slack's URL (or GovSlack's, or a stand-in); a short timeout and two
@@ -192,12 +193,15 @@ export function createSlackApp(
     await deps.inFlight.track(currentRequest() ? work() : runWithRequest(record, work));
   });
   app.use(permissionMiddleware(deps));
-  command.register(app, deps);
-  actions.register(app, deps);
-  views.register(app, deps);
-  home.register(app, deps);
-  slackUsers.register(app, deps);
-  installs.register(app, deps);
+  // Handlers are looked up by the last middleware, not registered as Bolt listeners (router.ts).
+  const router = new Router();
+  command.register(router, deps);
+  actions.register(router, deps);
+  views.register(router, deps);
+  home.register(router, deps);
+  slackUsers.register(router, deps);
+  installs.register(router, deps);
+  app.use(router.middleware());
   const onError: ExtendedErrorHandler = async ({ error, body }) => {
     if ((error as { code?: string }).code === ErrorCode.AuthorizationError) {
       notAuthorized(deps, config.slack.apiUrl, error, body as SlackBody);

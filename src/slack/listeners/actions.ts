@@ -1,6 +1,6 @@
 // Buttons in the admin console (paging, invite form, role, remove, revoke) and the
 // registration button in invitation DMs.
-import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
 import { ROLES, type Role } from '../../services/types.js';
@@ -14,6 +14,7 @@ import { loadConsole } from '../console-data.js';
 import { actorFrom, logFailure, type RequestActor, type SlackDeps, serviceActor, whisper } from '../context.js';
 import { sendDm, slackError } from '../notify.js';
 import { BUTTONS, checkHandlers } from '../operations.js';
+import type { Router } from '../router.js';
 import { approvePressed, denyPressed, requestPressed } from './access-requests.js';
 import { cancelPressed, invitePressed, revokeAllPressed, stopPressed } from './bulk-invitation.js';
 import { acceptPressed, askAgainPressed, inviteAgainPressed } from './invitation-dm.js';
@@ -59,13 +60,12 @@ class ConsoleNotUpdated extends Error {
 type ButtonWork = (args: Args, actor: RequestActor) => Promise<void>;
 
 /**
- * Every button goes through one Bolt listener that picks the handler by action_id: Bolt runs
- * each registered listener's matchers for every request, so one listener instead of one per
- * button keeps that cost flat. Ids nobody handles are acked and ignored.
+ * Every button goes through one handler that picks the work by action_id (the router finds
+ * it by the request's type alone). Ids nobody handles are acked and ignored.
  */
-function buttonDispatcher(app: App, deps: SlackDeps): Map<string, ButtonWork> {
+function buttonDispatcher(router: Router, deps: SlackDeps): Map<string, ButtonWork> {
   const handlers = new Map<string, ButtonWork>();
-  app.action<BlockAction<ButtonAction>>({ type: 'block_actions' }, async (args) => {
+  router.blockActions<BlockAction<ButtonAction>>(async (args) => {
     await args.ack();
     const actionId = args.action.action_id;
     const work = handlers.get(actionId);
@@ -124,10 +124,10 @@ async function once(args: Args, deps: SlackDeps, actor: RequestActor): Promise<b
   return first;
 }
 
-export function register(app: App, deps: SlackDeps): void {
+export function register(router: Router, deps: SlackDeps): void {
   const { services } = deps;
 
-  const handlers = buttonDispatcher(app, deps);
+  const handlers = buttonDispatcher(router, deps);
   const onButton = (actionId: string, work: ButtonWork) => handlers.set(actionId, work);
   /** A button that changes something: acted on once, however often Slack delivers the press. */
   const onChange = (actionId: string, work: ButtonWork) =>

@@ -1,6 +1,6 @@
 // `/chatbees-users …`: reads are answered in the ack itself; changes are acked at once, done
 // after, and answered through response_url.
-import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { withDeadline } from '../../deadline.js';
 import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
@@ -38,6 +38,7 @@ import {
   whisper,
 } from '../context.js';
 import { slackError } from '../notify.js';
+import type { Router } from '../router.js';
 import { accountWarning, asking } from '../who-to-ask.js';
 
 export const COMMAND = '/chatbees-users';
@@ -45,8 +46,8 @@ export const LIST_PAGE_SIZE = 25;
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
-export function register(app: App, deps: SlackDeps): void {
-  app.command(COMMAND, async (args) => {
+export function register(router: Router, deps: SlackDeps): void {
+  router.command(COMMAND, async (args) => {
     const command = (args.context as BotContext).command ?? { kind: 'help' };
     const actor = actorFrom(args.context);
     try {

@@ -1,16 +1,16 @@
 // The App Home tab, published each time someone opens it: the role is read afresh each time.
-import type { App } from '@slack/bolt';
 import { isAdmin } from '../../services/types.js';
 import { type HomeData, homeView } from '../blocks/home.js';
 import { actorFrom, logFailure, type SlackDeps, serviceActor } from '../context.js';
+import type { Router } from '../router.js';
 import { accountWarning, asking } from '../who-to-ask.js';
 
 /** The Home tab has no ack to beat; a database that does not answer in this time is reported. */
 const HOME_DEADLINE_MS = 5_000;
 
-export function register(app: App, deps: SlackDeps): void {
+export function register(router: Router, deps: SlackDeps): void {
   const { services, logger } = deps;
-  app.event('app_home_opened', async ({ event, client, context }) => {
+  router.event('app_home_opened', async ({ event, client, context }) => {
     if (event.tab !== 'home') return;
     const actor = actorFrom(context);
     try {

@@ -1,9 +1,9 @@
 // Multi-workspace mode: Slack says the app was uninstalled, or its bot token revoked. The
 // workspace's (or org's) tokens are forgotten; its account and members stay, with their history.
-import type { App } from '@slack/bolt';
 import { logFailure, type SlackDeps } from '../context.js';
+import type { Router } from '../router.js';
 
-export function register(app: App, deps: SlackDeps): void {
+export function register(router: Router, deps: SlackDeps): void {
   const installations = deps.services.installations;
   if (!installations) return;
   const { logger } = deps;
@@ -28,10 +28,10 @@ export function register(app: App, deps: SlackDeps): void {
     }
   };
 
-  app.event('app_uninstalled', async ({ context, body }) => forget(context, body, 'app_uninstalled'));
+  router.event('app_uninstalled', async ({ context, body }) => forget(context, body, 'app_uninstalled'));
 
   // Revoked user tokens (Sign in with Slack keeps none) leave the installation as it is.
-  app.event('tokens_revoked', async ({ event, context, body }) => {
+  router.event('tokens_revoked', async ({ event, context, body }) => {
     if ((event.tokens.bot ?? []).length === 0) return;
     await forget(context, body, 'tokens_revoked');
   });

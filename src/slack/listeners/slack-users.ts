@@ -1,17 +1,17 @@
 // Slack's own changes to people: a deactivation removes the member (the last AccountAdmin able
 // to act excepted); someone joining the workspace is told how to ask for access.
-import type { App } from '@slack/bolt';
 import { belongsTo } from '../../services/people.js';
 import type { Account } from '../../services/types.js';
 import * as dm from '../blocks/dm.js';
 import { logFailure, type SlackDeps } from '../context.js';
 import { sendDm } from '../notify.js';
 import { personOf, type SlackUser } from '../people.js';
+import type { Router } from '../router.js';
 import { ADMINS_TO_ASK } from '../who-to-ask.js';
 
 const ADMINS_TOLD = 20;
 
-export function register(app: App, deps: SlackDeps): void {
+export function register(router: Router, deps: SlackDeps): void {
   const { services, logger } = deps;
 
   /** The account the event's person belongs to, if this app serves it. */
@@ -24,7 +24,7 @@ export function register(app: App, deps: SlackDeps): void {
     return account && user.id && belongsTo(account, personOf({ ...user, id: user.id })) ? account : undefined;
   };
 
-  app.event('user_change', async ({ event, context, client }) => {
+  router.event('user_change', async ({ event, context, client }) => {
     const user = event.user as SlackUser;
     if (!user.id) return;
     try {
@@ -51,7 +51,7 @@ export function register(app: App, deps: SlackDeps): void {
     }
   });
 
-  app.event('team_join', async ({ event, context, client, body }) => {
+  router.event('team_join', async ({ event, context, client, body }) => {
     const user = event.user as SlackUser;
     if (!user.id || user.deleted || user.is_bot || user.is_app_user) return;
     try {

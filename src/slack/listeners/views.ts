@@ -1,7 +1,7 @@
 // The console's invite form: the modal turns into a progress note at once, then into the
 // outcome per person (with the link for anyone the DM did not reach). Deny's reason form is
 // answered in listeners/access-requests.ts.
-import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { refusalText } from '../../refusal-text.js';
 import { setOutcome } from '../../request-log.js';
 import { countInvitation } from '../../services/operations/count-invitation.js';
@@ -25,16 +25,17 @@ import { loadConsole } from '../console-data.js';
 import { actorFrom, inviteFailed, logFailure, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm } from '../notify.js';
 import { checkHandlers, FORMS } from '../operations.js';
+import type { Router } from '../router.js';
 import { denySubmitted } from './access-requests.js';
 
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
-export function register(app: App, deps: SlackDeps): void {
+export function register(router: Router, deps: SlackDeps): void {
   const { services, logger } = deps;
   checkHandlers('form', [FORMS.invitePeople, FORMS.denyRequest, FORMS.console]);
-  app.view<ViewSubmitAction>(FORMS.denyRequest, denySubmitted(deps));
+  router.view<ViewSubmitAction>(FORMS.denyRequest, denySubmitted(deps));
   // The console's Search: the same console, narrowed to what the box holds (empty: everyone).
-  app.view<ViewSubmitAction>(FORMS.console, async (args: Args) => {
+  router.view<ViewSubmitAction>(FORMS.console, async (args: Args) => {
     const actor = actorFrom(args.context);
     try {
       const filter = searchFilter(searchTyped(args.body.view.state.values));
@@ -46,7 +47,7 @@ export function register(app: App, deps: SlackDeps): void {
       await args.ack({ response_action: 'update', view: notice('Not done', UNAVAILABLE) });
     }
   });
-  app.view<ViewSubmitAction>(FORMS.invitePeople, async (args: Args) => {
+  router.view<ViewSubmitAction>(FORMS.invitePeople, async (args: Args) => {
     const { body, client } = args;
     const values = body.view.state.values;
     const users = [...new Set(values[INVITEES_BLOCK]?.[INVITEES_INPUT]?.selected_users ?? [])];
