@@ -14,7 +14,7 @@ import * as accessRequests from '../../migrations/20261201_012_access_requests.j
 import * as accessRequestPlaces from '../../migrations/20261201_013_access_request_places.js';
 import * as bulkInvitations from '../../migrations/20261201_014_bulk_invitations.js';
 import * as memberSearch from '../../migrations/20261201_015_member_search.js';
-import * as emailSearchStatistics from '../../migrations/20261202_016_email_search_statistics.js';
+import * as emailSearchColumn from '../../migrations/20261202_016_email_search_column.js';
 
 interface Migration {
   name: string;
@@ -43,7 +43,7 @@ const migrations: Migration[] = [
   { name: '20261201_013_access_request_places', ...accessRequestPlaces },
   { name: '20261201_014_bulk_invitations', ...bulkInvitations },
   { name: '20261201_015_member_search', ...memberSearch },
-  { name: '20261202_016_email_search_statistics', ...emailSearchStatistics },
+  { name: '20261202_016_email_search_column', ...emailSearchColumn },
 ];
 
 /** The migrations' names, in order (what a prepared database image is keyed by). */

@@ -209,7 +209,7 @@ export function containsPattern(text: string): string {
 // $5 how many to skip (by number) or $5, $6 the key to start after or before.
 const FILTERS = {
   role: 'm.role = $4',
-  text: '(m.sort_name LIKE $4 OR lower(m.email) LIKE $4)',
+  text: '(m.sort_name LIKE $4 OR m.email_lower LIKE $4)',
 } as const;
 const ADMINS = "(SELECT count(*) FROM members WHERE account_id = $1 AND status = 'active' AND role = 'AccountAdmin')";
 // Admins are few (an index of their own); everyone else is the account's count less them. A
