@@ -457,7 +457,7 @@ export async function benchSearch(options: { write?: boolean } = {}): Promise<Se
         pacedFigures[s]?.p99_ms.push(run.p99_ms);
         pacedRatios[s]?.push(run.p99_ms / bareRun.p99_ms);
         p50s[s]?.push(run.p50_ms);
-        run.samples?.forEach((times, i) => byText[s]?.[i]?.push(...times));
+        for (const [i, times] of (run.samples ?? []).entries()) byText[s]?.[i]?.push(...times);
         log(
           `paced round ${round_} ${s}: p99 ${run.p99_ms} ms vs bare ${bareRun.p99_ms} ms (${(run.p99_ms / bareRun.p99_ms).toFixed(2)}×)`,
         );
