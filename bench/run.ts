@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import knexFactory from 'knex';
 import { migrateToLatest } from '../src/db/database.js';
+import { InstallationVault } from '../src/services/installations.js';
 import { RegistrationLinks } from '../src/services/registration-links.js';
 import { sign } from '../test/support/slack-requests.js';
 import { BOT_TOKEN, SlackStandIn, TEAM_ID, TEAM_NAME } from '../test/support/slack-stand-in.js';
@@ -137,10 +138,10 @@ export function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-function commandBody(text: string, user = ADMIN): string {
+function commandBody(text: string, user = ADMIN, team = TEAM_ID): string {
   return new URLSearchParams({
     token: 'x',
-    team_id: TEAM_ID,
+    team_id: team,
     team_domain: 'acme',
     channel_id: 'C0BENCH',
     channel_name: 'bench',
@@ -157,8 +158,8 @@ function commandBody(text: string, user = ADMIN): string {
 
 export type Request = { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
 
-export function slackRequest(text: string): Request {
-  return signedRequest(commandBody(text));
+export function slackRequest(text: string, team = TEAM_ID): Request {
+  return signedRequest(commandBody(text, ADMIN, team));
 }
 
 /** A Slack-signed POST to the events path (a command's form body, or `payload=` for an interaction). */
@@ -241,7 +242,9 @@ async function seed(url: string): Promise<string[]> {
   const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
   try {
     await migrateToLatest(knex);
-    await knex.raw('TRUNCATE accounts, members, invites, audit_log, slack_request_claims RESTART IDENTITY CASCADE');
+    await knex.raw(
+      'TRUNCATE accounts, members, invites, audit_log, slack_request_claims, installations RESTART IDENTITY CASCADE',
+    );
     const [account] = await knex('accounts').insert({ slack_team_id: TEAM_ID, name: TEAM_NAME }).returning('id');
     const accountId = (account as { id: number }).id;
     await knex.raw(
@@ -276,10 +279,61 @@ async function seed(url: string): Promise<string[]> {
   }
 }
 
+/** Multi-workspace mode: workspaces installed through OAuth, each with its admin. */
+const WORKSPACES = 50;
+const MULTI_ENV = {
+  SLACK_BOT_TOKEN: '',
+  SLACK_CLIENT_ID: '1234.5678',
+  SLACK_CLIENT_SECRET: 'bench-client-secret',
+  SLACK_STATE_SECRET: 'bench-state-secret-0123456789abcdef',
+  SLACK_TOKEN_ENCRYPTION_KEY: 'bench-token-encryption-key-0123456789abcdef',
+};
+const MULTI_HELP = `help (${WORKSPACES} workspaces)`;
+const MULTI_TARGET = 0.9;
+const workspaceId = (i: number) => `TBENCH${String(i).padStart(3, '0')}`;
+
+async function seedWorkspaces(url: string): Promise<void> {
+  const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
+  try {
+    const vault = new InstallationVault({ knex, encryptionKey: MULTI_ENV.SLACK_TOKEN_ENCRYPTION_KEY });
+    for (let i = 1; i <= WORKSPACES; i++) {
+      const team = workspaceId(i);
+      const [account] = await knex('accounts')
+        .insert({ slack_team_id: team, name: `Bench ${i}` })
+        .returning('id');
+      await knex('members').insert({
+        account_id: (account as { id: number }).id,
+        slack_user_id: ADMIN,
+        display_name: 'Bench Admin',
+        sort_name: 'bench admin',
+        role: 'AccountAdmin',
+        status: 'active',
+      });
+      await vault.save(
+        { teamId: team, isEnterpriseInstall: false },
+        {
+          team: { id: team, name: `Bench ${i}` },
+          enterprise: undefined,
+          user: { id: ADMIN, token: undefined, scopes: undefined },
+          bot: { token: `xoxb-bench-${i}`, userId: `UBOT${i}`, id: `BBOT${i}`, scopes: ['commands'] },
+          tokenType: 'bot',
+          isEnterpriseInstall: false,
+          appId: 'A0BENCH',
+          authVersion: 'v2',
+        },
+      );
+    }
+  } finally {
+    await knex.destroy();
+  }
+}
+
 async function empty(url: string): Promise<void> {
   const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
   try {
-    await knex.raw('TRUNCATE accounts, members, invites, audit_log, slack_request_claims RESTART IDENTITY CASCADE');
+    await knex.raw(
+      'TRUNCATE accounts, members, invites, audit_log, slack_request_claims, installations RESTART IDENTITY CASCADE',
+    );
   } finally {
     await knex.destroy();
   }
@@ -304,6 +358,7 @@ async function main(): Promise<void> {
   try {
     log(`seeding ${MEMBERS} members and ${INVITES} pending invites`);
     const tokens = await seed(url);
+    await seedWorkspaces(url);
 
     log('start times');
     const pgStarts: number[] = [];
@@ -352,6 +407,16 @@ async function main(): Promise<void> {
     children.push(bot);
     const botUrl = `http://127.0.0.1:${botPort}`;
     await waitHealthy(`${botUrl}/healthz`, bot);
+    log(`the bot in multi-workspace mode, ${WORKSPACES} workspaces installed`);
+    const multiPort = await freePort();
+    const multi = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+      cwd: ROOT,
+      env: botEnv({ DATABASE_URL: url, ...MULTI_ENV }, standIn, multiPort),
+      stdio: 'ignore',
+    });
+    children.push(multi);
+    const multiUrl = `http://127.0.0.1:${multiPort}`;
+    await waitHealthy(`${multiUrl}/healthz`, multi);
     const deepPage = Math.ceil(((MEMBERS / PAGE_SIZE) * 3) / 4) + 1;
     // Requests are signed when a round starts: Bolt refuses a signature older than 5 minutes.
     const scenarios: Array<{ name: string; url: string; make: () => Request[]; check: (body: string) => boolean }> = [
@@ -385,6 +450,12 @@ async function main(): Promise<void> {
         url: botUrl,
         make: () => [slackRequest('invites')],
         check: (b) => b.includes('Pending invites') && b.includes('bench'),
+      },
+      {
+        name: MULTI_HELP,
+        url: multiUrl,
+        make: () => Array.from({ length: WORKSPACES }, (_, i) => slackRequest('help', workspaceId(i + 1))),
+        check: (b) => b.includes('ChatBees user admin'),
       },
       {
         name: 'register-page',
@@ -423,6 +494,19 @@ async function main(): Promise<void> {
           : undefined;
         return { ...r, ...(target ? { target, met } : {}) };
       });
+    const single = measured.find((r) => r.name === 'help');
+    const many = measured.find((r) => r.name === MULTI_HELP);
+    const multiWorkspace =
+      single && many
+        ? {
+            workspaces: WORKSPACES,
+            help_vs_single: Number((many.ratio / single.ratio).toFixed(2)),
+            target: MULTI_TARGET,
+            met: many.ratio / single.ratio >= MULTI_TARGET,
+          }
+        : null;
+    if (multiWorkspace)
+      log(`multi-workspace help vs single: ${multiWorkspace.help_vs_single}× (target ≥ ${MULTI_TARGET})`);
     const status = readFileSync(`/proc/${bot.pid}/status`, 'utf8');
     const rss_mb = Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
     await stop(bot);
@@ -435,7 +519,9 @@ async function main(): Promise<void> {
       round_s: ROUND_S,
       // Ratios first: the hosts vary about 3× from day to day, ratios from one run do not.
       ratios: Object.fromEntries(measured.map((r) => [r.name, { rps: r.ratio, p99: r.p99_ratio }])),
-      targets_met: measured.every((r) => r.met !== false),
+      targets_met: measured.every((r) => r.met !== false) && multiWorkspace?.met !== false,
+      // `help` served in multi-workspace mode (installation read per request) against single.
+      multi_workspace: multiWorkspace,
       baseline: baselineFigures,
       // Not a target: bare Bolt reading one row per command, to tell Bolt's and the database's
       // share of a command's cost from the bot's own.
@@ -492,6 +578,7 @@ function printTable(o: {
   start_ms: Record<string, number>;
   rss_mb: number;
   members: number;
+  multi_workspace: { workspaces: number; help_vs_single: number; target: number; met: boolean } | null;
 }): void {
   const target = (t?: { ratio: number; p99_ratio?: number }) =>
     t ? `≥ ${t.ratio}${t.p99_ratio ? `, p99 ≤ ${t.p99_ratio}×` : ''}` : '';
@@ -524,6 +611,11 @@ function printTable(o: {
     `\nstart (npm start → /healthz 200): PostgreSQL ${o.start_ms.postgres} ms, PGlite ${o.start_ms.pglite} ms (new folder), ${o.start_ms.pglite_restart} ms (existing)`,
   );
   console.log(`resident memory after the run: ${o.rss_mb} MB`);
+  const m = o.multi_workspace;
+  if (m)
+    console.log(
+      `help with ${m.workspaces} workspaces installed vs single-workspace mode: ${m.help_vs_single}× (≥ ${m.target} ${m.met ? '✓' : '✗'})`,
+    );
 }
 
 // Run as `npm run bench`; imported (bulk-invitation.ts uses its helpers), it runs nothing.

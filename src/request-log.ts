@@ -11,6 +11,12 @@ export interface RequestRecord {
   route?: string;
   slack?: { team?: string; user?: string; kind: string; name: string };
   outcome?: string;
+  /**
+   * Who asks, read by the multi-workspace mode's installation lookup in the same round trip as
+   * the installation (`key`: what it was read for); the permission check of the same request
+   * takes it instead of reading again.
+   */
+  actorRead?: { key: string; actor: unknown };
 }
 
 const storage = new AsyncLocalStorage<RequestRecord>();

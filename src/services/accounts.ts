@@ -11,13 +11,26 @@ export interface ActorContext {
   noUsableAdmin: boolean;
 }
 
-const RESOLVE_ACTOR = `SELECT row_to_json(a.*) AS account, row_to_json(m.*) AS member,
+/** Who asks, as columns over `a` (their account, null when none) and `m` (their member row). */
+export const ACTOR_COLUMNS = `row_to_json(a.*) AS account, row_to_json(m.*) AS member,
     (NOT EXISTS (SELECT 1 FROM members x WHERE x.account_id = a.id AND x.role = 'AccountAdmin'
                  AND x.status = 'active' AND x.slack_deactivated_at IS NULL)
      AND EXISTS (SELECT 1 FROM members y WHERE y.account_id = a.id AND y.role = 'AccountAdmin'
-                 AND y.status = 'active' AND y.slack_deactivated_at IS NOT NULL)) AS no_usable_admin
+                 AND y.status = 'active' AND y.slack_deactivated_at IS NOT NULL)) AS no_usable_admin`;
+
+const RESOLVE_ACTOR = `SELECT ${ACTOR_COLUMNS}
   FROM accounts a LEFT JOIN members m ON m.account_id = a.id AND m.slack_user_id = $2
   WHERE a.id = $1`;
+
+/** An ActorContext from a row of ACTOR_COLUMNS; undefined when there is no account. */
+export function actorContextOf(row: Record<string, unknown> | undefined): ActorContext | undefined {
+  if (!row?.account) return undefined;
+  return {
+    account: toAccount(row.account as Record<string, unknown>),
+    member: row.member ? toMember(row.member as Record<string, unknown>) : null,
+    noUsableAdmin: row.no_usable_admin === true,
+  };
+}
 
 const ACCOUNT_FOR_WORKSPACE = `SELECT * FROM accounts
   WHERE slack_team_id = $1::text AND NOT is_enterprise_install LIMIT 1`;
@@ -102,11 +115,6 @@ export class AccountService {
   /** Who is asking, in one round trip: the account and the person's membership in it. */
   async resolveActor(accountId: number, slackUserId: string): Promise<ActorContext | undefined> {
     const [row] = await prepared(this.deps.knex, 'resolve_actor', RESOLVE_ACTOR, [accountId, slackUserId]);
-    if (!row) return undefined;
-    return {
-      account: toAccount(row.account as Record<string, unknown>),
-      member: row.member ? toMember(row.member as Record<string, unknown>) : null,
-      noUsableAdmin: row.no_usable_admin === true,
-    };
+    return actorContextOf(row);
   }
 }

@@ -2,7 +2,8 @@
 // mode stores each workspace's (or org's) tokens here.
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/bolt';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import type { InstallationVault } from '../services/installations.js';
+import { currentRequest } from '../request-log.js';
+import { type InstallationKey, type InstallationVault, installKey } from '../services/installations.js';
 
 /** No installation for the workspace or org a request came from: uninstalled, or never installed. */
 export class NotInstalled extends Error {
@@ -36,6 +37,11 @@ export function authorizationFailure(error: unknown): AuthorizationFailure {
   return { kind: 'error', error: current };
 }
 
+/** What a request's `actorRead` was read for: the installation and the person. */
+export function actorReadKey(key: InstallationKey, slackUserId: string): string {
+  return `${installKey(key)}|${slackUserId}`;
+}
+
 export function installationStore(vault: InstallationVault): InstallationStore {
   const keyOf = (query: { teamId?: string; enterpriseId?: string; isEnterpriseInstall?: boolean }) => ({
     teamId: query.teamId ?? null,
@@ -56,9 +62,12 @@ export function installationStore(vault: InstallationVault): InstallationStore {
     async fetchInstallation(query: InstallationQuery<boolean>) {
       // A payload that names no workspace (or no org, for an org-wide install) has none.
       if (query.isEnterpriseInstall ? !query.enterpriseId : !query.teamId) throw new NotInstalled();
-      const found = await vault.load(keyOf(query));
-      if (!found) throw new NotInstalled();
-      return found as Installation<'v1' | 'v2', boolean>;
+      const key = keyOf(query);
+      const { installation, actor } = await vault.loadWithActor(key, query.userId);
+      if (!installation) throw new NotInstalled();
+      const record = currentRequest();
+      if (record && query.userId) record.actorRead = { key: actorReadKey(key, query.userId), actor };
+      return installation as Installation<'v1' | 'v2', boolean>;
     },
     async deleteInstallation(query: InstallationQuery<boolean>) {
       await vault.remove(keyOf(query));

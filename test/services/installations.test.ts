@@ -59,11 +59,26 @@ describe.each(backends)('installations on $name', (backend) => {
   it('refuses a row moved to another workspace', async () => {
     await vault.save({ teamId: 'T0ONE', isEnterpriseInstall: false }, installation('T0ONE'));
     await vault.save({ teamId: 'T0TWO', isEnterpriseInstall: false }, installation('T0TWO'));
+    // Read (and kept decrypted) for its own workspace first: that must not open it for another.
+    expect(await vault.load({ teamId: 'T0ONE', isEnterpriseInstall: false })).toBeDefined();
     const one = await db.knex('installations').where({ install_key: 'T:T0ONE' }).first();
     await db.knex('installations').where({ install_key: 'T:T0TWO' }).update({ sealed: one.sealed });
     await expect(vault.load({ teamId: 'T0TWO', isEnterpriseInstall: false })).rejects.toBeInstanceOf(
       InstallationUnreadable,
     );
+  });
+
+  it('reads what is stored on every load: uninstalls and new tokens at once, and a changed copy changes nothing', async () => {
+    const key = { teamId: 'T0ONE', isEnterpriseInstall: false };
+    await vault.save(key, installation('T0ONE'));
+    const first = (await vault.load(key)) as { bot: { token: string } };
+    expect(first.bot.token).toBe(BOT_TOKEN);
+    first.bot.token = 'xoxb-changed-by-a-caller';
+    expect(((await vault.load(key)) as { bot: { token: string } }).bot.token).toBe(BOT_TOKEN);
+    await vault.save(key, installation('T0ONE', 'xoxb-3333-reinstalled'));
+    expect(((await vault.load(key)) as { bot: { token: string } }).bot.token).toBe('xoxb-3333-reinstalled');
+    await vault.remove(key);
+    expect(await vault.load(key)).toBeUndefined();
   });
 
   it('replaces on a re-install, keys an org-wide install by its org, and forgets on uninstall', async () => {

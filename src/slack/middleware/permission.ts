@@ -4,12 +4,15 @@
 import type { AnyMiddlewareArgs, Middleware, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { withDeadline } from '../../deadline.js';
-import { setOutcome } from '../../request-log.js';
+import { currentRequest, setOutcome } from '../../request-log.js';
+import type { ActorContext } from '../../services/accounts.js';
+import type { InstallationKey } from '../../services/installations.js';
 import { type AuditSource, isAdmin, type Role } from '../../services/types.js';
 import { notice } from '../blocks/console.js';
 import { type Message, plain, roleNeeded, UNAVAILABLE } from '../blocks/messages.js';
 import { type Command, commandOperation, parseCommand } from '../command/parse.js';
 import { type BotContext, logFailure, type RequestActor, type SlackDeps, whisper } from '../context.js';
+import { actorReadKey } from '../installation-store.js';
 import { buttonOperation, eventOperation, formOperation } from '../operations.js';
 
 type Body = {
@@ -117,6 +120,17 @@ async function answer(args: Args, body: Body, message: Message): Promise<void> {
   }
 }
 
+/** Who asks, when this request's installation lookup read it for the same workspace and person. */
+function readWithInstallation(key: InstallationKey, slackUserId: string): { actor: ActorContext | undefined } | null {
+  const read = currentRequest()?.actorRead;
+  if (!read) return null;
+  try {
+    return read.key === actorReadKey(key, slackUserId) ? { actor: read.actor as ActorContext | undefined } : null;
+  } catch {
+    return null; // no team (or org) id: nothing was read for it
+  }
+}
+
 export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareArgs> {
   const { services, logger } = deps;
   return async (rawArgs) => {
@@ -136,10 +150,24 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
     context.ackBy = ackBy;
     const left = () => Math.max(100, ackBy - Date.now());
     try {
-      const account = await withDeadline(
-        deps.accountFor(teamId, enterpriseId, context.isEnterpriseInstall === true),
-        left(),
-      );
+      const isEnterpriseInstall = context.isEnterpriseInstall === true;
+      // Multi-workspace mode read who asks with the installation, in this request: no second read.
+      const early = slackUserId
+        ? readWithInstallation({ teamId, enterpriseId, isEnterpriseInstall }, slackUserId)
+        : null;
+      const { account, resolved } = early
+        ? { account: early.actor?.account, resolved: early.actor }
+        : await withDeadline(
+            (async () => {
+              const found = await deps.accountFor(teamId, enterpriseId, isEnterpriseInstall);
+              return {
+                account: found,
+                resolved:
+                  found && slackUserId ? await services.accounts.resolveActor(found.id, slackUserId) : undefined,
+              };
+            })(),
+            left(),
+          );
       if (!account || !slackUserId || !teamId) {
         setOutcome('refused:other_workspace');
         await answer(
@@ -149,7 +177,6 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
         );
         return;
       }
-      const resolved = await withDeadline(services.accounts.resolveActor(account.id, slackUserId), left());
       const member = resolved?.member ?? null;
       const role: Role | null = member?.status === 'active' ? member.role : null;
       const actor: RequestActor = {

@@ -1,6 +1,6 @@
 // Multi-workspace mode: every request and page is served with its own workspace's account and
 // token; an admin of one workspace can do nothing in another.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { backends } from '../../support/databases.js';
 import { insertMembers } from '../../support/fixtures.js';
 import { multiWorkspaceBot, textOf } from '../../support/multi-workspace-bot.js';
@@ -10,6 +10,29 @@ import { waitFor } from '../../support/slack-stand-in.js';
 describe.each(backends)('multi-workspace mode on $name', (backend) => {
   const t = multiWorkspaceBot(backend);
   const { install, accountOf, membersOf, command } = t;
+
+  it('reads who asks with the installation, once a request, and each workspace’s own', async () => {
+    await install({ user: 'UADA', team: 'T0RD1', teamName: 'Read One' });
+    await install({ user: 'UBEA', team: 'T0RD2', teamName: 'Read Two' });
+    const { accounts } = t.running.bot.services;
+    const findForSlack = vi.spyOn(accounts, 'findForSlack');
+    const resolveActor = vi.spyOn(accounts, 'resolveActor');
+    try {
+      const ada = (await command('T0RD1', 'UADA', 'whoami')).text;
+      expect(ada).toMatch(/AccountAdmin/);
+      expect(ada).toMatch(/Read One/);
+      const bea = (await command('T0RD2', 'UBEA', 'whoami')).text;
+      expect(bea).toMatch(/AccountAdmin/);
+      expect(bea).toMatch(/Read Two/);
+      // Each admin is nobody in the other workspace, read in the same lookup.
+      expect((await command('T0RD1', 'UBEA', 'whoami')).text).toMatch(/not registered in \*Read One\*/);
+      expect(findForSlack).not.toHaveBeenCalled();
+      expect(resolveActor).not.toHaveBeenCalled();
+    } finally {
+      findForSlack.mockRestore();
+      resolveActor.mockRestore();
+    }
+  });
 
   it('keeps workspaces apart: an admin of one can neither see nor change the members of another', async () => {
     await install({ user: 'UADA', team: 'T0ONE', teamName: 'One Inc' });
