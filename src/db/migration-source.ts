@@ -15,6 +15,7 @@ import * as accessRequestPlaces from '../../migrations/20261201_013_access_reque
 import * as bulkInvitations from '../../migrations/20261201_014_bulk_invitations.js';
 import * as memberSearch from '../../migrations/20261201_015_member_search.js';
 import * as emailSearchColumn from '../../migrations/20261202_016_email_search_column.js';
+import * as rateLimitsUnlogged from '../../migrations/20261202_017_rate_limits_unlogged.js';
 
 interface Migration {
   name: string;
@@ -44,6 +45,7 @@ const migrations: Migration[] = [
   { name: '20261201_014_bulk_invitations', ...bulkInvitations },
   { name: '20261201_015_member_search', ...memberSearch },
   { name: '20261202_016_email_search_column', ...emailSearchColumn },
+  { name: '20261202_017_rate_limits_unlogged', ...rateLimitsUnlogged },
 ];
 
 /** The migrations' names, in order (what a prepared database image is keyed by). */

@@ -134,14 +134,21 @@ export async function linkAuthority(
   invite: Invite,
   account: Account,
   multiWorkspace: boolean,
+  /** Read already (with the invite, in the same statement): whether its inviter can invite now. */
+  inviterCanInvite?: boolean,
 ): Promise<Refused<LinkRefusal> | undefined> {
-  if (!(await canAdminister(db, invite.accountId, invite.createdBy))) return refuse('inviter_cannot_invite');
+  const canInvite = inviterCanInvite ?? (await canAdminister(db, invite.accountId, invite.createdBy));
+  if (!canInvite) return refuse('inviter_cannot_invite');
   if (multiWorkspace && !(await isInstalled(db, account))) return refuse('app_not_installed');
   return undefined;
 }
 
 // What a registration page shows: the invite, its account and the inviting admin's name.
-const INVITE_DETAILS = `SELECT i.*, row_to_json(a.*) AS account, inviter.display_name AS inviter_name
+// Whether the inviter can invite now (an active AccountAdmin not deactivated in Slack, as
+// canAdminister asks) comes in the same read: a page view is one round trip fewer.
+const INVITE_DETAILS = `SELECT i.*, row_to_json(a.*) AS account, inviter.display_name AS inviter_name,
+    coalesce(inviter.status = 'active' AND inviter.role = 'AccountAdmin' AND inviter.slack_deactivated_at IS NULL,
+             false) AS inviter_can_invite
   FROM invites i
   JOIN accounts a ON a.id = i.account_id
   LEFT JOIN members inviter ON inviter.account_id = i.account_id AND inviter.slack_user_id = i.created_by
@@ -453,7 +460,13 @@ export class InviteService {
     };
     const refusal =
       refusalFor(details.invite, this.deps.now()) ??
-      (await linkAuthority(this.deps.knex, details.invite, details.account, this.deps.multiWorkspace));
+      (await linkAuthority(
+        this.deps.knex,
+        details.invite,
+        details.account,
+        this.deps.multiWorkspace,
+        row.inviter_can_invite === true,
+      ));
     if (refusal) return { ...refusal, details };
     return { ok: true, ...details };
   }

@@ -37,16 +37,20 @@ ${body}
 </html>`;
 }
 
+// Made once: `toLocaleString` with options builds a formatter on every call (6.5 % of a
+// registration page's CPU in a profile).
+const DATE_FORMAT = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'UTC',
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
+
 export function formatDate(date: Date): string {
-  return `${date.toLocaleString('en-GB', {
-    timeZone: 'UTC',
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-  })} UTC`;
+  return `${DATE_FORMAT.format(date)} UTC`;
 }
 
 function accountLabel(details: InviteDetails): string {
