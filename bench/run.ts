@@ -3,8 +3,8 @@
 //
 //   DATABASE_URL=postgres://… npm run bench   a database it may fill and empty
 //   npm run bench                             makes and drops a database on 127.0.0.1:5432
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -289,6 +289,60 @@ const MULTI_ENV = {
   SLACK_TOKEN_ENCRYPTION_KEY: 'bench-token-encryption-key-0123456789abcdef',
 };
 const MULTI_HELP = `help (${WORKSPACES} workspaces)`;
+/** The scenarios measured again through PgBouncer, and how their names end there. */
+const POOLED = ['help', 'whoami', 'list', 'list-deep', 'invites', 'register-page'];
+const VIA_POOLER = ' via PgBouncer';
+
+/**
+ * A PgBouncer in transaction mode in front of the bench's own database (as .ci/run starts one):
+ * the database's role default statement_timeout set, as the bot requires behind a pooler.
+ * Undefined when pgbouncer is not installed or the database is not the bench's own.
+ */
+async function startPooler(url: string, own: boolean): Promise<{ url: string; stop: () => Promise<void> } | undefined> {
+  if (!own || spawnSync('pgbouncer', ['--version']).status !== 0) return undefined;
+  const u = new URL(url);
+  const database = u.pathname.slice(1);
+  const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  try {
+    await knex.raw(`ALTER DATABASE "${database}" SET statement_timeout = '5s'`);
+  } finally {
+    await knex.destroy();
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'chatbees-users-bench-pgbouncer-'));
+  chmodSync(dir, 0o755);
+  const port = await freePort();
+  const user = decodeURIComponent(u.username) || 'postgres';
+  writeFileSync(path.join(dir, 'userlist.txt'), `"${user}" ""\n`, { mode: 0o644 });
+  writeFileSync(
+    path.join(dir, 'pgbouncer.ini'),
+    `[databases]\n* = host=${u.hostname} port=${u.port || 5432}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${port}\nunix_socket_dir =\nauth_type = trust\nauth_file = ${dir}/userlist.txt\npool_mode = transaction\nmax_client_conn = 500\ndefault_pool_size = 20\n`,
+    { mode: 0o644 },
+  );
+  // PgBouncer refuses to run as root: as the database's owner then.
+  const asUser = process.getuid?.() === 0 ? ['-u', 'postgres'] : [];
+  const child = spawn('pgbouncer', [...asUser, path.join(dir, 'pgbouncer.ini')], { stdio: 'ignore' });
+  const pooled = new URL(url);
+  pooled.hostname = '127.0.0.1';
+  pooled.port = String(port);
+  const stopIt = async () => {
+    await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 50; i++) {
+    const probe = knexFactory({ client: 'pg', connection: pooled.toString(), pool: { min: 0, max: 1 } });
+    try {
+      await probe.raw('SELECT 1');
+      return { url: pooled.toString(), stop: stopIt };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      await probe.destroy();
+    }
+  }
+  await stopIt();
+  log('PgBouncer did not come up: the pooled scenarios are left out');
+  return undefined;
+}
 const MULTI_TARGET = 0.9;
 const workspaceId = (i: number) => `TBENCH${String(i).padStart(3, '0')}`;
 
@@ -355,6 +409,7 @@ async function main(): Promise<void> {
   standIn.addUser({ id: ADMIN });
   const pglite = mkdtempSync(path.join(tmpdir(), 'chatbees-users-bench-'));
   const children: ChildProcess[] = [];
+  const stops: Array<() => Promise<void>> = [];
   try {
     log(`seeding ${MEMBERS} members and ${INVITES} pending invites`);
     const tokens = await seed(url);
@@ -464,6 +519,27 @@ async function main(): Promise<void> {
         check: (b) => b.includes('Confirm and join'),
       },
     ];
+    // The same scenarios through PgBouncer in transaction mode (no target: the price is reported).
+    const pooler = process.env.BENCH_NO_POOLER ? undefined : await startPooler(url, given === undefined);
+    if (pooler) {
+      stops.push(pooler.stop);
+      log(`the bot through PgBouncer (transaction mode) at ${new URL(pooler.url).port}`);
+      const pooledPort = await freePort();
+      const pooled = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+        cwd: ROOT,
+        env: botEnv(
+          { DATABASE_URL: pooler.url, DATABASE_POOLER: 'transaction', INITIAL_ADMINS: ADMIN },
+          standIn,
+          pooledPort,
+        ),
+        stdio: 'ignore',
+      });
+      children.push(pooled);
+      const pooledUrl = `http://127.0.0.1:${pooledPort}`;
+      await waitHealthy(`${pooledUrl}/healthz`, pooled);
+      for (const direct of scenarios.filter((sc) => POOLED.includes(sc.name)))
+        scenarios.push({ ...direct, name: `${direct.name}${VIA_POOLER}`, url: pooledUrl });
+    } else log('no PgBouncer (not installed, or DATABASE_URL given): the pooled scenarios are left out');
     const only = process.env.BENCH_ONLY?.split(',');
     const chosen = scenarios.filter((s) => !only || only.includes(s.name));
     const bare = { url: bareUrl, requests: [] as Request[] };
@@ -522,6 +598,15 @@ async function main(): Promise<void> {
       targets_met: measured.every((r) => r.met !== false) && multiWorkspace?.met !== false,
       // `help` served in multi-workspace mode (installation read per request) against single.
       multi_workspace: multiWorkspace,
+      // Each scenario through PgBouncer (transaction mode) as a share of the same one direct.
+      pooler_vs_direct: Object.fromEntries(
+        measured
+          .filter((r) => r.name.endsWith(VIA_POOLER))
+          .map((r) => {
+            const direct = measured.find((d) => d.name === r.name.slice(0, -VIA_POOLER.length));
+            return [r.name.slice(0, -VIA_POOLER.length), direct ? Number((r.ratio / direct.ratio).toFixed(2)) : null];
+          }),
+      ),
       baseline: baselineFigures,
       // Not a target: bare Bolt reading one row per command, to tell Bolt's and the database's
       // share of a command's cost from the bot's own.
@@ -536,7 +621,10 @@ async function main(): Promise<void> {
     };
     writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(output, null, 2)}\n`);
     printTable(output);
-    // After the others, each on its own database and stand-in: they merge their figures into results.json.
+    // After the others, each on its own database and stand-in: they merge their figures into
+    // results.json. The processes above are stopped first: idle, they still poll their queues.
+    for (const child of children.splice(0)) await stop(child).catch(() => {});
+    for (const stopIt of stops.splice(0)) await stopIt().catch(() => {});
     if (!only || only.includes('member_search')) {
       const { benchSearch } = await import('./search.js');
       await benchSearch();
@@ -547,6 +635,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const child of children) await stop(child).catch(() => {});
+    for (const stopIt of stops) await stopIt().catch(() => {});
     await standIn.stop();
     rmSync(pglite, { recursive: true, force: true });
     if (given) await empty(url);
