@@ -100,7 +100,7 @@ describe('manifest.yml', () => {
       ...readdirSync(listeners)
         .map((file) => readFileSync(`${listeners}${file}`, 'utf8'))
         .join('\n')
-        .matchAll(/app\.event\('([a-z_]+)'/g),
+        .matchAll(/router\.event\('([a-z_]+)'/g),
     ]
       .map((m) => m[1])
       .sort();
