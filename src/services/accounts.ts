@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { usableAdminSql } from './checks.js';
 import { type Db, prepared } from './db.js';
 import { toAccount, toMember } from './rows.js';
 import type { Account, Member } from './types.js';
@@ -13,8 +14,7 @@ export interface ActorContext {
 
 /** Who asks, as columns over `a` (their account, null when none) and `m` (their member row). */
 export const ACTOR_COLUMNS = `row_to_json(a.*) AS account, row_to_json(m.*) AS member,
-    (NOT EXISTS (SELECT 1 FROM members x WHERE x.account_id = a.id AND x.role = 'AccountAdmin'
-                 AND x.status = 'active' AND x.slack_deactivated_at IS NULL)
+    (NOT EXISTS (SELECT 1 FROM members x WHERE x.account_id = a.id AND ${usableAdminSql('x')})
      AND EXISTS (SELECT 1 FROM members y WHERE y.account_id = a.id AND y.role = 'AccountAdmin'
                  AND y.status = 'active' AND y.slack_deactivated_at IS NOT NULL)) AS no_usable_admin`;
 

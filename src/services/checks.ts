@@ -77,6 +77,11 @@ export async function findMember(db: Db, accountId: number, slackUserId: string)
   return row ? toMember(row) : undefined;
 }
 
+/** `alias`'s member row is an active AccountAdmin who can act (not deactivated in Slack), in SQL. */
+export function usableAdminSql(alias: string): string {
+  return `(${alias}.status = 'active' AND ${alias}.role = 'AccountAdmin' AND ${alias}.slack_deactivated_at IS NULL)`;
+}
+
 /** The account's active AccountAdmins who can act (not deactivated in Slack), as a query. */
 function usableAdmins(db: Db, accountId: number) {
   return db('members')

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import { recordAudit, recordAudits } from './audit-log.js';
-import { canAdminister, findMember, lockAsAdmin, usableInvite } from './checks.js';
+import { canAdminister, findMember, lockAsAdmin, usableAdminSql, usableInvite } from './checks.js';
 import { type Db, inTransaction, prepared } from './db.js';
 import { isInstalled } from './installations.js';
 import { JOB, type Jobs, type LaterJob, queueAll } from './jobs.js';
@@ -147,8 +147,7 @@ export async function linkAuthority(
 // Whether the inviter can invite now (an active AccountAdmin not deactivated in Slack, as
 // canAdminister asks) comes in the same read: a page view is one round trip fewer.
 const INVITE_DETAILS = `SELECT i.*, row_to_json(a.*) AS account, inviter.display_name AS inviter_name,
-    coalesce(inviter.status = 'active' AND inviter.role = 'AccountAdmin' AND inviter.slack_deactivated_at IS NULL,
-             false) AS inviter_can_invite
+    coalesce(${usableAdminSql('inviter')}, false) AS inviter_can_invite
   FROM invites i
   JOIN accounts a ON a.id = i.account_id
   LEFT JOIN members inviter ON inviter.account_id = i.account_id AND inviter.slack_user_id = i.created_by

@@ -9,10 +9,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase, openPostgres } from '../../src/db/database.js';
 import { JobQueue } from '../../src/jobs/queue.js';
-import { createLogger } from '../../src/logger.js';
 import { prepared } from '../../src/services/db.js';
 import { RATE_LIMIT_TABLE, sharedLimiter } from '../../src/web/rate-limit.js';
 import { spawnBot } from '../support/bot-process.js';
+import { capture } from '../support/captured-logger.js';
 import { openPostgresTestDatabase, poolerUrl, postgresUrl, type TestDatabase } from '../support/databases.js';
 import { waitFor } from '../support/slack-stand-in.js';
 
@@ -20,15 +20,6 @@ import { waitFor } from '../support/slack-stand-in.js';
 const SHORT = { statementMs: 600, idleInTransactionMs: 1_000 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger({
-    level: 'info',
-    destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
-  });
-  return { logger, lines };
-}
 
 async function failure(work: Promise<unknown>): Promise<Error & { code?: string }> {
   try {

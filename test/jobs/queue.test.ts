@@ -2,18 +2,9 @@
 // across a stop and a start, and with two processes' queues on one PostgreSQL.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue, RetryAt } from '../../src/jobs/queue.js';
-import { createLogger } from '../../src/logger.js';
+import { capture } from '../support/captured-logger.js';
 import { backends, openPostgresTestDatabase, postgresUrl, type TestDatabase } from '../support/databases.js';
 import { waitFor } from '../support/slack-stand-in.js';
-
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger({
-    level: 'info',
-    destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
-  });
-  return { logger, lines };
-}
 
 const FAST = { pollingIntervalSeconds: 0.5 };
 let counter = 0;

@@ -7,7 +7,7 @@ import { withDeadline } from '../../deadline.js';
 import { currentRequest, setOutcome } from '../../request-log.js';
 import type { ActorContext } from '../../services/accounts.js';
 import type { InstallationKey } from '../../services/installations.js';
-import { type AuditSource, isAdmin, type Role } from '../../services/types.js';
+import { type Account, type AuditSource, isAdmin, type Role } from '../../services/types.js';
 import { notice } from '../blocks/console.js';
 import { type Message, plain, roleNeeded, UNAVAILABLE } from '../blocks/messages.js';
 import { type Command, commandOperation, parseCommand } from '../command/parse.js';
@@ -131,6 +131,23 @@ function readWithInstallation(key: InstallationKey, slackUserId: string): { acto
   }
 }
 
+/**
+ * The account a request is for and who asks in it: as multi-workspace mode read them with the
+ * installation in this request (no second read), else read now.
+ */
+async function whoAsks(
+  deps: SlackDeps,
+  key: { teamId?: string; enterpriseId?: string; isEnterpriseInstall: boolean },
+  slackUserId: string | undefined,
+): Promise<{ account: Account | undefined; resolved: ActorContext | undefined }> {
+  const early = slackUserId ? readWithInstallation(key, slackUserId) : null;
+  if (early) return { account: early.actor?.account, resolved: early.actor };
+  const account = await deps.accountFor(key.teamId, key.enterpriseId, key.isEnterpriseInstall);
+  const resolved =
+    account && slackUserId ? await deps.services.accounts.resolveActor(account.id, slackUserId) : undefined;
+  return { account, resolved };
+}
+
 export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareArgs> {
   const { services, logger } = deps;
   return async (rawArgs) => {
@@ -150,24 +167,8 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
     context.ackBy = ackBy;
     const left = () => Math.max(100, ackBy - Date.now());
     try {
-      const isEnterpriseInstall = context.isEnterpriseInstall === true;
-      // Multi-workspace mode read who asks with the installation, in this request: no second read.
-      const early = slackUserId
-        ? readWithInstallation({ teamId, enterpriseId, isEnterpriseInstall }, slackUserId)
-        : null;
-      const { account, resolved } = early
-        ? { account: early.actor?.account, resolved: early.actor }
-        : await withDeadline(
-            (async () => {
-              const found = await deps.accountFor(teamId, enterpriseId, isEnterpriseInstall);
-              return {
-                account: found,
-                resolved:
-                  found && slackUserId ? await services.accounts.resolveActor(found.id, slackUserId) : undefined,
-              };
-            })(),
-            left(),
-          );
+      const key = { teamId, enterpriseId, isEnterpriseInstall: context.isEnterpriseInstall === true };
+      const { account, resolved } = await withDeadline(whoAsks(deps, key, slackUserId), left());
       if (!account || !slackUserId || !teamId) {
         setOutcome('refused:other_workspace');
         await answer(
