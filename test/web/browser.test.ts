@@ -154,6 +154,7 @@ browserSuite('registration pages in Chromium', { timeout: 25_000 }, () => {
       expect(w.status()).toBe(200);
       expect(await heading(w)).toBe(`Join ${TEAM_NAME}`);
       expect(await text(w)).toContain('This link is for bob only.');
+      expect(await text(w)).toMatch(/The link expires \w{3}, \d{1,2} \w{3} \d{4}, \d{2}:\d{2} UTC\./);
       expect(await member(s, 'UBOB001')).toBeUndefined();
 
       await press(w, `Confirm and join ${TEAM_NAME}`);
