@@ -451,27 +451,24 @@ async function main(): Promise<void> {
     const bareQueryUrl = await bareBolt({ BASELINE_DATABASE_URL: url });
 
     log('the bot, on PostgreSQL');
-    const botPort = await freePort();
+    /** A bot in a process of its own, kept running, once /healthz answers. */
+    const startBot = async (extra: Record<string, string>, node: string[] = []) => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [...node, '--import', 'tsx', 'src/index.ts'], {
+        cwd: ROOT,
+        env: botEnv(extra, standIn, port),
+        stdio: 'ignore',
+      });
+      children.push(child);
+      const botUrl = `http://127.0.0.1:${port}`;
+      await waitHealthy(`${botUrl}/healthz`, child);
+      return { child, url: botUrl };
+    };
     // BENCH_PROFILE=<dir>: a CPU profile of the bot, written when it stops.
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    const bot = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/index.ts'], {
-      cwd: ROOT,
-      env: botEnv({ DATABASE_URL: url, INITIAL_ADMINS: ADMIN }, standIn, botPort),
-      stdio: 'ignore',
-    });
-    children.push(bot);
-    const botUrl = `http://127.0.0.1:${botPort}`;
-    await waitHealthy(`${botUrl}/healthz`, bot);
+    const { child: bot, url: botUrl } = await startBot({ DATABASE_URL: url, INITIAL_ADMINS: ADMIN }, profile);
     log(`the bot in multi-workspace mode, ${WORKSPACES} workspaces installed`);
-    const multiPort = await freePort();
-    const multi = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-      cwd: ROOT,
-      env: botEnv({ DATABASE_URL: url, ...MULTI_ENV }, standIn, multiPort),
-      stdio: 'ignore',
-    });
-    children.push(multi);
-    const multiUrl = `http://127.0.0.1:${multiPort}`;
-    await waitHealthy(`${multiUrl}/healthz`, multi);
+    const { url: multiUrl } = await startBot({ DATABASE_URL: url, ...MULTI_ENV });
     const deepPage = Math.ceil(((MEMBERS / PAGE_SIZE) * 3) / 4) + 1;
     // Requests are signed when a round starts: Bolt refuses a signature older than 5 minutes.
     const scenarios: Array<{ name: string; url: string; make: () => Request[]; check: (body: string) => boolean }> = [
@@ -524,19 +521,11 @@ async function main(): Promise<void> {
     if (pooler) {
       stops.push(pooler.stop);
       log(`the bot through PgBouncer (transaction mode) at ${new URL(pooler.url).port}`);
-      const pooledPort = await freePort();
-      const pooled = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-        cwd: ROOT,
-        env: botEnv(
-          { DATABASE_URL: pooler.url, DATABASE_POOLER: 'transaction', INITIAL_ADMINS: ADMIN },
-          standIn,
-          pooledPort,
-        ),
-        stdio: 'ignore',
+      const { url: pooledUrl } = await startBot({
+        DATABASE_URL: pooler.url,
+        DATABASE_POOLER: 'transaction',
+        INITIAL_ADMINS: ADMIN,
       });
-      children.push(pooled);
-      const pooledUrl = `http://127.0.0.1:${pooledPort}`;
-      await waitHealthy(`${pooledUrl}/healthz`, pooled);
       for (const direct of scenarios.filter((sc) => POOLED.includes(sc.name)))
         scenarios.push({ ...direct, name: `${direct.name}${VIA_POOLER}`, url: pooledUrl });
     } else log('no PgBouncer (not installed, or DATABASE_URL given): the pooled scenarios are left out');
