@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { usableAdminSql } from './checks.js';
-import { type Db, prepared } from './db.js';
+import { coalesced, type Db, prepared } from './db.js';
 import { toAccount, toMember } from './rows.js';
 import type { Account, Member } from './types.js';
 
@@ -18,9 +18,12 @@ export const ACTOR_COLUMNS = `row_to_json(a.*) AS account, row_to_json(m.*) AS m
      AND EXISTS (SELECT 1 FROM members y WHERE y.account_id = a.id AND y.role = 'AccountAdmin'
                  AND y.status = 'active' AND y.slack_deactivated_at IS NOT NULL)) AS no_usable_admin`;
 
-const RESOLVE_ACTOR = `SELECT ${ACTOR_COLUMNS}
-  FROM accounts a LEFT JOIN members m ON m.account_id = a.id AND m.slack_user_id = $2
-  WHERE a.id = $1`;
+/** Who asks, for each (account, person) pair asked for: one row per pair, in order (`n`). */
+const RESOLVE_ACTORS = `SELECT asked.n, ${ACTOR_COLUMNS}
+  FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS asked(account_id, slack_user_id, n)
+  LEFT JOIN accounts a ON a.id = asked.account_id
+  LEFT JOIN members m ON m.account_id = a.id AND m.slack_user_id = asked.slack_user_id
+  ORDER BY asked.n`;
 
 /** An ActorContext from a row of ACTOR_COLUMNS; undefined when there is no account. */
 export function actorContextOf(row: Record<string, unknown> | undefined): ActorContext | undefined {
@@ -75,7 +78,19 @@ export async function ensureAccount(
 }
 
 export class AccountService {
-  constructor(private readonly deps: { knex: Knex }) {}
+  /** Who asks, read for every request that asked in the same turn of the event loop at once. */
+  private readonly actors: (asked: { accountId: number; slackUserId: string }) => Promise<ActorContext | undefined>;
+
+  constructor(private readonly deps: { knex: Knex }) {
+    this.actors = coalesced(async (keys) => {
+      const rows = await prepared(this.deps.knex, 'resolve_actors', RESOLVE_ACTORS, [
+        keys.map((k) => k.accountId),
+        keys.map((k) => k.slackUserId),
+      ]);
+      const byN = new Map(rows.map((row) => [Number(row.n), row]));
+      return keys.map((_, i) => actorContextOf(byN.get(i + 1)));
+    });
+  }
 
   /** The account of a Slack workspace, made on first sight; its name kept up to date. */
   async ensureWorkspace(workspace: {
@@ -112,9 +127,11 @@ export class AccountService {
     return row ? toAccount(row) : undefined;
   }
 
-  /** Who is asking, in one round trip: the account and the person's membership in it. */
+  /**
+   * Who is asking: the account and the person's membership in it, read now (in one round trip
+   * shared with the other requests of this turn of the event loop; never kept).
+   */
   async resolveActor(accountId: number, slackUserId: string): Promise<ActorContext | undefined> {
-    const [row] = await prepared(this.deps.knex, 'resolve_actor', RESOLVE_ACTOR, [accountId, slackUserId]);
-    return actorContextOf(row);
+    return this.actors({ accountId, slackUserId });
   }
 }

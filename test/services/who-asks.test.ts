@@ -1,0 +1,140 @@
+// Who asks is read fresh for every request; the reads of requests that arrive in the same turn
+// of the event loop share one statement (src/services/db.ts, coalesced).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { coalesced } from '../../src/services/db.js';
+import type { Services } from '../../src/services/index.js';
+import { changeRole } from '../../src/services/operations/change-role.js';
+import { removeMember } from '../../src/services/operations/remove-member.js';
+import type { Account } from '../../src/services/types.js';
+import { backends, type TestDatabase } from '../support/databases.js';
+import { actor, insertMembers, makeServices, newAccount, TestClock } from '../support/fixtures.js';
+
+describe('coalesced reads', () => {
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('reads the keys asked for in one turn at once, in order, and each turn afresh', async () => {
+    const calls: string[][] = [];
+    const read = coalesced(async (keys: string[]) => {
+      calls.push(keys);
+      return keys.map((k) => k.toUpperCase());
+    });
+    expect(await Promise.all([read('a'), read('b'), read('a')])).toEqual(['A', 'B', 'A']);
+    expect(await read('c')).toBe('C');
+    expect(calls).toEqual([['a', 'b', 'a'], ['c']]);
+  });
+
+  it('fails every caller of a failed read, and the next turn reads again', async () => {
+    let fail = true;
+    const read = coalesced(async (keys: number[]) => {
+      if (fail) throw new Error('database unavailable');
+      return keys.map((k) => k * 2);
+    });
+    const results = await Promise.allSettled([read(1), read(2)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    expect(await Promise.all([read(3), read(4)])).toEqual([6, 8]);
+  });
+
+  it('refuses an answer that does not give one value per key', async () => {
+    const read = coalesced(async (keys: number[]) => keys.slice(1));
+    await expect(Promise.all([read(1), read(2)])).rejects.toThrow(/1 values for 2 keys/);
+  });
+
+  it('sends a full batch at once and starts the next', async () => {
+    const sizes: number[] = [];
+    const read = coalesced(async (keys: number[]) => {
+      sizes.push(keys.length);
+      return keys;
+    });
+    const asked = Array.from({ length: 450 }, (_, i) => read(i));
+    expect(await Promise.all(asked)).toEqual(Array.from({ length: 450 }, (_, i) => i));
+    expect(sizes).toEqual([200, 200, 50]);
+  });
+
+  it("reads outside the first caller's async context (the read is every caller's)", async () => {
+    const storage = new AsyncLocalStorage<string>();
+    const seen: Array<string | undefined> = [];
+    const read = coalesced(async (keys: number[]) => {
+      seen.push(storage.getStore());
+      return keys;
+    });
+    await Promise.all([storage.run('first request', () => read(1)), storage.run('second request', () => read(2))]);
+    await turn();
+    expect(seen).toEqual([undefined]);
+  });
+});
+
+describe.each(backends)('who asks on $name', (backend) => {
+  let db: TestDatabase;
+  let services: Services;
+  let account: Account;
+
+  beforeAll(async () => {
+    db = await backend.open();
+  });
+  afterAll(async () => db?.close());
+
+  beforeEach(async () => {
+    services = makeServices(db.knex, new TestClock());
+    account = await newAccount(services);
+    await services.members.bootstrapAdmins(account.id, [
+      { slackUserId: 'UADMIN', displayName: 'Ada' },
+      { slackUserId: 'UADMIN2', displayName: 'Bea' },
+    ]);
+    await insertMembers(db.knex, account, [{ slackUserId: 'UUSER', displayName: 'Cy' }]);
+  });
+
+  it('answers requests that ask at once with one statement, each with their own answer', async () => {
+    const other = await newAccount(services, 'Other');
+    await insertMembers(db.knex, other, [{ slackUserId: 'UADMIN', role: 'AccountUser' }]);
+    const client = db.knex.client as { acquireConnection: () => Promise<unknown> };
+    const acquired = vi.spyOn(client, 'acquireConnection');
+    try {
+      const [admin, user, stranger, elsewhere, noAccount] = await Promise.all([
+        services.accounts.resolveActor(account.id, 'UADMIN'),
+        services.accounts.resolveActor(account.id, 'UUSER'),
+        services.accounts.resolveActor(account.id, 'UNOBODY'),
+        services.accounts.resolveActor(other.id, 'UADMIN'),
+        services.accounts.resolveActor(987_654_321, 'UADMIN'),
+      ]);
+      expect(acquired).toHaveBeenCalledTimes(1);
+      expect(admin).toMatchObject({
+        account: { id: account.id },
+        member: { slackUserId: 'UADMIN', role: 'AccountAdmin', status: 'active' },
+        noUsableAdmin: false,
+      });
+      expect(user?.member).toMatchObject({ slackUserId: 'UUSER', role: 'AccountUser' });
+      expect(stranger).toMatchObject({ account: { id: account.id }, member: null });
+      expect(elsewhere).toMatchObject({ account: { id: other.id }, member: { role: 'AccountUser' } });
+      expect(noAccount).toBeUndefined();
+    } finally {
+      acquired.mockRestore();
+    }
+  });
+
+  it('never answers from an earlier read: a demotion or a removal counts from the next request', async () => {
+    expect((await services.accounts.resolveActor(account.id, 'UADMIN2'))?.member?.role).toBe('AccountAdmin');
+    await changeRole(services, actor(account, 'UADMIN'), { user: 'UADMIN2', role: 'AccountUser' });
+    expect((await services.accounts.resolveActor(account.id, 'UADMIN2'))?.member?.role).toBe('AccountUser');
+    const [before] = await Promise.all([
+      services.accounts.resolveActor(account.id, 'UUSER'),
+      services.accounts.resolveActor(account.id, 'UADMIN'),
+    ]);
+    expect(before?.member?.status).toBe('active');
+    await removeMember(services, actor(account, 'UADMIN'), { user: 'UUSER' });
+    expect((await services.accounts.resolveActor(account.id, 'UUSER'))?.member?.status).toBe('removed');
+  });
+
+  it('says when the account has AccountAdmins but none who can act', async () => {
+    await db.knex('members').where({ account_id: account.id, role: 'AccountAdmin' }).update({
+      slack_deactivated_at: new Date(),
+    });
+    const [user, admin] = await Promise.all([
+      services.accounts.resolveActor(account.id, 'UUSER'),
+      services.accounts.resolveActor(account.id, 'UADMIN'),
+    ]);
+    expect(user?.noUsableAdmin).toBe(true);
+    expect(admin?.noUsableAdmin).toBe(true);
+  });
+});
