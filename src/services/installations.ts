@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { ACTOR_COLUMNS, type ActorContext, actorContextOf, ensureAccount } from './accounts.js';
 import { recordAudit } from './audit-log.js';
 import { adminRefusal, countUsableAdmins, findMember, lockAccount } from './checks.js';
-import { type Db, inTransaction, prepared } from './db.js';
+import { coalesced, type Db, inTransaction, prepared } from './db.js';
 import { SLACK_ACTOR } from './members.js';
 import { grantAdmin } from './membership.js';
 import type { Account, Profile } from './types.js';
@@ -36,25 +36,51 @@ export class InstallationUnreadable extends Error {
 
 const VERSION = 'v1';
 
-// $1 the install key, $2 the workspace's (or org's) id, $3 who asks (may be null).
-const installationWithActor = (account: string) => `SELECT i.sealed, ${ACTOR_COLUMNS}
-  FROM installations i
-  LEFT JOIN LATERAL (SELECT * FROM accounts WHERE ${account} LIMIT 1) a ON true
-  LEFT JOIN members m ON m.account_id = a.id AND m.slack_user_id = $3::text
-  WHERE i.install_key = $1::text`;
-const INSTALLATION_FOR_WORKSPACE = installationWithActor('slack_team_id = $2::text AND NOT is_enterprise_install');
-const INSTALLATION_FOR_ORG = installationWithActor('slack_enterprise_id = $2::text AND is_enterprise_install');
+/**
+ * Installations with who asks, for each (install key, workspace's or org's id, person, org-wide?)
+ * asked for: one row per ask, in order (`n`); `sealed` is null where nothing is installed.
+ */
+const INSTALLATIONS_WITH_ACTORS = `SELECT asked.n, i.sealed, ${ACTOR_COLUMNS}
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[])
+    WITH ORDINALITY AS asked(install_key, owner_id, slack_user_id, org, n)
+  LEFT JOIN installations i ON i.install_key = asked.install_key
+  LEFT JOIN LATERAL (
+    (SELECT * FROM accounts WHERE NOT asked.org AND slack_team_id = asked.owner_id AND NOT is_enterprise_install LIMIT 1)
+    UNION ALL
+    (SELECT * FROM accounts WHERE asked.org AND slack_enterprise_id = asked.owner_id AND is_enterprise_install LIMIT 1)
+  ) a ON i.sealed IS NOT NULL
+  LEFT JOIN members m ON m.account_id = a.id AND m.slack_user_id = asked.slack_user_id
+  ORDER BY asked.n`;
+
+interface Asked {
+  installKey: string;
+  ownerId: string | null;
+  slackUserId: string | null;
+  org: boolean;
+}
 
 /** How many decrypted installations a process keeps (one per installed workspace in use). */
 const OPENED_KEPT = 1000;
 
 export class InstallationVault {
   private readonly key: Buffer;
+  /** The reads of the requests of one turn of the event loop, sent as one statement (never kept). */
+  private readonly read: (asked: Asked) => Promise<Record<string, unknown> | undefined>;
 
   constructor(private readonly deps: { knex: Knex; encryptionKey: string; now?: () => Date }) {
     if (deps.encryptionKey.length < 32)
       throw new Error('the installation encryption key must be at least 32 characters');
     this.key = createHash('sha256').update(`chatbees-users installations:${deps.encryptionKey}`).digest();
+    this.read = coalesced(async (keys: Asked[]) => {
+      const rows = await prepared(this.deps.knex, 'installations_with_actors', INSTALLATIONS_WITH_ACTORS, [
+        keys.map((k) => k.installKey),
+        keys.map((k) => k.ownerId),
+        keys.map((k) => k.slackUserId),
+        keys.map((k) => k.org),
+      ]);
+      const byN = new Map(rows.map((row) => [Number(row.n), row]));
+      return keys.map((_, i) => byN.get(i + 1));
+    });
   }
 
   private seal(installKeyText: string, data: unknown): string {
@@ -128,20 +154,21 @@ export class InstallationVault {
   /**
    * The installation and, in the same read, who asks (`slackUserId`): their account (the
    * workspace's, or the org's for an org-wide install) and membership. Every request of the
-   * multi-workspace mode reads both; one round trip instead of three.
+   * multi-workspace mode reads both; one round trip instead of three, shared with the other
+   * requests of the same turn of the event loop.
    */
   async loadWithActor(
     key: InstallationKey,
     slackUserId?: string,
   ): Promise<{ installation: unknown | undefined; actor: ActorContext | undefined }> {
     const k = installKey(key);
-    const [row] = await prepared(
-      this.deps.knex,
-      key.isEnterpriseInstall ? 'installation_for_org' : 'installation_for_workspace',
-      key.isEnterpriseInstall ? INSTALLATION_FOR_ORG : INSTALLATION_FOR_WORKSPACE,
-      [k, (key.isEnterpriseInstall ? key.enterpriseId : key.teamId) ?? null, slackUserId ?? null],
-    );
-    if (!row) return { installation: undefined, actor: undefined };
+    const row = await this.read({
+      installKey: k,
+      ownerId: (key.isEnterpriseInstall ? key.enterpriseId : key.teamId) ?? null,
+      slackUserId: slackUserId ?? null,
+      org: key.isEnterpriseInstall,
+    });
+    if (!row?.sealed) return { installation: undefined, actor: undefined };
     return { installation: this.open(k, row.sealed as string), actor: actorContextOf(row) };
   }
 

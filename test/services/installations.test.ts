@@ -1,7 +1,7 @@
 // The Slack installations of the multi-workspace mode, stored encrypted: readable only with the
 // key, bound to their workspace, replaced on a re-install, gone on uninstall.
 import type { Installation } from '@slack/bolt';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InstallationService, InstallationUnreadable, InstallationVault } from '../../src/services/installations.js';
 import { authorizationFailure, installationStore, NotInstalled } from '../../src/slack/installation-store.js';
 import { backends, type TestDatabase } from '../support/databases.js';
@@ -97,6 +97,60 @@ describe.each(backends)('installations on $name', (backend) => {
     await store.deleteInstallation?.(query);
     await expect(store.fetchInstallation(query)).rejects.toBeInstanceOf(NotInstalled);
     expect(await vault.load({ enterpriseId: 'E0ORG', isEnterpriseInstall: true })).toBeDefined();
+  });
+
+  it('reads the installations and askers of requests that come at once in one statement, each their own', async () => {
+    await vault.save({ teamId: 'T0ONE', isEnterpriseInstall: false }, installation('T0ONE'));
+    await vault.save({ teamId: 'T0TWO', isEnterpriseInstall: false }, installation('T0TWO', 'xoxb-2222-other'));
+    await vault.save({ enterpriseId: 'E0ORG', isEnterpriseInstall: true }, { bot: { token: 'xoxb-org' } });
+    await vault.save({ teamId: 'T0BAD', isEnterpriseInstall: false }, installation('T0BAD'));
+    const one = await db.knex('installations').where({ install_key: 'T:T0ONE' }).first();
+    await db.knex('installations').where({ install_key: 'T:T0BAD' }).update({ sealed: one.sealed });
+    const [account] = await db
+      .knex('accounts')
+      .insert({ slack_team_id: 'T0ONE', name: 'One' })
+      .onConflict(db.knex.raw('(slack_team_id) WHERE NOT is_enterprise_install'))
+      .merge()
+      .returning('id');
+    const [org] = await db
+      .knex('accounts')
+      .insert({ slack_enterprise_id: 'E0ORG', is_enterprise_install: true, name: 'Org' })
+      .onConflict(db.knex.raw('(slack_enterprise_id) WHERE is_enterprise_install'))
+      .merge()
+      .returning('id');
+    await db.knex('members').where({ account_id: account.id }).del();
+    await db.knex('members').insert([
+      { account_id: account.id, slack_user_id: 'UONE', role: 'AccountAdmin', status: 'active', sort_name: 'one' },
+      { account_id: org.id, slack_user_id: 'UORG', role: 'AccountUser', status: 'active', sort_name: 'org' },
+    ]);
+    const client = db.knex.client as { acquireConnection: () => Promise<unknown> };
+    const acquired = vi.spyOn(client, 'acquireConnection');
+    try {
+      const [first, second, orgWide, none, moved] = await Promise.allSettled([
+        vault.loadWithActor({ teamId: 'T0ONE', isEnterpriseInstall: false }, 'UONE'),
+        vault.loadWithActor({ teamId: 'T0TWO', isEnterpriseInstall: false }, 'UONE'),
+        vault.loadWithActor({ teamId: 'T0ANY', enterpriseId: 'E0ORG', isEnterpriseInstall: true }, 'UORG'),
+        vault.loadWithActor({ teamId: 'T0NONE', isEnterpriseInstall: false }, 'UONE'),
+        vault.loadWithActor({ teamId: 'T0BAD', isEnterpriseInstall: false }, 'UONE'),
+      ]);
+      expect(acquired).toHaveBeenCalledTimes(1);
+      const value = <T>(r: PromiseSettledResult<T>) => (r.status === 'fulfilled' ? r.value : undefined);
+      expect(value(first)).toMatchObject({
+        installation: { bot: { token: BOT_TOKEN } },
+        actor: { account: { id: account.id }, member: { slackUserId: 'UONE', role: 'AccountAdmin' } },
+      });
+      // Installed, but no account yet: nobody to resolve.
+      expect(value(second)).toMatchObject({ installation: { bot: { token: 'xoxb-2222-other' } }, actor: undefined });
+      expect(value(orgWide)).toMatchObject({
+        installation: { bot: { token: 'xoxb-org' } },
+        actor: { account: { id: org.id }, member: { slackUserId: 'UORG', role: 'AccountUser' } },
+      });
+      expect(value(none)).toEqual({ installation: undefined, actor: undefined });
+      // A row that cannot be read fails its own request only.
+      expect(moved.status === 'rejected' && moved.reason).toBeInstanceOf(InstallationUnreadable);
+    } finally {
+      acquired.mockRestore();
+    }
   });
 
   it('has no installation for a payload that names no workspace, or no org for an org-wide install', async () => {
