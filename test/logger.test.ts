@@ -56,6 +56,29 @@ describe('createLogger', () => {
     expectClean(log.text(), ['"abc"', 'xoxb-1-2-3', 'eyJ', '/register/']);
   });
 
+  it('redacts secret-bearing fields one level down under any name, without changing what was logged', () => {
+    const log = capture();
+    const installation = { token: 'tok-123-plain', team: 'T1' };
+    const frozen = Object.freeze({ password: 'pw-456-plain', user: 'u' });
+    const err = Object.assign(new Error('failed'), { secret: 'sec-789-plain' });
+    log.logger.warn({ installation, frozen, failure: err, list: [{ token: 'deeper-is-scrubbed-only' }] }, 'nested');
+    const [record] = log.records();
+    expect(record).toMatchObject({
+      installation: { token: REDACTED, team: 'T1' },
+      frozen: { password: REDACTED, user: 'u' },
+      failure: { secret: REDACTED },
+      msg: 'nested',
+    });
+    expectClean(log.text(), ['tok-123-plain', 'pw-456-plain', 'sec-789-plain']);
+    // The caller's objects are untouched, and an Error stays one (its message is still logged).
+    expect(installation.token).toBe('tok-123-plain');
+    expect(frozen.password).toBe('pw-456-plain');
+    expect(err.secret).toBe('sec-789-plain');
+    expect(record?.failure).toBeDefined();
+    log.logger.error({ err }, 'as err');
+    expect(log.records()[1]?.err).toMatchObject({ message: 'failed', secret: REDACTED, type: 'Error' });
+  });
+
   it('scrubs secret-looking text in fields with innocent names', () => {
     const log = capture();
     log.logger.info(

@@ -182,16 +182,28 @@ function whoamiText(account: Account, member: Member | null, asking: Asking): Me
   };
 }
 
-export function help(role: Role | null): Message {
+function helpText(role: Role | null): string {
   const lines = (admin: boolean) => helpLines(admin).map(({ usage, help }) => `\`${usage}\` — ${help}`);
   if (role !== 'AccountAdmin') {
     const lead =
       role === 'AccountUser'
         ? 'You are an AccountUser (read-only). AccountAdmins manage members with /chatbees-users.'
         : 'You are not registered in this ChatBees account: ask an AccountAdmin for an invite.';
-    return { text: [lead, ...lines(false)].join('\n') };
+    return [lead, ...lines(false)].join('\n');
   }
-  return { text: ['*ChatBees user admin*', ...lines(true)].join('\n') };
+  return ['*ChatBees user admin*', ...lines(true)].join('\n');
+}
+
+/** The help depends on the role alone (and the operations table): each text is made once. */
+const HELP_TEXTS = new Map<Role | null, string>();
+
+export function help(role: Role | null): Message {
+  let text = HELP_TEXTS.get(role);
+  if (text === undefined) {
+    text = helpText(role);
+    HELP_TEXTS.set(role, text);
+  }
+  return { text };
 }
 
 export function unknownCommand(word: string, role: Role | null): Message {
