@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { DatabasePooler } from '../config.js';
 import { migrationConfig } from './migration-source.js';
 import { PgliteLock } from './pglite-lock.js';
-import { PGLITE_EXTENSIONS, readTemplate } from './pglite-template.js';
+import { copyTemplateInto, PGLITE_EXTENSIONS, readTemplate } from './pglite-template.js';
 
 // int8 (bigserial ids, count(*)) as numbers on both backends: our ids and counts stay far
 // below 2^53, and services then never see '3' where they expect 3.
@@ -163,8 +163,10 @@ export async function openPglite(dataDir: string): Promise<Database> {
   const lock = new PgliteLock(`${dir}.lock`);
   lock.acquire();
   try {
-    // A new folder starts from the image `npm install` made (pglite-template.ts), if there is one.
-    const template = isEmptyDir(dir) ? readTemplate() : undefined;
+    // A new folder starts as a copy of the image `npm install` made (pglite-template.ts), or
+    // from its archive, if there is one.
+    const fresh = isEmptyDir(dir);
+    const template = fresh && !copyTemplateInto(dir) ? readTemplate() : undefined;
     const pglite = await PGlite.create(dir, {
       extensions: PGLITE_EXTENSIONS,
       ...(template ? { loadDataDir: template } : {}),

@@ -1,7 +1,7 @@
 // The embedded database on disk: created where asked, migrated, durable across restarts, and
 // held by one opener at a time (in this process or any other).
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Database, migrateToLatest, openPglite } from '../../src/db/database.js';
 import { DataDirLockedError } from '../../src/db/pglite-lock.js';
+import { copyTemplateInto, templateDir } from '../../src/db/pglite-template.js';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -108,6 +109,45 @@ describe('openPglite', () => {
       expect((await db.knex('notes').orderBy('body').pluck('body')) as string[]).toEqual(['first', 'second']);
       await db.close();
       expect(existsSync(`${dataDir}.lock`)).toBe(false);
+    },
+    SLOW,
+  );
+});
+
+describe('a new folder from the image', () => {
+  it('copies the unpacked image into a missing or empty folder, whole, leaving nothing beside it', () => {
+    const root = tempDir();
+    const image = path.join(root, 'image');
+    mkdirSync(path.join(image, 'base', '1'), { recursive: true });
+    writeFileSync(path.join(image, 'PG_VERSION'), '17\n');
+    writeFileSync(path.join(image, 'base', '1', 'table'), 'rows');
+    expect(copyTemplateInto(path.join(root, 'missing'), image)).toBe(true);
+    expect(readFileSync(path.join(root, 'missing', 'base', '1', 'table'), 'utf8')).toBe('rows');
+    mkdirSync(path.join(root, 'empty'));
+    expect(copyTemplateInto(path.join(root, 'empty'), image)).toBe(true);
+    expect(readFileSync(path.join(root, 'empty', 'PG_VERSION'), 'utf8')).toBe('17\n');
+    expect(readdirSync(root).sort()).toEqual(['empty', 'image', 'missing']);
+  });
+
+  it('says so, and leaves nothing, when there is no image or the copy fails', () => {
+    const root = tempDir();
+    expect(copyTemplateInto(path.join(root, 'db'), path.join(root, 'no-image'))).toBe(false);
+    const image = path.join(root, 'image');
+    mkdirSync(image);
+    writeFileSync(path.join(image, 'PG_VERSION'), '17\n');
+    // The folder's parent is a file: the copy cannot be made.
+    writeFileSync(path.join(root, 'file'), '');
+    expect(copyTemplateInto(path.join(root, 'file', 'db'), image)).toBe(false);
+    expect(readdirSync(root).sort()).toEqual(['file', 'image']);
+  });
+
+  it(
+    'has the image folder npm install made: a migrated database that opens as a new folder',
+    async () => {
+      // npm ci / npm install run the postinstall script that makes it (pglite-template.ts).
+      expect(existsSync(path.join(templateDir(), 'PG_VERSION'))).toBe(true);
+      const db = await openHere(path.join(tempDir(), 'pglite'));
+      expect(await publicTables(db)).toEqual(expect.arrayContaining(['accounts', 'members', 'invites', 'audit_log']));
     },
     SLOW,
   );
