@@ -16,6 +16,7 @@ import * as bulkInvitations from '../../migrations/20261201_014_bulk_invitations
 import * as memberSearch from '../../migrations/20261201_015_member_search.js';
 import * as emailSearchColumn from '../../migrations/20261202_016_email_search_column.js';
 import * as rateLimitsUnlogged from '../../migrations/20261202_017_rate_limits_unlogged.js';
+import * as pendingInvitesOrder from '../../migrations/20261202_018_pending_invites_order.js';
 
 interface Migration {
   name: string;
@@ -46,6 +47,7 @@ const migrations: Migration[] = [
   { name: '20261201_015_member_search', ...memberSearch },
   { name: '20261202_016_email_search_column', ...emailSearchColumn },
   { name: '20261202_017_rate_limits_unlogged', ...rateLimitsUnlogged },
+  { name: '20261202_018_pending_invites_order', ...pendingInvitesOrder },
 ];
 
 /** The migrations' names, in order (what a prepared database image is keyed by). */

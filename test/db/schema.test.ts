@@ -1,8 +1,10 @@
-// What migrations 016 and 017 leave behind, on both backends: the searched email column kept
-// lower-cased by the database, and the rate-limit counts in a table without a write-ahead log.
+// What migrations 016 to 018 leave behind, on both backends: the searched email column kept
+// lower-cased by the database, the rate-limit counts in a table without a write-ahead log, and
+// pending invites indexed in the order they are listed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listInvites } from '../../src/services/operations/list-invites.js';
 import { backends, type TestDatabase } from '../support/databases.js';
-import { insertMembers, makeServices, newAccount } from '../support/fixtures.js';
+import { actor, insertMembers, makeServices, newAccount } from '../support/fixtures.js';
 
 describe.each(backends)('schema on $name', (backend) => {
   let db: TestDatabase;
@@ -23,5 +25,42 @@ describe.each(backends)('schema on $name', (backend) => {
   it('keeps the rate-limit counts in an unlogged table', async () => {
     const { rows } = await db.knex.raw("SELECT relpersistence FROM pg_class WHERE relname = 'rate_limits'");
     expect(rows).toEqual([{ relpersistence: 'u' }]);
+  });
+
+  it('reads pending invites in their listed order from the index, without sorting them', async () => {
+    const services = makeServices(db.knex);
+    const account = await newAccount(services);
+    await insertMembers(db.knex, account, [{ slackUserId: 'UADMIN', role: 'AccountAdmin' }]);
+    const expires = new Date(Date.now() + 86_400_000);
+    // A bulk invitation's links expire at the same moment: the id decides their order.
+    const ids = Array.from({ length: 300 }, (_, i) => `order${String(299 - i).padStart(5, '0')}`);
+    await db.knex('invites').insert(
+      ids.map((id, i) => ({
+        id,
+        account_id: account.id,
+        created_by: 'UADMIN',
+        for_slack_user_id: `UINV${i}`,
+        role: 'AccountUser',
+        created_at: new Date(),
+        expires_at: expires,
+        max_uses: 1,
+        uses: 0,
+      })),
+    );
+    const { rows } = await db.knex.raw(
+      "SELECT indexdef FROM pg_indexes WHERE tablename = 'invites' AND indexname = 'invites_pending'",
+    );
+    expect(rows[0]?.indexdef).toMatch(/\(account_id, expires_at, id\) WHERE \(revoked_at IS NULL\)/);
+    await db.knex.raw('ANALYZE invites');
+    const plan = await db.knex.raw(
+      `EXPLAIN SELECT * FROM invites i WHERE i.account_id = ? AND i.revoked_at IS NULL AND i.expires_at > now()
+       ORDER BY i.expires_at, i.id LIMIT 101`,
+      [account.id],
+    );
+    const text = plan.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+    expect(text).toContain('invites_pending');
+    expect(text).not.toMatch(/Sort/);
+    const listed = await listInvites(services, actor(account, 'UADMIN'), { limit: 100 });
+    expect(listed.ok && listed.invites.map((i) => i.id)).toEqual([...ids].sort().slice(0, 100));
   });
 });
