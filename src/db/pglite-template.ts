@@ -7,7 +7,7 @@
 // --ignore-scripts, a read-only node_modules) only means the slower start. It holds an empty,
 // migrated database: no data, no secrets.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -112,6 +112,11 @@ export async function makeTemplate(file = templateFile()): Promise<string> {
   await unpacked.close();
   rmSync(dir, { recursive: true, force: true });
   renameSync(partialDir, dir);
+  // Images for another PGlite or other migrations are of no use any more.
+  const folder = path.dirname(file);
+  for (const entry of readdirSync(folder))
+    if (entry.startsWith('pglite-') && !path.join(folder, entry).startsWith(dir))
+      rmSync(path.join(folder, entry), { recursive: true, force: true });
   return file;
 }
 
