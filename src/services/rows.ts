@@ -1,5 +1,5 @@
 // Rows as the database gives them, turned into the domain's types.
-import type { Account, AuditAction, AuditEntry, AuditSource, Invite, Member } from './types.js';
+import type { Account, AuditAction, AuditEntry, AuditSource, Invite, ListedMember, Member } from './types.js';
 
 export type Row = Record<string, unknown>;
 
@@ -37,6 +37,21 @@ export function toMember(row: Row): Member {
     removedAt: dateOrNull(row.removed_at),
     removedBy: (row.removed_by as string | null) ?? null,
     slackDeactivatedAt: row.slack_deactivated_at ? new Date(row.slack_deactivated_at as string) : null,
+  };
+}
+
+/** The columns a list reads of a member (LISTED_COLUMNS), as the domain's type. */
+export function toListedMember(row: Row): ListedMember {
+  return {
+    id: row.id as number,
+    accountId: row.account_id as number,
+    slackUserId: row.slack_user_id as string,
+    email: (row.email as string | null) ?? null,
+    displayName: (row.display_name as string | null) ?? null,
+    role: row.role as Member['role'],
+    status: row.status as Member['status'],
+    registeredAt: date(row.registered_at),
+    slackDeactivatedAt: dateOrNull(row.slack_deactivated_at),
   };
 }
 

@@ -49,6 +49,9 @@ export interface Member {
   slackDeactivatedAt: Date | null;
 }
 
+/** A member as a list shows them (active members: nothing of removal; not how they joined). */
+export type ListedMember = Omit<Member, 'invitedBy' | 'inviteId' | 'removedAt' | 'removedBy'>;
+
 export type InviteState = 'pending' | 'expired' | 'revoked' | 'used';
 
 export interface Invite {

@@ -2,8 +2,8 @@
 import { adminRefusal, IS_ADMIN_SQL, ME_SQL } from '../checks.js';
 import { planned, prepared } from '../db.js';
 import type { Services } from '../index.js';
-import { toMember } from '../rows.js';
-import type { Actor, Member, Result, Role } from '../types.js';
+import { toListedMember } from '../rows.js';
+import type { Actor, ListedMember, Result, Role } from '../types.js';
 
 export const MAX_PAGE_SIZE = 100;
 /** A search counts its matches up to this many; past it, "more than". */
@@ -15,7 +15,7 @@ export const MAX_SEARCH_LENGTH = 100;
 export type MemberFilter = { role: Role } | { text: string };
 
 export interface MemberPage {
-  members: Member[];
+  members: ListedMember[];
   /** Active members in the account. */
   total: number;
   /** 1-based, when the page was asked for by number. */
@@ -42,6 +42,10 @@ type MemberRow = Record<string, unknown> & { sort_name: string; slack_user_id: s
 // The actor's role and the account's total come with every page, in the same statement.
 // $1 account, $2 actor, $3 page size (+1 for keyset reads, to tell whether there are more).
 const ACTIVE = `m.account_id = $1 AND m.status = 'active'`;
+// What a page shows of each member, and its keys: a third fewer columns than the whole row to
+// turn into JSON and back (the database's and the bot's work per page, measured: 279 -> ~200 µs).
+const LISTED = `m.id, m.account_id, m.slack_user_id, m.email, m.display_name, m.sort_name, m.role, m.status,
+  m.registered_at, m.slack_deactivated_at`;
 const RESULT = (order: string) => `SELECT (SELECT role FROM me) AS actor_role,
   (SELECT active_members FROM accounts WHERE id = $1) AS total,
   (SELECT coalesce(json_agg(chunk ORDER BY ${order}), '[]'::json) FROM chunk) AS members`;
@@ -60,7 +64,7 @@ const PAGE_BY_NUMBER = `WITH ${ME_SQL},
     (${KEYS} AND NOT (SELECT forwards FROM s) ORDER BY b.sort_name DESC, b.slack_user_id DESC
       OFFSET (SELECT GREATEST(skip_back, 0) FROM s) LIMIT 1)),
   chunk AS (
-    SELECT m.* FROM members m
+    SELECT ${LISTED} FROM members m
     WHERE ${ACTIVE} AND ${IS_ADMIN_SQL}
       AND (m.sort_name, m.slack_user_id) >= (SELECT sort_name, slack_user_id FROM boundary)
     ORDER BY m.sort_name, m.slack_user_id
@@ -70,7 +74,7 @@ const PAGE_BY_NUMBER = `WITH ${ME_SQL},
 // After or before the key ($4, $5).
 const PAGE_AFTER = `WITH ${ME_SQL},
   chunk AS (
-    SELECT m.* FROM members m
+    SELECT ${LISTED} FROM members m
     WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND (m.sort_name, m.slack_user_id) > ($4, $5)
     ORDER BY m.sort_name, m.slack_user_id
     LIMIT $3)
@@ -78,7 +82,7 @@ const PAGE_AFTER = `WITH ${ME_SQL},
 
 const PAGE_BEFORE = `WITH ${ME_SQL},
   chunk AS (
-    SELECT m.* FROM members m
+    SELECT ${LISTED} FROM members m
     WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND (m.sort_name, m.slack_user_id) < ($4, $5)
     ORDER BY m.sort_name DESC, m.slack_user_id DESC
     LIMIT $3)
@@ -119,7 +123,7 @@ function pageOf(
   const more = filter !== null && 'text' in filter && total > SEARCH_CAP;
   return {
     ok: true,
-    members: rows.map(toMember),
+    members: rows.map(toListedMember),
     total: more ? SEARCH_CAP : total,
     page,
     next: has.next && last ? encodeCursor(last) : null,
@@ -228,7 +232,7 @@ function filteredSql(filter: MemberFilter, where: 'offset' | 'after' | 'before')
   const key = where === 'offset' ? '' : `AND (m.sort_name, m.slack_user_id) ${backwards ? '<' : '>'} ($5, $6)`;
   return `WITH ${ME_SQL},
     chunk AS (
-      SELECT m.* FROM members m
+      SELECT ${LISTED} FROM members m
       WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND ${cond} ${key}
       ORDER BY ${order.replace(/(sort_name|slack_user_id)/g, 'm.$1')}
       ${where === 'offset' ? 'OFFSET $5' : ''} LIMIT $3)

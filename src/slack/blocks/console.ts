@@ -4,7 +4,7 @@ import type { Button, KnownBlock, ModalView } from '@slack/types';
 import type { InviteOutcome } from '../../services/operations/invite-people.js';
 import { MAX_INVITEES } from '../../services/operations/invite-people.js';
 import { MAX_SEARCH_LENGTH, type MemberFilter, type MemberPage } from '../../services/operations/list-members.js';
-import { type Account, type Invite, type Member, ROLES } from '../../services/types.js';
+import { type Account, type Invite, type ListedMember, type Member, ROLES } from '../../services/types.js';
 import { BUTTONS, FORMS } from '../operations.js';
 import { inviteResults } from './invite-results.js';
 import { accountName, countWords, filterWords, inviteLine, memberLine } from './messages.js';
@@ -97,7 +97,7 @@ export interface ConsoleData {
   notice?: string;
 }
 
-function memberBlocks(member: Member, account: Account): KnownBlock[] {
+function memberBlocks(member: ListedMember, account: Account): KnownBlock[] {
   const target = member.role === 'AccountAdmin' ? 'AccountUser' : 'AccountAdmin';
   const roleButton: Button = {
     type: 'button',

@@ -3,7 +3,7 @@ import type { KnownBlock } from '@slack/types';
 import { adminRefusalText, refusalText } from '../../refusal-text.js';
 import { SLACK_ACTOR } from '../../services/members.js';
 import type { MemberFilter, MemberPage } from '../../services/operations/list-members.js';
-import type { Account, AuditEntry, Invite, Member, Refusal, Role } from '../../services/types.js';
+import type { Account, AuditEntry, Invite, ListedMember, Member, Refusal, Role } from '../../services/types.js';
 import { USAGE } from '../command/parse.js';
 import { BUTTONS, helpLines, subcommandNames } from '../operations.js';
 import { escapeMrkdwn, link, mention, slackDate, slackDay, truncate } from './text.js';
@@ -215,7 +215,7 @@ export function unknownCommand(word: string, role: Role | null): Message {
   return { text: `I don't know "${escapeMrkdwn(word)}". Try: ${short} — or \`/chatbees-users help\`.` };
 }
 
-export function memberLine(member: Member): string {
+export function memberLine(member: ListedMember): string {
   const mark = member.slackDeactivatedAt ? ' · :warning: deactivated in Slack' : '';
   return `${mention(member.slackUserId)} · *${member.role}* · registered ${slackDay(member.registeredAt)}${mark}`;
 }
@@ -236,7 +236,7 @@ export function countWords(page: MemberPage, how: 'numbered' | 'paged' = 'number
 }
 
 /** A search's line also shows the email it may have matched. */
-function searchLine(member: Member): string {
+function searchLine(member: ListedMember): string {
   return member.email ? `${memberLine(member)} · ${escapeMrkdwn(member.email)}` : memberLine(member);
 }
 
