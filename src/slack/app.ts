@@ -152,6 +152,10 @@ export function createSlackApp(
     clientOptions: webClientOptions(config, deps),
     // Bolt's default conversation store keeps state in memory; we keep none.
     convoStore: false as const,
+    // Bolt's filter of the app's own events looks for message events and events whose `user` is
+    // the bot: the app subscribes to neither (manifest.yml), and the filter was a middleware
+    // more on every request.
+    ignoreSelf: false,
     // Error handlers get the request's body: a command refused before any listener can still
     // be answered through its response_url.
     extendedErrorHandler: true,
