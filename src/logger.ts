@@ -102,6 +102,13 @@ export function scrubText(text: string, secrets: readonly string[] = []): string
   return out;
 }
 
+/**
+ * Under load the lines are written 4 KB at a time rather than as each comes (each write was a
+ * system call and a thread-pool round trip); a quiet process still writes within LOG_FLUSH_MS.
+ */
+const LOG_BUFFER = 4096;
+const LOG_FLUSH_MS = 250;
+
 export interface LoggerOptions {
   level: LogLevel;
   /**
@@ -145,6 +152,9 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     // Lines go to stdout through a buffer written in the background (pino flushes it when the
     // process exits): a synchronous write per line cost about a fifth of a command's time.
-    options.destination ?? (pretty ? undefined : pino.destination({ dest: 1, sync: false })),
+    options.destination ??
+      (pretty
+        ? undefined
+        : pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER, periodicFlush: LOG_FLUSH_MS })),
   );
 }
