@@ -22,25 +22,7 @@ export function toAccount(row: Row): Account {
   };
 }
 
-export function toMember(row: Row): Member {
-  return {
-    id: row.id as number,
-    accountId: row.account_id as number,
-    slackUserId: row.slack_user_id as string,
-    email: (row.email as string | null) ?? null,
-    displayName: (row.display_name as string | null) ?? null,
-    role: row.role as Member['role'],
-    status: row.status as Member['status'],
-    registeredAt: date(row.registered_at),
-    invitedBy: (row.invited_by as string | null) ?? null,
-    inviteId: (row.invite_id as string | null) ?? null,
-    removedAt: dateOrNull(row.removed_at),
-    removedBy: (row.removed_by as string | null) ?? null,
-    slackDeactivatedAt: row.slack_deactivated_at ? new Date(row.slack_deactivated_at as string) : null,
-  };
-}
-
-/** The columns a list reads of a member (LISTED_COLUMNS), as the domain's type. */
+/** The columns a list reads of a member (its page's LISTED columns), as the domain's type. */
 export function toListedMember(row: Row): ListedMember {
   return {
     id: row.id as number,
@@ -52,6 +34,16 @@ export function toListedMember(row: Row): ListedMember {
     status: row.status as Member['status'],
     registeredAt: date(row.registered_at),
     slackDeactivatedAt: dateOrNull(row.slack_deactivated_at),
+  };
+}
+
+export function toMember(row: Row): Member {
+  return {
+    ...toListedMember(row),
+    invitedBy: (row.invited_by as string | null) ?? null,
+    inviteId: (row.invite_id as string | null) ?? null,
+    removedAt: dateOrNull(row.removed_at),
+    removedBy: (row.removed_by as string | null) ?? null,
   };
 }
 
