@@ -49,6 +49,9 @@ describe('coalesced reads', () => {
     });
     const asked = Array.from({ length: 450 }, (_, i) => read(i));
     expect(await Promise.all(asked)).toEqual(Array.from({ length: 450 }, (_, i) => i));
+    await turn();
+    await turn();
+    // No empty read after them (the full batches' own turns find nothing left to send).
     expect(sizes).toEqual([200, 200, 50]);
   });
 
