@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { usableAdminSql } from './checks.js';
-import { coalesced, type Db, prepared } from './db.js';
-import { toAccount, toMember } from './rows.js';
+import { coalescedRows, type Db, prepared } from './db.js';
+import { type Row, toAccount, toMember } from './rows.js';
 import type { Account, Member } from './types.js';
 
 export interface ActorContext {
@@ -79,17 +79,13 @@ export async function ensureAccount(
 
 export class AccountService {
   /** Who asks, read for every request that asked in the same turn of the event loop at once. */
-  private readonly actors: (asked: { accountId: number; slackUserId: string }) => Promise<ActorContext | undefined>;
+  private readonly actors: (asked: { accountId: number; slackUserId: string }) => Promise<Row | undefined>;
 
   constructor(private readonly deps: { knex: Knex }) {
-    this.actors = coalesced(async (keys) => {
-      const rows = await prepared(this.deps.knex, 'resolve_actors', RESOLVE_ACTORS, [
-        keys.map((k) => k.accountId),
-        keys.map((k) => k.slackUserId),
-      ]);
-      const byN = new Map(rows.map((row) => [Number(row.n), row]));
-      return keys.map((_, i) => actorContextOf(byN.get(i + 1)));
-    });
+    this.actors = coalescedRows(deps.knex, 'resolve_actors', RESOLVE_ACTORS, (keys) => [
+      keys.map((k) => k.accountId),
+      keys.map((k) => k.slackUserId),
+    ]);
   }
 
   /** The account of a Slack workspace, made on first sight; its name kept up to date. */
@@ -132,6 +128,6 @@ export class AccountService {
    * shared with the other requests of this turn of the event loop; never kept).
    */
   async resolveActor(accountId: number, slackUserId: string): Promise<ActorContext | undefined> {
-    return this.actors({ accountId, slackUserId });
+    return actorContextOf(await this.actors({ accountId, slackUserId }));
   }
 }

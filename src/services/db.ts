@@ -56,7 +56,8 @@ const MAX_COALESCED = 200;
 export function coalesced<K, V>(readMany: (keys: K[]) => Promise<V[]>): (key: K) => Promise<V> {
   type Waiting = { key: K; resolve: (value: V) => void; reject: (err: unknown) => void };
   let waiting: Waiting[] | undefined;
-  const send = async (batch: Waiting[]) => {
+  // Sent outside the async context of whichever caller made the batch: the read is all of theirs.
+  const send = AsyncResource.bind(async (batch: Waiting[]) => {
     try {
       const values = await readMany(batch.map((w) => w.key));
       if (values.length !== batch.length)
@@ -65,15 +66,14 @@ export function coalesced<K, V>(readMany: (keys: K[]) => Promise<V[]>): (key: K)
     } catch (err) {
       for (const w of batch) w.reject(err);
     }
-  };
-  // Run outside the first caller's async context: the read is every waiting request's.
-  const flush = AsyncResource.bind(() => {
+  });
+  const flush = () => {
     // Sent already when it filled up (and a new one has its own flush coming).
     if (!waiting) return;
     const batch = waiting;
     waiting = undefined;
     void send(batch);
-  });
+  };
   return (key) =>
     new Promise<V>((resolve, reject) => {
       if (!waiting) {
@@ -87,6 +87,25 @@ export function coalesced<K, V>(readMany: (keys: K[]) => Promise<V[]>): (key: K)
         void send(full);
       }
     });
+}
+
+/**
+ * A prepared statement that answers every key asked for in one turn of the event loop
+ * (`coalesced`): `parameters` turns the keys into the statement's array parameters, which it
+ * reads as `unnest(…) WITH ORDINALITY AS asked(…, n)`, returning at most one row per key with
+ * its `n` (from 1). Each caller gets its key's row, or undefined.
+ */
+export function coalescedRows<K>(
+  knex: Knex,
+  name: string,
+  sql: string,
+  parameters: (keys: K[]) => unknown[],
+): (key: K) => Promise<Row | undefined> {
+  return coalesced(async (keys: K[]) => {
+    const rows = await prepared(knex, name, sql, parameters(keys));
+    const byN = new Map(rows.map((row) => [Number(row.n), row]));
+    return keys.map((_, i) => byN.get(i + 1));
+  });
 }
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock

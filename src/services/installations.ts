@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { ACTOR_COLUMNS, type ActorContext, actorContextOf, ensureAccount } from './accounts.js';
 import { recordAudit } from './audit-log.js';
 import { adminRefusal, countUsableAdmins, findMember, lockAccount } from './checks.js';
-import { coalesced, type Db, inTransaction, prepared } from './db.js';
+import { coalescedRows, type Db, inTransaction } from './db.js';
 import { SLACK_ACTOR } from './members.js';
 import { grantAdmin } from './membership.js';
 import type { Account, Profile } from './types.js';
@@ -71,16 +71,12 @@ export class InstallationVault {
     if (deps.encryptionKey.length < 32)
       throw new Error('the installation encryption key must be at least 32 characters');
     this.key = createHash('sha256').update(`chatbees-users installations:${deps.encryptionKey}`).digest();
-    this.read = coalesced(async (keys: Asked[]) => {
-      const rows = await prepared(this.deps.knex, 'installations_with_actors', INSTALLATIONS_WITH_ACTORS, [
-        keys.map((k) => k.installKey),
-        keys.map((k) => k.ownerId),
-        keys.map((k) => k.slackUserId),
-        keys.map((k) => k.org),
-      ]);
-      const byN = new Map(rows.map((row) => [Number(row.n), row]));
-      return keys.map((_, i) => byN.get(i + 1));
-    });
+    this.read = coalescedRows(deps.knex, 'installations_with_actors', INSTALLATIONS_WITH_ACTORS, (keys: Asked[]) => [
+      keys.map((k) => k.installKey),
+      keys.map((k) => k.ownerId),
+      keys.map((k) => k.slackUserId),
+      keys.map((k) => k.org),
+    ]);
   }
 
   private seal(installKeyText: string, data: unknown): string {

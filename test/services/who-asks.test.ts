@@ -65,6 +65,9 @@ describe('coalesced reads', () => {
     await Promise.all([storage.run('first request', () => read(1)), storage.run('second request', () => read(2))]);
     await turn();
     expect(seen).toEqual([undefined]);
+    // A batch sent the moment it fills up is sent outside its last caller's context too.
+    await storage.run('a busy moment', () => Promise.all(Array.from({ length: 200 }, (_, i) => read(i))));
+    expect(seen).toEqual([undefined, undefined]);
   });
 });
 
