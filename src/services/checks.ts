@@ -84,9 +84,7 @@ export function usableAdminSql(alias: string): string {
 
 /** The account's active AccountAdmins who can act (not deactivated in Slack), as a query. */
 function usableAdmins(db: Db, accountId: number) {
-  return db('members')
-    .where({ account_id: accountId, status: 'active', role: 'AccountAdmin' })
-    .whereNull('slack_deactivated_at');
+  return db('members').where({ account_id: accountId }).whereRaw(usableAdminSql('members'));
 }
 
 /**

@@ -2,6 +2,7 @@
 // key, bound to their workspace, replaced on a re-install, gone on uninstall.
 import type { Installation } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ensureAccount } from '../../src/services/accounts.js';
 import { InstallationService, InstallationUnreadable, InstallationVault } from '../../src/services/installations.js';
 import { authorizationFailure, installationStore, NotInstalled } from '../../src/slack/installation-store.js';
 import { backends, type TestDatabase } from '../support/databases.js';
@@ -106,18 +107,12 @@ describe.each(backends)('installations on $name', (backend) => {
     await vault.save({ teamId: 'T0BAD', isEnterpriseInstall: false }, installation('T0BAD'));
     const one = await db.knex('installations').where({ install_key: 'T:T0ONE' }).first();
     await db.knex('installations').where({ install_key: 'T:T0BAD' }).update({ sealed: one.sealed });
-    const [account] = await db
-      .knex('accounts')
-      .insert({ slack_team_id: 'T0ONE', name: 'One' })
-      .onConflict(db.knex.raw('(slack_team_id) WHERE NOT is_enterprise_install'))
-      .merge()
-      .returning('id');
-    const [org] = await db
-      .knex('accounts')
-      .insert({ slack_enterprise_id: 'E0ORG', is_enterprise_install: true, name: 'Org' })
-      .onConflict(db.knex.raw('(slack_enterprise_id) WHERE is_enterprise_install'))
-      .merge()
-      .returning('id');
+    const { account } = await ensureAccount(db.knex, { teamId: 'T0ONE', isEnterpriseInstall: false, name: 'One' });
+    const { account: org } = await ensureAccount(db.knex, {
+      enterpriseId: 'E0ORG',
+      isEnterpriseInstall: true,
+      name: 'Org',
+    });
     await db.knex('members').where({ account_id: account.id }).del();
     await db.knex('members').insert([
       { account_id: account.id, slack_user_id: 'UONE', role: 'AccountAdmin', status: 'active', sort_name: 'one' },
