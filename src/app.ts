@@ -190,11 +190,11 @@ function slackSurface(config: Config, services: Services, workspaces: Workspaces
 
 /** The registration link pages: their limits, cookies and Sign in with Slack; none without PUBLIC_URL. */
 function registrationPages(options: BotOptions, services: Services, now: () => Date) {
-  const { config, logger, db } = options;
+  const { config, logger } = options;
   if (config.publicUrl === undefined) return undefined;
   const publicUrl = new URL(config.publicUrl);
   const limiter = (name: string, points: number) =>
-    sharedLimiter(db.knex, logger, { name, points, durationSeconds: 60 });
+    sharedLimiter(services.rateCounts, logger, { name, points, durationSeconds: 60, now });
   return registrationRoutes({
     services,
     logger,

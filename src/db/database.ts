@@ -112,7 +112,7 @@ const KNEX_BEGIN = /^BEGIN(?: TRANSACTION [A-Z ]+)?;$/i;
  * nothing in the session:
  * - a named prepared statement runs unnamed (parsed each time): a name prepared in one server
  *   session is unknown in the next one the pooler lends, or already taken there. This covers
- *   `prepared()` (services/db.ts) and rate-limiter-flexible's store alike.
+ *   every `prepared()` (services/db.ts).
  * - every transaction knex opens sets its limits with SET LOCAL, sent with its BEGIN in one
  *   message: no round trip more, and nothing left behind for the next borrower. pg-boss's own
  *   transactions are single "BEGIN; …; COMMIT;" messages that cannot sit idle between statements.

@@ -12,6 +12,8 @@ import { type JobQueue, RetryAt } from './queue.js';
 export const JOBS = {
   /** Hourly: forget claims of Slack requests older than Slack's redelivery window. */
   pruneRequestClaims: 'prune-request-claims',
+  /** Hourly: forget the public pages' request counts whose window ended an hour ago. */
+  pruneRateCounts: 'prune-rate-counts',
 } as const;
 
 /** Registers every job's work in this process, and the recurring ones (sent by one process). */
@@ -22,6 +24,11 @@ export async function startJobs(queue: JobQueue, services: Services, logger: Log
     logger.debug({ pruned }, 'request claims pruned');
   });
   await queue.every(JOBS.pruneRequestClaims, '17 * * * *');
+  await queue.work(JOBS.pruneRateCounts, async () => {
+    const pruned = await services.rateCounts.prune();
+    logger.debug({ pruned }, 'rate counts pruned');
+  });
+  await queue.every(JOBS.pruneRateCounts, '47 * * * *');
   // A bulk invitation, a part at a time. Two chains of jobs per invitation: the worker's (each
   // part queues the next) and a watcher's, which comes back each time the lease would lapse and
   // takes over when the process working it died (then goes on watching). The pace learnt from

@@ -7,6 +7,7 @@ import { type Jobs, NO_JOBS } from './jobs.js';
 import { MemberService } from './members.js';
 import { NOBODY, type Notifier } from './notifier.js';
 import type { Directory } from './people.js';
+import { RateCounts } from './rate-counts.js';
 import type { RegistrationLinks } from './registration-links.js';
 import { RequestClaims } from './request-claims.js';
 
@@ -37,6 +38,8 @@ export interface Services {
   invites: InviteService;
   audit: AuditService;
   requests: RequestClaims;
+  /** Request counts every process shares (the public pages' rate limits). */
+  rateCounts: RateCounts;
   /** The workspaces' installations: multi-workspace mode only. */
   installations?: InstallationService;
 }
@@ -98,6 +101,7 @@ export function createServices(options: ServiceOptions): Services {
     }),
     audit: new AuditService({ knex, now }),
     requests: new RequestClaims({ knex, now }),
+    rateCounts: new RateCounts({ knex, now }),
     installations: options.tokenEncryptionKey
       ? new InstallationService({
           knex,
@@ -112,4 +116,12 @@ export type { Jobs } from './jobs.js';
 export type { Delivery, FileToTell, InvitationShows, Notice, Notifier, SentAt } from './notifier.js';
 export type { Directory, Gathered, GatherFailure, Lookup, SlackPerson, Source } from './people.js';
 export * from './types.js';
-export type { AccountService, AuditService, InstallationService, InviteService, MemberService, RequestClaims };
+export type {
+  AccountService,
+  AuditService,
+  InstallationService,
+  InviteService,
+  MemberService,
+  RateCounts,
+  RequestClaims,
+};

@@ -2,11 +2,11 @@ import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import { recordAudit, recordAudits } from './audit-log.js';
 import { canAdminister, findMember, lockAsAdmin, usableAdminSql, usableInvite } from './checks.js';
-import { type Db, inTransaction, prepared } from './db.js';
+import { coalescedRows, type Db, inTransaction } from './db.js';
 import { isInstalled } from './installations.js';
 import { JOB, type Jobs, type LaterJob, queueAll } from './jobs.js';
 import type { RegistrationLinks } from './registration-links.js';
-import { toAccount, toInvite } from './rows.js';
+import { type Row, toAccount, toInvite } from './rows.js';
 import {
   type Account,
   type Actor,
@@ -146,14 +146,18 @@ export async function linkAuthority(
 // What a registration page shows: the invite, its account and the inviting admin's name.
 // Whether the inviter can invite now (an active AccountAdmin not deactivated in Slack, as
 // canAdminister asks) comes in the same read: a page view is one round trip fewer.
-const INVITE_DETAILS = `SELECT i.*, row_to_json(a.*) AS account, inviter.display_name AS inviter_name,
+// The invites asked for in one turn of the event loop (`coalescedRows`: a page view read its
+// invite in a round trip of its own), each with its account and what its maker can still do.
+const INVITE_DETAILS = `SELECT asked.n, i.*, row_to_json(a.*) AS account, inviter.display_name AS inviter_name,
     coalesce(${usableAdminSql('inviter')}, false) AS inviter_can_invite
-  FROM invites i
+  FROM unnest($1::text[]) WITH ORDINALITY AS asked(id, n)
+  JOIN invites i ON i.id = asked.id
   JOIN accounts a ON a.id = i.account_id
-  LEFT JOIN members inviter ON inviter.account_id = i.account_id AND inviter.slack_user_id = i.created_by
-  WHERE i.id = $1`;
+  LEFT JOIN members inviter ON inviter.account_id = i.account_id AND inviter.slack_user_id = i.created_by`;
 
 export class InviteService {
+  private readonly details: (inviteId: string) => Promise<Row | undefined>;
+
   constructor(
     private readonly deps: {
       knex: Knex;
@@ -168,7 +172,9 @@ export class InviteService {
       /** How long before a personal link expires its person is reminded; null: never. */
       reminderBeforeSeconds: number | null;
     },
-  ) {}
+  ) {
+    this.details = coalescedRows(deps.knex, 'invite_details', INVITE_DETAILS, (ids) => [ids]);
+  }
 
   /**
    * A registration invite granting AccountUser: bound to one Slack user (single use; it
@@ -450,7 +456,7 @@ export class InviteService {
 
   /** The same, for an invite Slack names (the Accept button of its DM): no token to check. */
   async inspectById(inviteId: string): Promise<Inspection> {
-    const [row] = await prepared(this.deps.knex, 'invite_details', INVITE_DETAILS, [inviteId]);
+    const row = await this.details(inviteId);
     if (!row) return refuse('invite_unknown');
     const details = {
       invite: toInvite(row),

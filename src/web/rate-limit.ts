@@ -1,12 +1,12 @@
 // Request limits of the public pages, per client address and per registration link, counted in
-// the database (rate-limiter-flexible's PostgreSQL store, its table made by migration 008) so
-// that every process sees the same counts. When the database fails or is slow, each process
-// counts in its own memory for a while (the same library's memory limiter) rather than letting
-// floods through or making every page wait for the database.
+// the database (services' RateCounts, in the table migration 008 made) so that every process sees
+// the same counts. When the database fails or is slow, each process counts in its own memory for
+// a while (rate-limiter-flexible's memory limiter) rather than letting floods through or making
+// every page wait for the database.
 import { isIP } from 'node:net';
-import type { Knex } from 'knex';
-import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../logger.js';
+import type { Counted } from '../services/rate-counts.js';
 
 export type Admission = { ok: true } | { ok: false; retryAfterSeconds: number };
 
@@ -14,73 +14,100 @@ export interface Limiter {
   take(key: string): Promise<Admission>;
 }
 
-/** The table migration 008 makes; the library is told it exists, and never creates it. */
+/** Where the shared counts are kept (services.rateCounts). */
+export interface SharedCounts {
+  count(key: string, windowMs: number): Promise<Counted>;
+}
+
+/** The table migration 008 makes. */
 export const RATE_LIMIT_TABLE = 'rate_limits';
 /** How long a page waits for the shared count before counting in memory. */
 const STORE_TIMEOUT_MS = 500;
 /** After the shared count failed or was slow, how long to count in memory without asking it. */
 const STORE_PAUSE_MS = 10_000;
+/** Keys refused until their window ends, remembered in memory; past this many, the ended ones go. */
+const BLOCKED_KEPT = 10_000;
 
 class StoreTimeout extends Error {}
+
+const refused = (msLeft: number): Admission => ({
+  ok: false,
+  retryAfterSeconds: Math.max(1, Math.ceil(msLeft / 1000)),
+});
 
 /**
  * `points` requests per `durationSeconds` for each key, named apart by `name`; undefined for no
  * limit (`points` 0). A key past its limit is refused from memory until its window ends, so a
- * flood costs the database one row update per window, not one per request.
+ * flood costs the database one count per window and process, not one per request.
  */
 export function sharedLimiter(
-  knex: Knex,
+  counts: SharedCounts,
   logger: Logger,
-  options: { name: string; points: number; durationSeconds: number },
+  options: { name: string; points: number; durationSeconds: number; now?: () => Date },
 ): Limiter | undefined {
   if (options.points <= 0) return undefined;
-  const common = { keyPrefix: options.name, points: options.points, duration: options.durationSeconds };
-  const shared = new RateLimiterPostgres({
-    ...common,
-    storeClient: knex,
-    storeType: 'knex',
-    tableName: RATE_LIMIT_TABLE,
-    tableCreated: true,
-    inMemoryBlockOnConsumed: options.points + 1,
+  // The counts' clock (the windows end by it).
+  const now = () => (options.now ? options.now().getTime() : Date.now());
+  const windowMs = options.durationSeconds * 1000;
+  const local = new RateLimiterMemory({
+    keyPrefix: options.name,
+    points: options.points,
+    duration: options.durationSeconds,
   });
-  const local = new RateLimiterMemory(common);
+  const blocked = new Map<string, number>();
   let sharedPausedUntil = 0;
 
-  const consumeShared = (key: string) => {
+  const countShared = (key: string) => {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StoreTimeout()), STORE_TIMEOUT_MS);
     });
-    return Promise.race([shared.consume(key), late]).finally(() => clearTimeout(timer));
+    return Promise.race([counts.count(`${options.name}:${key}`, windowMs), late]).finally(() => clearTimeout(timer));
+  };
+
+  const block = (key: string, until: number) => {
+    if (blocked.size >= BLOCKED_KEPT) {
+      const at = now();
+      for (const [k, end] of blocked) if (end <= at) blocked.delete(k);
+      if (blocked.size >= BLOCKED_KEPT) blocked.clear();
+    }
+    blocked.set(key, until);
+  };
+
+  const countLocal = async (key: string): Promise<Admission> => {
+    try {
+      await local.consume(key);
+      return { ok: true };
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      return refused(err.msBeforeNext);
+    }
   };
 
   return {
     async take(key) {
-      try {
-        if (Date.now() < sharedPausedUntil) await local.consume(key);
-        else {
-          try {
-            await consumeShared(key);
-          } catch (err) {
-            if (err instanceof RateLimiterRes) throw err;
-            if (Date.now() >= sharedPausedUntil) {
-              logger.warn(
-                {
-                  limit: options.name,
-                  error: err instanceof StoreTimeout ? 'no answer in time' : (err as Error).message,
-                },
-                'page rate limits: the database did not count; counting in this process for now',
-              );
-            }
-            sharedPausedUntil = Date.now() + STORE_PAUSE_MS;
-            await local.consume(key);
-          }
-        }
-        return { ok: true };
-      } catch (err) {
-        if (!(err instanceof RateLimiterRes)) throw err;
-        return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)) };
+      const until = blocked.get(key);
+      if (until !== undefined) {
+        if (until > now()) return refused(until - now());
+        blocked.delete(key);
       }
+      if (Date.now() < sharedPausedUntil) return countLocal(key);
+      let counted: Counted;
+      try {
+        counted = await countShared(key);
+      } catch (err) {
+        if (Date.now() >= sharedPausedUntil) {
+          logger.warn(
+            { limit: options.name, error: err instanceof StoreTimeout ? 'no answer in time' : (err as Error).message },
+            'page rate limits: the database did not count; counting in this process for now',
+          );
+        }
+        sharedPausedUntil = Date.now() + STORE_PAUSE_MS;
+        return countLocal(key);
+      }
+      if (counted.points <= options.points) return { ok: true };
+      block(key, counted.resetsAt);
+      return refused(counted.resetsAt - now());
     },
   };
 }

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { webcrypto } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Services } from '../../src/services/index.js';
 import { changeRole } from '../../src/services/operations/change-role.js';
 import { listInvites } from '../../src/services/operations/list-invites.js';
@@ -9,7 +10,16 @@ import { revokeInvite } from '../../src/services/operations/revoke-invite.js';
 import { RegistrationLinks } from '../../src/services/registration-links.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
-import { actor, makeServices, newAccount, PUBLIC_URL, SEVEN_DAYS, snapshot, TestClock } from '../support/fixtures.js';
+import {
+  actor,
+  makeLinks,
+  makeServices,
+  newAccount,
+  PUBLIC_URL,
+  SEVEN_DAYS,
+  snapshot,
+  TestClock,
+} from '../support/fixtures.js';
 
 describe.each(backends)('invites on $name', (backend) => {
   let db: TestDatabase;
@@ -183,6 +193,54 @@ describe.each(backends)('invites on $name', (backend) => {
       const late = await services.invites.inspect(created.token);
       expect(late).toMatchObject({ ok: false, reason: 'invite_expired', details: { invite: { createdBy: 'UADMIN' } } });
       expect(await snapshot(db.knex, account.id)).toEqual(before);
+    });
+
+    it('reads the links opened at once with one statement, each with its own answer', async () => {
+      const made = await Promise.all(
+        ['UBOB', 'UCAT', 'UDAN'].map((u) => services.invites.create(admin(), { forSlackUserId: u })),
+      );
+      const tokens = made.map((m) => (m.ok ? m.token : ''));
+      const revoked = made[1]?.ok ? made[1].invite.id : '';
+      expect((await revokeInvite(services, admin(), { inviteId: revoked })).ok).toBe(true);
+      const ghost = await makeLinks(clock).sign({
+        id: 'nosuchinvite',
+        expiresAt: new Date(clock.now().getTime() + 60_000),
+      });
+      const client = db.knex.client as { acquireConnection: () => Promise<unknown> };
+      const acquired = vi.spyOn(client, 'acquireConnection');
+      try {
+        const seen = await Promise.all([...tokens, ghost].map((t) => services.invites.inspect(t)));
+        expect(acquired).toHaveBeenCalledTimes(1);
+        expect(seen.map((s) => (s.ok ? s.invite.forSlackUserId : s.reason))).toEqual([
+          'UBOB',
+          'invite_revoked',
+          'UDAN',
+          'invite_unknown',
+        ]);
+      } finally {
+        acquired.mockRestore();
+      }
+    });
+
+    it("checks a link's signature once however often it is opened, its expiry each time", async () => {
+      const created = await services.invites.create(admin(), { forSlackUserId: 'UBOB' });
+      if (!created.ok) throw new Error(created.reason);
+      const links = makeLinks(clock);
+      const verify = vi.spyOn(webcrypto.subtle, 'verify');
+      try {
+        expect(await links.verify(created.token)).toEqual({ ok: true, inviteId: created.invite.id, expired: false });
+        expect(await links.verify(created.token)).toEqual({ ok: true, inviteId: created.invite.id, expired: false });
+        expect(verify).toHaveBeenCalledTimes(1);
+        clock.advance(SEVEN_DAYS);
+        expect(await links.verify(created.token)).toEqual({ ok: true, inviteId: created.invite.id, expired: true });
+        // A forged one is checked, and refused, each time.
+        const forged = `${created.token.slice(0, -4)}AAAA`;
+        expect(await links.verify(forged)).toEqual({ ok: false, reason: 'invalid' });
+        expect(await links.verify(forged)).toEqual({ ok: false, reason: 'invalid' });
+        expect(verify).toHaveBeenCalledTimes(3);
+      } finally {
+        verify.mockRestore();
+      }
     });
 
     it('refuses a revoked link, and changes nothing', async () => {
