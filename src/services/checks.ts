@@ -1,8 +1,8 @@
 // The checks every operation makes: who is an admin (in SQL and in TypeScript), the account
 // lock, the last-admin count, what makes an invite usable.
 import type { Knex } from 'knex';
-import { type Db, prepared } from './db.js';
-import { type Row, toAccount, toMember } from './rows.js';
+import { type Db, together } from './db.js';
+import { jsonColumns, type Row, rowOf, toAccount, toMember } from './rows.js';
 import { type Account, type Actor, isAdmin, type Member, type Refused, refuse } from './types.js';
 
 /**
@@ -20,14 +20,24 @@ export function adminRefusal(role: string | null | undefined): Refused<'not_memb
   return undefined;
 }
 
+/** The SQL type of a value an admin read passes ($3…): fixed per statement, as its values are. */
+function sqlType(value: unknown): string {
+  if (value instanceof Date) return 'timestamptz';
+  if (Number.isInteger(value)) return 'int';
+  if (typeof value === 'string') return 'text';
+  throw new Error(`readAsAdmin: no SQL type for ${typeof value}`);
+}
+
 /**
  * An AccountAdmin-only read in one round trip: the service's own check of the actor ($1
- * account, $2 Slack user) and the rows of `chunk`, a query that may use `me` and `$3`…
+ * account, $2 Slack user) and the `columns` of the rows of `chunk`, a query that may use `me`
+ * and `$3`… The reads of the same statement asked for in one turn go as one (`together`).
  */
 export async function readAsAdmin(
   knex: Knex,
   name: string,
   chunk: string,
+  columns: readonly string[],
   order: string,
   actor: Actor,
   values: unknown[],
@@ -35,9 +45,20 @@ export async function readAsAdmin(
   const sql = `WITH ${ME_SQL},
     chunk AS (${chunk})
     SELECT (SELECT role FROM me) AS actor_role,
-      (SELECT coalesce(json_agg(chunk ORDER BY ${order}), '[]'::json) FROM chunk) AS rows`;
-  const [row] = await prepared(knex, name, sql, [actor.accountId, actor.slackUserId, ...values]);
-  return adminRefusal(row?.actor_role as string | null | undefined) ?? { ok: true, rows: (row?.rows as Row[]) ?? [] };
+      (SELECT coalesce(json_agg(${jsonColumns('chunk', columns)} ORDER BY ${order}), '[]'::json) FROM chunk) AS rows`;
+  const row = await together(
+    knex,
+    name,
+    sql,
+    ['bigint', 'text', ...values.map(sqlType)],
+    [actor.accountId, actor.slackUserId, ...values],
+  );
+  return (
+    adminRefusal(row?.actor_role as string | null | undefined) ?? {
+      ok: true,
+      rows: ((row?.rows as unknown[][] | undefined) ?? []).map((values) => rowOf(columns, values)),
+    }
+  );
 }
 
 /** The rule for an invite that can still be used, in SQL: `now` is the placeholder for the time. */

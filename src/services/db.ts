@@ -108,6 +108,52 @@ export function coalescedRows<K>(
   });
 }
 
+/**
+ * A prepared statement that returns one row for its values (`sql` with $1, $2, … of `types`),
+ * run for all its callers of one turn of the event loop as one statement: their values as
+ * arrays, each caller's set a row of `unnest(…) WITH ORDINALITY`, `sql` run for each through a
+ * LATERAL join. Each caller gets its own row, or undefined. On this host a round trip to the
+ * database cost the bot a `writev` of about 170 µs (the system call wakes the database's
+ * process), so the answers to a page of requests arriving together share one.
+ */
+export function coalescedStatement(
+  knex: Knex,
+  name: string,
+  sql: string,
+  types: readonly string[],
+): (values: unknown[]) => Promise<Row | undefined> {
+  const arrays = types.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
+  const columns = types.map((_, i) => `p${i + 1}`).join(', ');
+  const each = sql.replace(/\$(\d+)/g, (_, i: string) => `asked.p${i}`);
+  const batched = `SELECT asked.n, x.* FROM unnest(${arrays}) WITH ORDINALITY AS asked(${columns}, n)
+    CROSS JOIN LATERAL (${each}) x`;
+  return coalescedRows(knex, name, batched, (sets: unknown[][]) => types.map((_, i) => sets.map((set) => set[i])));
+}
+
+/** One `coalescedStatement` per statement name and database, made on first use. */
+const statements = new WeakMap<Knex, Map<string, (values: unknown[]) => Promise<Row | undefined>>>();
+
+/** Runs `sql` (one row) as a `coalescedStatement` named `name`: with the other callers of this turn. */
+export function together(
+  knex: Knex,
+  name: string,
+  sql: string,
+  types: readonly string[],
+  values: unknown[],
+): Promise<Row | undefined> {
+  let named = statements.get(knex);
+  if (!named) {
+    named = new Map();
+    statements.set(knex, named);
+  }
+  let run = named.get(name);
+  if (!run) {
+    run = coalescedStatement(knex, name, sql, types);
+    named.set(name, run);
+  }
+  return run(values);
+}
+
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock
 
 /** Runs `work` in one transaction, retrying it whole when PostgreSQL asks us to. */

@@ -138,6 +138,7 @@ export class MemberService {
          (SELECT count(*)::int FROM invites i WHERE i.account_id = $1 AND ${usableInvite('i', '$3')}) AS pending_invites,
          (SELECT count(*)::int FROM access_requests r WHERE r.account_id = $1 AND r.status = 'open') AS open_requests
        FROM accounts a WHERE a.id = $1 AND ${IS_ADMIN_SQL}`,
+      ['members', 'pending_invites', 'open_requests'],
       'chunk.members',
       actor,
       [this.deps.now()],

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { coalesced } from '../../src/services/db.js';
 import type { Services } from '../../src/services/index.js';
 import { changeRole } from '../../src/services/operations/change-role.js';
+import { listMembers } from '../../src/services/operations/list-members.js';
 import { removeMember } from '../../src/services/operations/remove-member.js';
 import type { Account } from '../../src/services/types.js';
 import { backends, type TestDatabase } from '../support/databases.js';
@@ -130,6 +131,32 @@ describe.each(backends)('who asks on $name', (backend) => {
     expect(before?.member?.status).toBe('active');
     await removeMember(services, actor(account, 'UADMIN'), { user: 'UUSER' });
     expect((await services.accounts.resolveActor(account.id, 'UUSER'))?.member?.status).toBe('removed');
+  });
+
+  it('answers the same read for several askers in one statement, each for their own values', async () => {
+    await insertMembers(
+      db.knex,
+      account,
+      Array.from({ length: 6 }, (_, i) => ({ slackUserId: `UMORE${i}`, displayName: `More ${i}` })),
+    );
+    const client = db.knex.client as { acquireConnection: () => Promise<unknown> };
+    const acquired = vi.spyOn(client, 'acquireConnection');
+    try {
+      const [first, second, user, stranger] = await Promise.all([
+        listMembers(services, actor(account, 'UADMIN'), { limit: 3, page: 1 }),
+        listMembers(services, actor(account, 'UADMIN2'), { limit: 3, page: 2 }),
+        listMembers(services, actor(account, 'UUSER'), { limit: 3, page: 1 }),
+        listMembers(services, actor(account, 'UNOBODY'), { limit: 3, page: 1 }),
+      ]);
+      expect(acquired).toHaveBeenCalledTimes(1);
+      const names = (page: typeof first) => (page.ok ? page.members.map((m) => m.displayName) : page.reason);
+      expect(names(first)).toEqual(['Ada', 'Bea', 'Cy']);
+      expect(names(second)).toEqual(['More 0', 'More 1', 'More 2']);
+      expect(names(user)).toBe('not_admin');
+      expect(names(stranger)).toBe('not_member');
+    } finally {
+      acquired.mockRestore();
+    }
   });
 
   it('says when the account has AccountAdmins but none who can act', async () => {

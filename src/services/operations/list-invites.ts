@@ -1,7 +1,7 @@
 // The registration links that can still be used (`/chatbees-users invites`, the console).
 import { IS_ADMIN_SQL, readAsAdmin, usableInvite } from '../checks.js';
 import type { Services } from '../index.js';
-import { toInvite } from '../rows.js';
+import { INVITE_COLUMNS, toInvite } from '../rows.js';
 import type { Actor, Invite, Result } from '../types.js';
 
 export const MAX_INVITES_LISTED = 500;
@@ -19,6 +19,7 @@ export async function listInvites(
     `SELECT i.* FROM invites i
      WHERE i.account_id = $1 AND ${usableInvite('i', '$3')} AND ${IS_ADMIN_SQL}
      ORDER BY i.expires_at, i.id LIMIT $4`,
+    INVITE_COLUMNS,
     'chunk.expires_at, chunk.id',
     actor,
     [services.now(), limit],

@@ -24,6 +24,7 @@ export async function listRequests(
      FROM access_requests r LEFT JOIN invites i ON i.id = r.invite_id
      WHERE r.account_id = $1 AND r.status = 'open' AND ${IS_ADMIN_SQL}
      ORDER BY r.created_at, r.id LIMIT $3`,
+    ['id', 'slack_user_id', 'reason', 'guest', 'created_at', 'invite_created_by', 'invite_expires_at', 'open'],
     'chunk.created_at, chunk.id',
     actor,
     [MAX_REQUESTS_LISTED],

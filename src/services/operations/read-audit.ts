@@ -1,7 +1,7 @@
 // The account's latest changes (`/chatbees-users audit`).
 import { IS_ADMIN_SQL, readAsAdmin } from '../checks.js';
 import type { Services } from '../index.js';
-import { toAuditEntry } from '../rows.js';
+import { AUDIT_COLUMNS, toAuditEntry } from '../rows.js';
 import type { Actor, AuditEntry, Result } from '../types.js';
 
 export const MAX_AUDIT_ENTRIES = 50;
@@ -19,6 +19,7 @@ export async function readAudit(
     `SELECT l.* FROM audit_log l
      WHERE l.account_id = $1 AND l.action <> 'access.refused' AND ${IS_ADMIN_SQL}
      ORDER BY l.id DESC LIMIT $3`,
+    AUDIT_COLUMNS,
     'chunk.id DESC',
     actor,
     [Math.max(1, Math.min(MAX_AUDIT_ENTRIES, Math.floor(input.limit)))],
