@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { usableAdminSql } from './checks.js';
 import { coalescedRows, type Db, prepared } from './db.js';
-import { type Row, toAccount, toMember } from './rows.js';
+import { ACCOUNT_COLUMNS, jsonColumns, MEMBER_COLUMNS, type Row, rowOf, toAccount, toMember } from './rows.js';
 import type { Account, Member } from './types.js';
 
 export interface ActorContext {
@@ -13,7 +13,8 @@ export interface ActorContext {
 }
 
 /** Who asks, as columns over `a` (their account, null when none) and `m` (their member row). */
-export const ACTOR_COLUMNS = `row_to_json(a.*) AS account, row_to_json(m.*) AS member,
+export const ACTOR_COLUMNS = `CASE WHEN a.id IS NULL THEN NULL ELSE ${jsonColumns('a', ACCOUNT_COLUMNS)} END AS account,
+    CASE WHEN m.id IS NULL THEN NULL ELSE ${jsonColumns('m', MEMBER_COLUMNS)} END AS member,
     (NOT EXISTS (SELECT 1 FROM members x WHERE x.account_id = a.id AND ${usableAdminSql('x')})
      AND EXISTS (SELECT 1 FROM members y WHERE y.account_id = a.id AND y.role = 'AccountAdmin'
                  AND y.status = 'active' AND y.slack_deactivated_at IS NOT NULL)) AS no_usable_admin`;
@@ -29,8 +30,8 @@ const RESOLVE_ACTORS = `SELECT asked.n, ${ACTOR_COLUMNS}
 export function actorContextOf(row: Record<string, unknown> | undefined): ActorContext | undefined {
   if (!row?.account) return undefined;
   return {
-    account: toAccount(row.account as Record<string, unknown>),
-    member: row.member ? toMember(row.member as Record<string, unknown>) : null,
+    account: toAccount(rowOf(ACCOUNT_COLUMNS, row.account as unknown[])),
+    member: row.member ? toMember(rowOf(MEMBER_COLUMNS, row.member as unknown[])) : null,
     noUsableAdmin: row.no_usable_admin === true,
   };
 }

@@ -28,6 +28,9 @@ function dateOrNull(value: unknown): Date | null {
   return value === null || value === undefined ? null : date(value);
 }
 
+/** The columns `toAccount` reads. */
+export const ACCOUNT_COLUMNS = ['id', 'slack_team_id', 'slack_enterprise_id', 'is_enterprise_install', 'name'] as const;
+
 export function toAccount(row: Row): Account {
   return {
     id: row.id as number,
@@ -66,6 +69,9 @@ export function toListedMember(row: Row): ListedMember {
     slackDeactivatedAt: dateOrNull(row.slack_deactivated_at),
   };
 }
+
+/** The columns `toMember` reads. */
+export const MEMBER_COLUMNS = [...LISTED_COLUMNS, 'invited_by', 'invite_id', 'removed_at', 'removed_by'] as const;
 
 export function toMember(row: Row): Member {
   return {
