@@ -112,7 +112,8 @@ export function coalescedRows<K>(
  * A prepared statement that returns one row for its values (`sql` with $1, $2, … of `types`),
  * run for all its callers of one turn of the event loop as one statement: their values as
  * arrays, each caller's set a row of `unnest(…) WITH ORDINALITY`, `sql` run for each through a
- * LATERAL join. Each caller gets its own row, or undefined. On this host a round trip to the
+ * LATERAL join (so `sql` must return no column named `n`, the caller's place). Each caller gets
+ * its own row, or undefined. On this host a round trip to the
  * database cost the bot a `writev` of about 170 µs (the system call wakes the database's
  * process), so the answers to a page of requests arriving together share one.
  */

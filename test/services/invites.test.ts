@@ -243,6 +243,13 @@ describe.each(backends)('invites on $name', (backend) => {
       }
     });
 
+    it('refuses links signed with a key WebCrypto cannot use, without an unhandled rejection', async () => {
+      const empty = new RegistrationLinks({ publicUrl: PUBLIC_URL, secret: '', now: clock.now });
+      await new Promise((resolve) => setImmediate(resolve));
+      await expect(empty.sign({ id: 'abcdef', expiresAt: new Date(clock.now().getTime() + 60_000) })).rejects.toThrow();
+      expect(await empty.verify('a.b.c')).toEqual({ ok: false, reason: 'invalid' });
+    });
+
     it('refuses a revoked link, and changes nothing', async () => {
       const created = await services.invites.create(admin(), { forSlackUserId: 'UBOB' });
       if (!created.ok) throw new Error(created.reason);
