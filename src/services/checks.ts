@@ -2,7 +2,7 @@
 // lock, the last-admin count, what makes an invite usable.
 import type { Knex } from 'knex';
 import { type Db, together } from './db.js';
-import { jsonColumns, type Row, rowOf, toAccount, toMember } from './rows.js';
+import { jsonRows, type Row, rowsOf, toAccount, toMember } from './rows.js';
 import { type Account, type Actor, isAdmin, type Member, type Refused, refuse } from './types.js';
 
 /**
@@ -18,14 +18,6 @@ export function adminRefusal(role: string | null | undefined): Refused<'not_memb
   if (!role) return refuse('not_member');
   if (!isAdmin(role)) return refuse('not_admin');
   return undefined;
-}
-
-/** The SQL type of a value an admin read passes ($3…): fixed per statement, as its values are. */
-function sqlType(value: unknown): string {
-  if (value instanceof Date) return 'timestamptz';
-  if (Number.isInteger(value)) return 'int';
-  if (typeof value === 'string') return 'text';
-  throw new Error(`readAsAdmin: no SQL type for ${typeof value}`);
 }
 
 /**
@@ -45,20 +37,9 @@ export async function readAsAdmin(
   const sql = `WITH ${ME_SQL},
     chunk AS (${chunk})
     SELECT (SELECT role FROM me) AS actor_role,
-      (SELECT coalesce(json_agg(${jsonColumns('chunk', columns)} ORDER BY ${order}), '[]'::json) FROM chunk) AS rows`;
-  const row = await together(
-    knex,
-    name,
-    sql,
-    ['bigint', 'text', ...values.map(sqlType)],
-    [actor.accountId, actor.slackUserId, ...values],
-  );
-  return (
-    adminRefusal(row?.actor_role as string | null | undefined) ?? {
-      ok: true,
-      rows: ((row?.rows as unknown[][] | undefined) ?? []).map((values) => rowOf(columns, values)),
-    }
-  );
+      ${jsonRows('chunk', columns, order)} AS rows`;
+  const row = await together(knex, name, sql, [actor.accountId, actor.slackUserId, ...values]);
+  return adminRefusal(row?.actor_role as string | null | undefined) ?? { ok: true, rows: rowsOf(columns, row?.rows) };
 }
 
 /** The rule for an invite that can still be used, in SQL: `now` is the placeholder for the time. */

@@ -117,7 +117,7 @@ export function coalescedRows<K>(
  * database cost the bot a `writev` of about 170 µs (the system call wakes the database's
  * process), so the answers to a page of requests arriving together share one.
  */
-export function coalescedStatement(
+function coalescedStatement(
   knex: Knex,
   name: string,
   sql: string,
@@ -134,14 +134,21 @@ export function coalescedStatement(
 /** One `coalescedStatement` per statement name and database, made on first use. */
 const statements = new WeakMap<Knex, Map<string, (values: unknown[]) => Promise<Row | undefined>>>();
 
-/** Runs `sql` (one row) as a `coalescedStatement` named `name`: with the other callers of this turn. */
-export function together(
-  knex: Knex,
-  name: string,
-  sql: string,
-  types: readonly string[],
-  values: unknown[],
-): Promise<Row | undefined> {
+/** The SQL type of a statement's value: whole numbers as bigint (ids are), dates with their zone. */
+function sqlType(value: unknown): string {
+  if (value instanceof Date) return 'timestamptz';
+  if (Number.isInteger(value)) return 'bigint';
+  if (typeof value === 'string') return 'text';
+  if (typeof value === 'boolean') return 'boolean';
+  throw new Error(`together: no SQL type for a ${typeof value} value`);
+}
+
+/**
+ * Runs `sql` (one row; $1, $2, …) as a `coalescedStatement` named `name`, with the other callers
+ * of this turn. The parameters' types come from the first call's values: a name is one statement
+ * whose values are always of the same kinds (no nulls).
+ */
+export function together(knex: Knex, name: string, sql: string, values: unknown[]): Promise<Row | undefined> {
   let named = statements.get(knex);
   if (!named) {
     named = new Map();
@@ -149,7 +156,7 @@ export function together(
   }
   let run = named.get(name);
   if (!run) {
-    run = coalescedStatement(knex, name, sql, types);
+    run = coalescedStatement(knex, name, sql, values.map(sqlType));
     named.set(name, run);
   }
   return run(values);

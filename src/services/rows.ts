@@ -19,6 +19,16 @@ export function rowOf(columns: readonly string[], values: readonly unknown[]): R
   return row;
 }
 
+/** The rows of `alias` (a CTE) in `order`, as one JSON array of `jsonColumns` ('[]' for none). */
+export function jsonRows(alias: string, columns: readonly string[], order: string): string {
+  return `(SELECT coalesce(json_agg(${jsonColumns(alias, columns)} ORDER BY ${order}), '[]'::json) FROM ${alias})`;
+}
+
+/** The rows `jsonRows` sent, keyed by column again. */
+export function rowsOf(columns: readonly string[], arrays: unknown): Row[] {
+  return ((arrays as unknown[][] | null | undefined) ?? []).map((values) => rowOf(columns, values));
+}
+
 /** Timestamps arrive as Dates from columns and as text from JSON built in SQL. */
 function date(value: unknown): Date {
   return value instanceof Date ? value : new Date(value as string);
