@@ -4,6 +4,7 @@
 // it), the Slack stand-in on another site (localhost, Slack's consent page included), PGlite.
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { linkDigest } from '../../src/web/links.js';
 import { freePort, type RunningBot, startTestBot } from '../support/bot.js';
 import { browserSuite, launchChromium, openPage, type WatchedPage } from '../support/browser.js';
 import { openPgliteTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -146,7 +147,9 @@ browserSuite('registration pages in Chromium', { timeout: 25_000 }, () => {
   }
 
   describe('personal links, without Sign in with Slack', () => {
-    const s = stage({});
+    // The pages' limits on (per address well above what these tests send), so that Chromium's
+    // requests go through the counts the database keeps.
+    const s = stage({ RATE_LIMIT_PER_ADDRESS: '600', RATE_LIMIT_PER_LINK: '20' });
 
     it('a: opened from the DM and confirmed with a click, registers the person', async () => {
       const url = await personalLink(s, 'UBOB001');
@@ -161,6 +164,13 @@ browserSuite('registration pages in Chromium', { timeout: 25_000 }, () => {
       expect(w.status()).toBe(200);
       expect(await heading(w)).toBe('You are in');
       expect(await member(s, 'UBOB001')).toMatchObject({ status: 'active', role: 'AccountUser' });
+      // The page and its confirmation, each counted once against the link.
+      const token = decodeURIComponent(new URL(url).pathname.slice('/register/'.length));
+      const counted = await s.db
+        .knex('rate_limits')
+        .where({ key: `page:link:${linkDigest(token)}` })
+        .first();
+      expect(Number(counted?.points)).toBe(2);
     });
 
     it('d: an expired link says "Link expired", a revoked one "Link withdrawn"', async () => {
