@@ -238,7 +238,7 @@ async function compare(
   return { name, ...figures, ratio: Number(ratio.toFixed(2)), p99_ratio: Number(p99Ratio.toFixed(2)), rounds };
 }
 
-async function seed(url: string): Promise<string[]> {
+export async function seed(url: string): Promise<string[]> {
   const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
   try {
     await migrateToLatest(knex);

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config.js';
-import { currentRequest } from './request-log.js';
 
 export type { Logger } from 'pino';
 
@@ -138,11 +137,6 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: { service: 'chatbees-users' },
-      // Every line written while a request is handled names that request.
-      mixin: () => {
-        const id = currentRequest()?.id;
-        return id ? { reqId: id } : {};
-      },
       formatters: { log: censorOneLevel },
       redact: { paths: REDACT_PATHS, censor: REDACTED },
       // Redaction covers known fields; the finished line is scrubbed as well, so a secret in a

@@ -1,25 +1,20 @@
 // One log line per request: an id, what it was (route, or Slack team, user and command) and
-// how it ended. The record lives in AsyncLocalStorage, so every log line written while the
-// request is handled carries its id too (see the logger's mixin).
-import { AsyncLocalStorage } from 'node:async_hooks';
+// how it ended. The record is carried by the request's own objects: the HTTP request and
+// response (the pages), Bolt's context (Slack requests). Not AsyncLocalStorage: on Node 20 it
+// runs a hook for every promise the process makes, and `help` served 0.49 of bare Bolt's
+// requests a second with it against 0.63 without (interleaved lab rounds, 2026-12-02).
 import { randomBytes } from 'node:crypto';
 
 export interface RequestRecord {
   id: string;
   started: number;
+  /** `performance.now()` when the request arrived: reads made after it are this request's. */
+  arrived: number;
   /** A route template (never the path: registration paths hold tokens). */
   route?: string;
   slack?: { team?: string; user?: string; kind: string; name: string };
   outcome?: string;
-  /**
-   * Who asks, read by the multi-workspace mode's installation lookup in the same round trip as
-   * the installation (`key`: what it was read for); the permission check of the same request
-   * takes it instead of reading again.
-   */
-  actorRead?: { key: string; actor: unknown };
 }
-
-const storage = new AsyncLocalStorage<RequestRecord>();
 
 // Ids unique across processes without a random draw per request: a random prefix for this
 // process, then a counter.
@@ -28,19 +23,30 @@ let counter = 0;
 
 export function newRequestRecord(fields: Partial<RequestRecord> = {}): RequestRecord {
   counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
-  return { id: `${PROCESS_PREFIX}-${counter.toString(36)}`, started: Date.now(), ...fields };
+  return {
+    id: `${PROCESS_PREFIX}-${counter.toString(36)}`,
+    started: Date.now(),
+    arrived: performance.now(),
+    ...fields,
+  };
 }
 
-export function runWithRequest<T>(record: RequestRecord, work: () => T): T {
-  return storage.run(record, work);
+/** The objects that carry a request's record: its HTTP request and response, its Bolt context. */
+const records = new WeakMap<object, RequestRecord>();
+
+export function carryRecord(record: RequestRecord, ...carriers: object[]): void {
+  for (const carrier of carriers) records.set(carrier, record);
 }
 
-export function currentRequest(): RequestRecord | undefined {
-  return storage.getStore();
+export function recordOf(carrier: object | undefined): RequestRecord | undefined {
+  return carrier ? records.get(carrier) : undefined;
 }
 
-/** Says how the current request ended (first word wins: a refusal is not overwritten by "ok"). */
-export function setOutcome(outcome: string): void {
-  const record = storage.getStore();
+/**
+ * Says how the request `carrier` belongs to ended (its response, or its Bolt context); the
+ * first word wins: a refusal is not overwritten by "ok".
+ */
+export function setOutcome(carrier: object | undefined, outcome: string): void {
+  const record = recordOf(carrier);
   if (record && record.outcome === undefined) record.outcome = outcome;
 }

@@ -1,6 +1,5 @@
 // Database access the services share: the connection type, named prepared statements on the
 // hot path (unnamed behind a pooler), and transactions retried when PostgreSQL asks.
-import { AsyncResource } from 'node:async_hooks';
 import type { Knex } from 'knex';
 import type { Row } from './rows.js';
 
@@ -56,8 +55,7 @@ const MAX_COALESCED = 200;
 export function coalesced<K, V>(readMany: (keys: K[]) => Promise<V[]>): (key: K) => Promise<V> {
   type Waiting = { key: K; resolve: (value: V) => void; reject: (err: unknown) => void };
   let waiting: Waiting[] | undefined;
-  // Sent outside the async context of whichever caller made the batch: the read is all of theirs.
-  const send = AsyncResource.bind(async (batch: Waiting[]) => {
+  const send = async (batch: Waiting[]) => {
     try {
       const values = await readMany(batch.map((w) => w.key));
       if (values.length !== batch.length)
@@ -66,7 +64,7 @@ export function coalesced<K, V>(readMany: (keys: K[]) => Promise<V[]>): (key: K)
     } catch (err) {
       for (const w of batch) w.reject(err);
     }
-  });
+  };
   const flush = () => {
     // Sent already when it filled up (and a new one has its own flush coming).
     if (!waiting) return;

@@ -4,7 +4,7 @@ import type { ExtendedErrorHandler } from '@slack/bolt/dist/App.js';
 import type { WebClientOptions } from '@slack/web-api';
 import type { Config } from '../config.js';
 import { SLACK_EVENTS_PATH } from '../paths.js';
-import { currentRequest, newRequestRecord, type RequestRecord, runWithRequest, setOutcome } from '../request-log.js';
+import { carryRecord, newRequestRecord, type RequestRecord, recordOf, setOutcome } from '../request-log.js';
 import { UNAVAILABLE } from './blocks/messages.js';
 import { boltLogger } from './bolt-logger.js';
 import type { SlackDeps } from './context.js';
@@ -97,13 +97,17 @@ function isResponseUrl(url: string, apiUrl: string): boolean {
 function notAuthorized(deps: SlackDeps, apiUrl: string, error: unknown, body: SlackBody): void {
   const failure = authorizationFailure(error);
   if (failure.kind === 'not_installed') {
-    setOutcome('refused:not_installed');
-    deps.logger.warn('request from a workspace where the app is not installed; ignored');
+    deps.logger.warn(
+      { outcome: 'refused:not_installed' },
+      'request from a workspace where the app is not installed; ignored',
+    );
     return;
   }
-  setOutcome(failure.kind);
-  if (failure.kind === 'unavailable') deps.logger.warn({ error: failure.error.message }, 'database unavailable');
-  else deps.logger.error({ err: failure.error }, "the workspace's installation could not be read");
+  // Bolt gives this handler no context of the request: the outcome is said in the line.
+  const outcome = failure.kind;
+  if (failure.kind === 'unavailable')
+    deps.logger.warn({ outcome, error: failure.error.message }, 'database unavailable');
+  else deps.logger.error({ outcome, err: failure.error }, "the workspace's installation could not be read");
   const responseUrl = body.response_url;
   if (!responseUrl || !isResponseUrl(responseUrl, apiUrl)) return;
   const text = failure.kind === 'unavailable' ? UNAVAILABLE : INSTALLATION_UNREADABLE;
@@ -122,6 +126,9 @@ function notAuthorized(deps: SlackDeps, apiUrl: string, error: unknown, body: Sl
   // Not awaited: Bolt acks once the error handler returns. A graceful stop waits for it.
   void deps.inFlight.track(tell());
 }
+
+/** Where the web server's record of a request travels in Bolt's context. */
+const REQUEST_RECORD = 'requestRecord';
 
 export interface SlackApp {
   app: App;
@@ -169,6 +176,8 @@ export function createSlackApp(
       endpoints: SLACK_EVENTS_PATH,
       logger,
       bodyLimit: SLACK_BODY_LIMIT_BYTES,
+      // The web server's record of the request, into Bolt's context for the middleware.
+      customPropertiesExtractor: (req) => ({ [REQUEST_RECORD]: recordOf(req) }),
       ...(oauth && install ? oauthReceiverOptions(oauth, webClientOptions(config, deps), install) : {}),
     });
     slack = { app: new App({ ...common, receiver }), receiver };
@@ -176,15 +185,18 @@ export function createSlackApp(
   const { app } = slack;
   // One log line per Slack request once all its work (after the ack too) is done; a graceful
   // stop waits for that work.
-  app.use(async ({ body, next }) => {
-    const record = currentRequest() ?? newRequestRecord(); // Socket Mode has no HTTP request
+  app.use(async ({ body, context, next }) => {
+    // The HTTP request's record (customPropertiesExtractor); Socket Mode has no HTTP request.
+    const fromHttp = (context as { [REQUEST_RECORD]?: RequestRecord })[REQUEST_RECORD];
+    const record = fromHttp ?? newRequestRecord();
+    carryRecord(record, context);
     record.slack = describe(body as SlackBody);
     const work = async () => {
       try {
         await next();
-        setOutcome('ok');
+        setOutcome(context, 'ok');
       } catch (err) {
-        setOutcome('error');
+        setOutcome(context, 'error');
         throw err;
       } finally {
         const { team, user, kind, name } = record.slack ?? {};
@@ -194,7 +206,7 @@ export function createSlackApp(
         );
       }
     };
-    await deps.inFlight.track(currentRequest() ? work() : runWithRequest(record, work));
+    await deps.inFlight.track(work());
   });
   app.use(permissionMiddleware(deps));
   // Handlers are looked up by the last middleware, not registered as Bolt listeners (router.ts).
@@ -206,12 +218,12 @@ export function createSlackApp(
   slackUsers.register(router, deps);
   installs.register(router, deps);
   app.use(router.middleware());
-  const onError: ExtendedErrorHandler = async ({ error, body }) => {
+  const onError: ExtendedErrorHandler = async ({ error, body, context }) => {
     if ((error as { code?: string }).code === ErrorCode.AuthorizationError) {
       notAuthorized(deps, config.slack.apiUrl, error, body as SlackBody);
       return;
     }
-    deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
+    deps.logger.error({ reqId: recordOf(context)?.id, err: error }, 'unhandled error in a Slack listener');
   };
   app.error(onError);
   return slack;

@@ -4,7 +4,7 @@ import type { RespondFn } from '@slack/bolt';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
-import { setOutcome } from '../request-log.js';
+import { recordOf, setOutcome } from '../request-log.js';
 import type { Services } from '../services/index.js';
 import type { Account, Actor, AuditSource, Member, Role } from '../services/types.js';
 import type { Command } from './command/parse.js';
@@ -65,17 +65,27 @@ export function actorFrom(context: Record<string, unknown>): RequestActor {
   return actor;
 }
 
-/** A failed request, logged as what it is: an outage (a warning) or a bug (an error). */
-export function logFailure(logger: Logger, err: unknown, what: string, fields: Record<string, unknown> = {}): void {
+/**
+ * A failed request (its Bolt `context`), logged as what it is: an outage (a warning) or a bug
+ * (an error), with the request's id.
+ */
+export function logFailure(
+  logger: Logger,
+  context: object,
+  err: unknown,
+  what: string,
+  fields: Record<string, unknown> = {},
+): void {
   const unavailable = isDatabaseUnavailable(err);
-  setOutcome(unavailable ? 'unavailable' : 'failed');
-  if (unavailable) logger.warn({ ...fields, error: (err as Error).message }, 'database unavailable');
-  else logger.error({ ...fields, err }, what);
+  setOutcome(context, unavailable ? 'unavailable' : 'failed');
+  const reqId = recordOf(context)?.id;
+  if (unavailable) logger.warn({ reqId, ...fields, error: (err as Error).message }, 'database unavailable');
+  else logger.error({ reqId, ...fields, err }, what);
 }
 
-/** A failed invitation of one person, logged; the others go on. */
-export function inviteFailed(logger: Logger): (user: string, err: unknown) => void {
-  return (user, err) => logFailure(logger, err, 'invite failed', { invitee: user });
+/** A failed invitation of one person in a request (its Bolt `context`), logged; the others go on. */
+export function inviteFailed(logger: Logger, context: object): (user: string, err: unknown) => void {
+  return (user, err) => logFailure(logger, context, err, 'invite failed', { invitee: user });
 }
 
 /** An answer only the person who acted sees, after the ack (through response_url). */

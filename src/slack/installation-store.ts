@@ -2,7 +2,6 @@
 // mode stores each workspace's (or org's) tokens here.
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/bolt';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { currentRequest } from '../request-log.js';
 import { type InstallationKey, type InstallationVault, installKey } from '../services/installations.js';
 
 /** No installation for the workspace or org a request came from: uninstalled, or never installed. */
@@ -37,9 +36,34 @@ export function authorizationFailure(error: unknown): AuthorizationFailure {
   return { kind: 'error', error: current };
 }
 
-/** What a request's `actorRead` was read for: the installation and the person. */
-export function actorReadKey(key: InstallationKey, slackUserId: string): string {
+/**
+ * Who asks, as the installation lookup read them with the installation (multi-workspace mode),
+ * for the permission check of the same request: by installation and person, with when it was
+ * read. Bolt gives the lookup nothing of the request to leave it in, so it waits here; a check
+ * takes only a read made after its request arrived (as fresh as reading it then), else reads
+ * again. Nothing depends on finding it.
+ */
+const actorReads = new Map<string, { actor: unknown; at: number }>();
+const MAX_ACTOR_READS = 1_000;
+
+function actorReadKey(key: InstallationKey, slackUserId: string): string {
   return `${installKey(key)}|${slackUserId}`;
+}
+
+function keepActorRead(key: InstallationKey, slackUserId: string, actor: unknown): void {
+  if (actorReads.size >= MAX_ACTOR_READS) actorReads.clear();
+  actorReads.set(actorReadKey(key, slackUserId), { actor, at: performance.now() });
+}
+
+/** Who asks, if the installation lookup read them for this person after `since` (performance.now()). */
+export function actorReadSince(key: InstallationKey, slackUserId: string, since: number): { actor: unknown } | null {
+  let read: { actor: unknown; at: number } | undefined;
+  try {
+    read = actorReads.get(actorReadKey(key, slackUserId));
+  } catch {
+    return null; // no team (or org) id: nothing was read for it
+  }
+  return read && read.at >= since ? { actor: read.actor } : null;
 }
 
 export function installationStore(vault: InstallationVault): InstallationStore {
@@ -65,8 +89,7 @@ export function installationStore(vault: InstallationVault): InstallationStore {
       const key = keyOf(query);
       const { installation, actor } = await vault.loadWithActor(key, query.userId);
       if (!installation) throw new NotInstalled();
-      const record = currentRequest();
-      if (record && query.userId) record.actorRead = { key: actorReadKey(key, query.userId), actor };
+      if (query.userId) keepActorRead(key, query.userId, actor);
       return installation as Installation<'v1' | 'v2', boolean>;
     },
     async deleteInstallation(query: InstallationQuery<boolean>) {

@@ -104,7 +104,7 @@ async function keepInstallation(deps: InstallDeps, installation: Installation, r
   };
   const token = installation.bot?.token;
   if (!token) {
-    setOutcome('failed');
+    setOutcome(res, 'failed');
     logger.warn({ team: key.teamId, enterprise: key.enterpriseId }, 'installation without a bot token; not kept');
     sendPage(
       deps,
@@ -122,7 +122,7 @@ async function keepInstallation(deps: InstallDeps, installation: Installation, r
     installer: installerId ? { slackUserId: installerId, ...profile } : null,
     data: installation,
   });
-  setOutcome('ok');
+  setOutcome(res, 'ok');
   logger.info(
     {
       team: key.teamId,
@@ -154,7 +154,7 @@ async function keepInstallation(deps: InstallDeps, installation: Installation, r
 /** An install that did not complete, as a page in the installer's words. */
 function installFailed(deps: InstallDeps, error: { code?: string; message?: string }, res: ServerResponse): void {
   const { status, title, text } = failureText(error.code);
-  setOutcome(status === 502 ? 'failed' : `refused:${error.code ?? 'install'}`);
+  setOutcome(res, status === 502 ? 'failed' : `refused:${error.code ?? 'install'}`);
   deps.logger.warn({ reason: error.code, error: error.message }, 'installation not completed');
   if (!res.headersSent) sendPage(deps, res, status, deps.pages.message(title, text));
   else res.end();

@@ -17,7 +17,7 @@ export interface PageLimitDeps {
 }
 
 function refuse(res: ServerResponse, wait: number): void {
-  setOutcome('refused:rate_limited');
+  setOutcome(res, 'refused:rate_limited');
   send(
     res,
     429,

@@ -93,7 +93,7 @@ async function confirm(pages: LinkPages, req: IncomingMessage, res: ServerRespon
     return send(res, status, messagePage('Not possible', 'That request could not be read.'), { Connection: 'close' });
   }
   if (!csrf.verify(req.headers.cookie, form.get('csrf'), token)) {
-    setOutcome('refused:csrf');
+    setOutcome(res, 'refused:csrf');
     return send(
       res,
       403,
@@ -119,7 +119,7 @@ async function confirm(pages: LinkPages, req: IncomingMessage, res: ServerRespon
     accepted = await register(services, token, { source: 'registration_page' });
   }
   if (!accepted.ok) return sendRefusal(res, accepted.reason, { details: accepted.details, signedIn });
-  setOutcome(accepted.alreadyMember ? 'already_member' : 'registered');
+  setOutcome(res, accepted.alreadyMember ? 'already_member' : 'registered');
   send(res, 200, joinedPage(accepted.account.name, accepted.member.role, accepted.alreadyMember, pages.appUrl));
 }
 

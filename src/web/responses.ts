@@ -43,7 +43,7 @@ export function sendRefusal(
   reason: Refusal,
   about: { details?: InviteDetails; signedIn?: SlackSignInUser } = {},
 ): void {
-  setOutcome(`refused:${reason}`);
+  setOutcome(res, `refused:${reason}`);
   const status = STATUS[reason] ?? 403;
   const text = refusalText(reason, {
     invitee: about.details?.invite.forDisplayName,

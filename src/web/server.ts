@@ -5,7 +5,7 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import { INSTALL_PATH, OAUTH_REDIRECT_PATH, REGISTER_PATH, SIGNED_IN_PATH, SLACK_EVENTS_PATH } from '../paths.js';
-import { newRequestRecord, type RequestRecord, runWithRequest, setOutcome } from '../request-log.js';
+import { carryRecord, newRequestRecord, type RequestRecord, recordOf, setOutcome } from '../request-log.js';
 import { pageHeaders, refuseOversized, sendJson } from './http.js';
 import { messagePage, STYLE_HASH } from './pages.js';
 
@@ -84,9 +84,10 @@ function failed(res: ServerResponse, path: string, err: unknown, logger: Logger)
   // The path may hold a token, so it is not logged.
   const unavailable = isDatabaseUnavailable(err);
   const route = routeOf(path);
-  setOutcome(unavailable ? 'unavailable' : 'error');
-  if (unavailable) logger.warn({ route, error: (err as Error).message }, 'database unavailable');
-  else logger.error({ err, route }, 'request failed');
+  setOutcome(res, unavailable ? 'unavailable' : 'error');
+  const reqId = recordOf(res)?.id;
+  if (unavailable) logger.warn({ reqId, route, error: (err as Error).message }, 'database unavailable');
+  else logger.error({ reqId, err, route }, 'request failed');
   if (res.headersSent) return void res.end();
   res.writeHead(unavailable ? 503 : 500, {
     ...pageHeaders(STYLE_HASH),
@@ -158,9 +159,8 @@ export function createWebServer(routes: WebRoutes, logger: Logger): Server {
     const record = newRequestRecord({ route: routeOf(path) });
     if (routes.strictTransportSecurity) res.setHeader('Strict-Transport-Security', HSTS);
     logWhenAnswered(req, res, record, logger);
-    runWithRequest(record, () => {
-      routes.inFlight.track(route(routes, req, res, path)).catch((err: unknown) => failed(res, path, err, logger));
-    });
+    carryRecord(record, req, res);
+    routes.inFlight.track(route(routes, req, res, path)).catch((err: unknown) => failed(res, path, err, logger));
   });
   server.requestTimeout = 15_000;
   server.headersTimeout = 10_000;

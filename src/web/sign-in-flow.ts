@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
-import { setOutcome } from '../request-log.js';
+import { recordOf, setOutcome } from '../request-log.js';
 import type { RequestClaims } from '../services/request-claims.js';
 import { cookieValue, safeEqual } from './http.js';
 import { linkDigest, linkPath } from './links.js';
@@ -71,7 +71,7 @@ export class SignInFlow {
       nonce: randomBytes(18).toString('base64url'),
       token,
     };
-    setOutcome('sign_in_started');
+    setOutcome(res, 'sign_in_started');
     // Lax: the way back from Slack is a top-level navigation from another site.
     seeOther(res, signIn.authorizeUrl(state.state, state.nonce, teamId), [
       this.cookie(STATE_COOKIE, await this.deps.sealer.seal('sign-in', state, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),
@@ -85,7 +85,7 @@ export class SignInFlow {
     const given = query.get('state') ?? '';
     const code = query.get('code') ?? '';
     const fail = (why: string) => {
-      setOutcome(`refused:sign_in_${why}`);
+      setOutcome(res, `refused:sign_in_${why}`);
       send(
         res,
         400,
@@ -100,11 +100,11 @@ export class SignInFlow {
     // replayed return (made-up codes on a captured state) never reaches Slack.
     if (!(await requests.claim(`sign-in:${saved.state}`))) return fail('replayed');
     const user = await signIn.verify(code, saved.nonce).catch((err: unknown) => {
-      logger.warn({ err }, 'Sign in with Slack: code not exchanged');
+      logger.warn({ reqId: recordOf(res)?.id, err }, 'Sign in with Slack: code not exchanged');
       return undefined;
     });
     if (!user) return fail('identity');
-    setOutcome('signed_in');
+    setOutcome(res, 'signed_in');
     const identity: SignedInIdentity = { link: linkDigest(saved.token), user };
     seeOther(res, linkPath(saved.token), [
       this.cookie(IDENTITY_COOKIE, await sealer.seal('identity', identity, SIGN_IN_SECONDS), SIGN_IN_SECONDS, 'Lax'),

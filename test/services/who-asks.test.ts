@@ -1,6 +1,5 @@
 // Who asks is read fresh for every request; the reads of requests that arrive in the same turn
 // of the event loop share one statement (src/services/db.ts, coalesced).
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { coalesced } from '../../src/services/db.js';
 import type { Services } from '../../src/services/index.js';
@@ -54,21 +53,6 @@ describe('coalesced reads', () => {
     await turn();
     // No empty read after them (the full batches' own turns find nothing left to send).
     expect(sizes).toEqual([200, 200, 50]);
-  });
-
-  it("reads outside the first caller's async context (the read is every caller's)", async () => {
-    const storage = new AsyncLocalStorage<string>();
-    const seen: Array<string | undefined> = [];
-    const read = coalesced(async (keys: number[]) => {
-      seen.push(storage.getStore());
-      return keys;
-    });
-    await Promise.all([storage.run('first request', () => read(1)), storage.run('second request', () => read(2))]);
-    await turn();
-    expect(seen).toEqual([undefined]);
-    // A batch sent the moment it fills up is sent outside its last caller's context too.
-    await storage.run('a busy moment', () => Promise.all(Array.from({ length: 200 }, (_, i) => read(i))));
-    expect(seen).toEqual([undefined, undefined]);
   });
 });
 

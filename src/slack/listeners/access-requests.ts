@@ -33,7 +33,7 @@ export function approvePressed(deps: SlackDeps) {
       decision: 'approved',
     });
     if (!outcome.ok) {
-      setOutcome(`refused:${outcome.reason}`);
+      setOutcome(args.context, `refused:${outcome.reason}`);
       await whisper(args.respond, decisionRefused(outcome));
       return;
     }
@@ -48,7 +48,7 @@ export function denyPressed(deps: SlackDeps) {
     const requestId = requestIdOf(args.action.value);
     const standing = await requestStanding(deps.services, serviceActor(actor, sourceOf(args)), requestId);
     if (!standing.ok) {
-      setOutcome(`refused:${standing.reason}`);
+      setOutcome(args.context, `refused:${standing.reason}`);
       await whisper(args.respond, decisionRefused(standing));
       return;
     }
@@ -67,7 +67,7 @@ export function denySubmitted(deps: SlackDeps) {
     const actor = actorFrom(args.context);
     try {
       if (!(await deps.services.requests.claim(`view:${actor.teamId}:${body.view.id}:${body.view.hash}`))) {
-        setOutcome('redelivery_ignored');
+        setOutcome(args.context, 'redelivery_ignored');
         return;
       }
       const reason = body.view.state.values[DENY_REASON_BLOCK]?.[DENY_REASON_INPUT]?.value ?? undefined;
@@ -76,11 +76,11 @@ export function denySubmitted(deps: SlackDeps) {
         decision: 'denied',
         reason,
       });
-      if (!outcome.ok) setOutcome(`refused:${outcome.reason}`);
+      if (!outcome.ok) setOutcome(args.context, `refused:${outcome.reason}`);
       const text = outcome.ok ? decisionDone('denied', outcome.requester) : decisionRefused(outcome);
       await client.views.update({ view_id: body.view.id, view: notice('Deny access request', text) });
     } catch (err) {
-      logFailure(deps.logger, err, 'deny form failed');
+      logFailure(deps.logger, args.context, err, 'deny form failed');
       await client.views
         .update({ view_id: body.view.id, view: notice('Deny access request', UNAVAILABLE) })
         .catch(() => {});
@@ -98,7 +98,7 @@ export function requestPressed(deps: SlackDeps) {
       slackUserId: actor.slackUserId,
       ...(value.startsWith('invite:') ? { fromInvite: value.slice('invite:'.length) } : {}),
     });
-    if (!outcome.ok) setOutcome(`refused:${outcome.reason}`);
+    if (!outcome.ok) setOutcome(args.context, `refused:${outcome.reason}`);
     const text = outcomes.accessRequested(outcome);
     if (args.body.response_url) {
       await args.respond({ response_type: 'ephemeral', replace_original: false, text });

@@ -83,7 +83,7 @@ function buttonDispatcher(router: Router, deps: SlackDeps): Map<string, ButtonWo
         }
         return;
       }
-      logFailure(deps.logger, err, 'console action failed', { action: actionId });
+      logFailure(deps.logger, args.context, err, 'console action failed', { action: actionId });
       const view = args.body.view;
       // From the Home tab the answer opens as a modal; in the console it replaces the view.
       const shown =
@@ -93,7 +93,7 @@ function buttonDispatcher(router: Router, deps: SlackDeps): Map<string, ButtonWo
             ? args.client.views.update({ view_id: view.id, view: notice('Not done', UNAVAILABLE) })
             : // A button in a message (an invitation DM): an answer only its presser sees.
               whisper(args.respond, UNAVAILABLE);
-      await shown?.catch((e: unknown) => logFailure(deps.logger, e, 'could not show the failure'));
+      await shown?.catch((e: unknown) => logFailure(deps.logger, args.context, e, 'could not show the failure'));
     }
   });
   return handlers;
@@ -111,7 +111,7 @@ async function refreshAfterChange(
     await refreshConsole(args, deps, actor, shown, text);
   } catch (err) {
     if (err instanceof ConsoleNotUpdated) throw err;
-    logFailure(deps.logger, err, 'console not reloaded after a change');
+    logFailure(deps.logger, args.context, err, 'console not reloaded after a change');
     throw new ConsoleNotUpdated('the console could not be reloaded', text);
   }
 }
@@ -120,7 +120,7 @@ async function refreshAfterChange(
 async function once(args: Args, deps: SlackDeps, actor: RequestActor): Promise<boolean> {
   const key = `action:${actor.teamId}:${args.body.trigger_id}:${args.action.action_id}`;
   const first = await deps.services.requests.claim(key);
-  if (!first) setOutcome('redelivery_ignored');
+  if (!first) setOutcome(args.context, 'redelivery_ignored');
   return first;
 }
 

@@ -21,7 +21,7 @@ type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddleware
 const bulkIdOf = (args: Args) => Number(/^\d{1,15}$/.test(args.action.value ?? '') ? args.action.value : 0);
 
 function refused(args: Args, outcome: Refused): Promise<unknown> {
-  setOutcome(`refused:${outcome.reason}`);
+  setOutcome(args.context, `refused:${outcome.reason}`);
   const text =
     outcome.reason === 'wrong_person'
       ? 'Only the AccountAdmin who counted this invitation can start or cancel it.'

@@ -3,7 +3,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { withDeadline } from '../../deadline.js';
 import { refusalText } from '../../refusal-text.js';
-import { setOutcome } from '../../request-log.js';
+import { recordOf, setOutcome } from '../../request-log.js';
 import { countInvitation } from '../../services/operations/count-invitation.js';
 import { exportData } from '../../services/operations/export-data.js';
 import { invitePeople } from '../../services/operations/invite-people.js';
@@ -53,7 +53,7 @@ export function register(router: Router, deps: SlackDeps): void {
     try {
       await handle(args, deps, actor, command);
     } catch (err) {
-      logFailure(deps.logger, err, 'command failed', { command: command.kind });
+      logFailure(deps.logger, args.context, err, 'command failed', { command: command.kind });
       // Acked already for changes; for reads this is the answer. Never a stack trace.
       await args
         .ack({ response_type: 'ephemeral', text: UNAVAILABLE })
@@ -125,10 +125,11 @@ const CHANGES: {
       sources
         ? `Counting the people in ${whatIsInvited(sources, users.length)}…`
         : `Inviting ${users.length} ${users.length === 1 ? 'person' : 'people'}…`,
-    run: async ({ deps, who }, { users, sources }) => {
+    run: async ({ args, deps, who }, { users, sources }) => {
       if (!sources)
-        return inviteResults(await invitePeople(deps.services, who, { users, onFailure: inviteFailed(deps.logger) }))
-          .text;
+        return inviteResults(
+          await invitePeople(deps.services, who, { users, onFailure: inviteFailed(deps.logger, args.context) }),
+        ).text;
       // Channels and groups: counts first; few enough are invited at once, more asked about.
       const counted = await countInvitation(deps.services, who, { sources, users });
       if (!counted.ok) return escapeMrkdwn(refusalText(counted.reason));
@@ -138,7 +139,7 @@ const CHANGES: {
       if (next.users.length === 0) return `${head} Nobody to invite.`;
       const sent = await invitePeople(deps.services, who, {
         users: next.users,
-        onFailure: inviteFailed(deps.logger),
+        onFailure: inviteFailed(deps.logger, args.context),
       });
       return `${head}\n${inviteResults(sent).text}`;
     },
@@ -232,8 +233,8 @@ async function change(asked: Asked, command: CommandOf<keyof typeof CHANGES>): P
   await (said ? args.ack({ response_type: 'ephemeral', text: said }) : args.ack());
   const key = `command:${actor.teamId}:${args.command.trigger_id}`;
   if (!(await deps.services.requests.claim(key))) {
-    setOutcome('redelivery_ignored');
-    deps.logger.info({ command: command.kind }, 'redelivered command ignored');
+    setOutcome(args.context, 'redelivery_ignored');
+    deps.logger.info({ reqId: recordOf(args.context)?.id, command: command.kind }, 'redelivered command ignored');
     return;
   }
   const answer = await how.run(asked, command);

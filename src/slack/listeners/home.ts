@@ -39,7 +39,7 @@ export function register(router: Router, deps: SlackDeps): void {
         }),
       });
     } catch (err) {
-      logFailure(logger, err, 'home tab not published');
+      logFailure(logger, context, err, 'home tab not published');
     }
   });
 }

@@ -24,7 +24,11 @@ export function register(router: Router, deps: SlackDeps): void {
       const { removed } = await installations.uninstalled(key, why, eventTime);
       logger.info({ team: key.teamId, enterprise: key.enterpriseId, why, removed }, 'installation removed');
     } catch (err) {
-      logFailure(logger, err, 'installation not removed', { team: key.teamId, enterprise: key.enterpriseId, why });
+      logFailure(logger, context, err, 'installation not removed', {
+        team: key.teamId,
+        enterprise: key.enterpriseId,
+        why,
+      });
     }
   };
 

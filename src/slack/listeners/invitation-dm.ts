@@ -5,7 +5,7 @@
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
 import { refusalText } from '../../refusal-text.js';
-import { setOutcome } from '../../request-log.js';
+import { recordOf, setOutcome } from '../../request-log.js';
 import { acceptInvitation } from '../../services/operations/accept-invitation.js';
 import { askAgain, inviteAgain } from '../../services/operations/ask-again.js';
 import { invitationAccepted } from '../blocks/dm.js';
@@ -28,7 +28,7 @@ export function acceptPressed(deps: SlackDeps) {
       },
     });
     if (!outcome.ok) {
-      setOutcome(`refused:${outcome.reason}`);
+      setOutcome(args.context, `refused:${outcome.reason}`);
       await args.respond({
         response_type: 'ephemeral',
         replace_original: false,
@@ -36,7 +36,7 @@ export function acceptPressed(deps: SlackDeps) {
       });
       return;
     }
-    setOutcome(outcome.alreadyMember ? 'already_member' : 'registered');
+    setOutcome(args.context, outcome.alreadyMember ? 'already_member' : 'registered');
     // A second press by whoever joined through this very invitation reads as the first did.
     const joinedHere = !outcome.alreadyMember || outcome.member.inviteId === outcome.invite.id;
     await answerInPlace(args, deps, invitationAccepted(outcome.account, !joinedHere));
@@ -54,7 +54,7 @@ async function answerInPlace(args: Args, deps: SlackDeps, message: { text: strin
       await args.client.chat.update({ ...at, ...message });
       return;
     } catch (err) {
-      deps.logger.warn({ error: slackError(err) }, 'pressed message not changed');
+      deps.logger.warn({ reqId: recordOf(args.context)?.id, error: slackError(err) }, 'pressed message not changed');
     }
   }
   await whisper(args.respond, message.text);
@@ -73,7 +73,7 @@ export function askAgainPressed(deps: SlackDeps) {
   return async (args: Args): Promise<void> => {
     const outcome = await askAgain(deps.services, { inviteId: args.action.value ?? '', pressedBy: args.body.user.id });
     if (!outcome.ok) {
-      setOutcome(`refused:${outcome.reason}`);
+      setOutcome(args.context, `refused:${outcome.reason}`);
       const text =
         outcome.reason === 'invite_used'
           ? 'You asked already; the AccountAdmin has your request.'

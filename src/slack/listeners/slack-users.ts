@@ -47,7 +47,7 @@ export function register(router: Router, deps: SlackDeps): void {
       for (const admin of admins)
         await sendDm(client, logger, admin, dm.lastAdminDeactivated(account, user.id, deps.newAdminHint));
     } catch (err) {
-      logFailure(logger, err, 'Slack deactivation not applied', { member: user.id });
+      logFailure(logger, context, err, 'Slack deactivation not applied', { member: user.id });
     }
   });
 
@@ -63,7 +63,7 @@ export function register(router: Router, deps: SlackDeps): void {
       const admins = await services.members.activeAdmins(account.id, ADMINS_TO_ASK);
       await sendDm(client, logger, user.id, dm.joinedWorkspace(account, admins));
     } catch (err) {
-      logFailure(logger, err, 'welcome to a new workspace member not sent', { member: user.id });
+      logFailure(logger, context, err, 'welcome to a new workspace member not sent', { member: user.id });
     }
   });
 }

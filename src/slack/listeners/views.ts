@@ -43,7 +43,7 @@ export function register(router: Router, deps: SlackDeps): void {
       const view = data ? consoleView(data) : notice('ChatBees users', escapeMrkdwn(refusalText('not_admin')));
       await args.ack({ response_action: 'update', view });
     } catch (err) {
-      logFailure(logger, err, 'console search failed');
+      logFailure(logger, args.context, err, 'console search failed');
       await args.ack({ response_action: 'update', view: notice('Not done', UNAVAILABLE) });
     }
   });
@@ -77,7 +77,7 @@ export function register(router: Router, deps: SlackDeps): void {
     const actor = actorFrom(args.context);
     try {
       if (!(await services.requests.claim(`view:${actor.teamId}:${body.view.id}:${body.view.hash}`))) {
-        setOutcome('redelivery_ignored');
+        setOutcome(args.context, 'redelivery_ignored');
         return;
       }
       const who = serviceActor(actor, 'console');
@@ -113,7 +113,7 @@ export function register(router: Router, deps: SlackDeps): void {
       }
       const outcomes = await invitePeople(services, who, {
         users: invitees,
-        onFailure: inviteFailed(logger),
+        onFailure: inviteFailed(logger, args.context),
       });
       try {
         await client.views.update({ view_id: body.view.id, view: inviteResultsView(outcomes, head) });
@@ -127,7 +127,7 @@ export function register(router: Router, deps: SlackDeps): void {
         if (data) await client.views.update({ view_id: rootId, view: consoleView(data) }).catch(() => {});
       }
     } catch (err) {
-      logFailure(logger, err, 'invite form failed');
+      logFailure(logger, args.context, err, 'invite form failed');
       await client.views.update({ view_id: body.view.id, view: notice('Invite people', UNAVAILABLE) }).catch(() => {});
     }
   });

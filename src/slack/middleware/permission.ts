@@ -4,15 +4,14 @@
 import type { AnyMiddlewareArgs, Middleware, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { withDeadline } from '../../deadline.js';
-import { currentRequest, setOutcome } from '../../request-log.js';
+import { recordOf, setOutcome } from '../../request-log.js';
 import type { ActorContext } from '../../services/accounts.js';
-import type { InstallationKey } from '../../services/installations.js';
 import { type Account, type AuditSource, isAdmin, type Role } from '../../services/types.js';
 import { notice } from '../blocks/console.js';
 import { type Message, plain, roleNeeded, UNAVAILABLE } from '../blocks/messages.js';
 import { type Command, commandOperation, parseCommand } from '../command/parse.js';
 import { type BotContext, logFailure, type RequestActor, type SlackDeps, whisper } from '../context.js';
-import { actorReadKey } from '../installation-store.js';
+import { actorReadSince } from '../installation-store.js';
 import { buttonOperation, eventOperation, formOperation } from '../operations.js';
 
 type Body = {
@@ -120,17 +119,6 @@ async function answer(args: Args, body: Body, message: Message): Promise<void> {
   }
 }
 
-/** Who asks, when this request's installation lookup read it for the same workspace and person. */
-function readWithInstallation(key: InstallationKey, slackUserId: string): { actor: ActorContext | undefined } | null {
-  const read = currentRequest()?.actorRead;
-  if (!read) return null;
-  try {
-    return read.key === actorReadKey(key, slackUserId) ? { actor: read.actor as ActorContext | undefined } : null;
-  } catch {
-    return null; // no team (or org) id: nothing was read for it
-  }
-}
-
 /**
  * The account a request is for and who asks in it: as multi-workspace mode read them with the
  * installation in this request (no second read), else read now.
@@ -139,9 +127,13 @@ async function whoAsks(
   deps: SlackDeps,
   key: { teamId?: string; enterpriseId?: string; isEnterpriseInstall: boolean },
   slackUserId: string | undefined,
+  arrived: number | undefined,
 ): Promise<{ account: Account | undefined; resolved: ActorContext | undefined }> {
-  const early = slackUserId ? readWithInstallation(key, slackUserId) : null;
-  if (early) return { account: early.actor?.account, resolved: early.actor };
+  const early = slackUserId && arrived !== undefined ? actorReadSince(key, slackUserId, arrived) : null;
+  if (early) {
+    const actor = early.actor as ActorContext | undefined;
+    return { account: actor?.account, resolved: actor };
+  }
   const account = await deps.accountFor(key.teamId, key.enterpriseId, key.isEnterpriseInstall);
   const resolved =
     account && slackUserId ? await deps.services.accounts.resolveActor(account.id, slackUserId) : undefined;
@@ -168,9 +160,12 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
     const left = () => Math.max(100, ackBy - Date.now());
     try {
       const key = { teamId, enterpriseId, isEnterpriseInstall: context.isEnterpriseInstall === true };
-      const { account, resolved } = await withDeadline(whoAsks(deps, key, slackUserId), left());
+      const { account, resolved } = await withDeadline(
+        whoAsks(deps, key, slackUserId, recordOf(args.context)?.arrived),
+        left(),
+      );
       if (!account || !slackUserId || !teamId) {
-        setOutcome('refused:other_workspace');
+        setOutcome(args.context, 'refused:other_workspace');
         await answer(
           args,
           body,
@@ -193,7 +188,7 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
 
       if (operation.admin && !isAdmin(role)) {
         const reason = role === null ? 'not_member' : 'not_admin';
-        setOutcome(`refused:${reason}`);
+        setOutcome(args.context, `refused:${reason}`);
         // The refusal is answered first; recording it must not hold up the answer, and happens
         // even when Slack would not take the answer.
         try {
@@ -204,12 +199,12 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
               { accountId: account.id, slackUserId, source: sourceOf(body) },
               { operation: operation.audit, reason },
             )
-            .catch((err: unknown) => logger.warn({ err }, 'refusal not recorded'));
+            .catch((err: unknown) => logger.warn({ reqId: recordOf(args.context)?.id, err }, 'refusal not recorded'));
         }
         return;
       }
     } catch (err) {
-      logFailure(logger, err, 'could not resolve the actor');
+      logFailure(logger, args.context, err, 'could not resolve the actor');
       await answer(args, body, plain(UNAVAILABLE)).catch(() => {});
       return;
     }
