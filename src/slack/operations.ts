@@ -125,7 +125,7 @@ export const OPERATIONS: readonly Operation[] = [
     label: 'Listing pending invites',
     who: 'admin',
     subcommand: { name: 'invites', words: ['invites', 'pending'] },
-    usage: '/chatbees-users invites',
+    usage: '/chatbees-users invites [page N]',
     help: 'pending invites',
   },
   {

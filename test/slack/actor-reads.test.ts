@@ -5,6 +5,7 @@ import type { InstallationVault } from '../../src/services/installations.js';
 import { actorReadSince, installationStore } from '../../src/slack/installation-store.js';
 
 const key = { teamId: 'T0READS', enterpriseId: null, isEnterpriseInstall: false };
+const query = (userId: string) => ({ teamId: 'T0READS', enterpriseId: undefined, userId, isEnterpriseInstall: false });
 
 function storeReading(actor: { role: string }) {
   const vault = {
@@ -18,6 +19,7 @@ describe('who asks, as read with the installation', () => {
     const arrivedBefore = performance.now();
     await storeReading({ role: 'AccountAdmin' }).fetchInstallation({
       teamId: 'T0READS',
+      enterpriseId: undefined,
       userId: 'UREADER',
       isEnterpriseInstall: false,
     });
@@ -31,9 +33,9 @@ describe('who asks, as read with the installation', () => {
 
   it('gives the newest read: a demotion read after an earlier request is what a later one sees', async () => {
     const first = performance.now();
-    await storeReading({ role: 'AccountAdmin' }).fetchInstallation({ teamId: 'T0READS', userId: 'UDEMOTED' });
+    await storeReading({ role: 'AccountAdmin' }).fetchInstallation(query('UDEMOTED'));
     const second = performance.now();
-    await storeReading({ role: 'AccountUser' }).fetchInstallation({ teamId: 'T0READS', userId: 'UDEMOTED' });
+    await storeReading({ role: 'AccountUser' }).fetchInstallation(query('UDEMOTED'));
     expect(actorReadSince(key, 'UDEMOTED', first)).toEqual({ actor: { role: 'AccountUser' } });
     expect(actorReadSince(key, 'UDEMOTED', second)).toEqual({ actor: { role: 'AccountUser' } });
   });

@@ -12,7 +12,9 @@ describe('parseCommand', () => {
     expect(parseCommand('list')).toEqual({ kind: 'list', page: 1 });
     expect(parseCommand('list page 3')).toEqual({ kind: 'list', page: 3 });
     expect(parseCommand('list 4')).toEqual({ kind: 'list', page: 4 });
-    expect(parseCommand('invites')).toEqual({ kind: 'invites' });
+    expect(parseCommand('invites')).toEqual({ kind: 'invites', page: 1 });
+    expect(parseCommand('invites page 3')).toEqual({ kind: 'invites', page: 3 });
+    expect(parseCommand('pending 2')).toEqual({ kind: 'invites', page: 2 });
     expect(parseCommand('invite')).toEqual({ kind: 'invite_link' });
     expect(parseCommand('revoke abcd2345ef')).toEqual({ kind: 'revoke', inviteId: 'abcd2345ef' });
     expect(parseCommand('revoke `abcd2345ef`')).toEqual({ kind: 'revoke', inviteId: 'abcd2345ef' });
@@ -85,6 +87,9 @@ describe('parseCommand', () => {
       ['list page 0', 'list', /page number/],
       ['audit 500', 'audit', /from 1 to 50/],
       ['help me', 'help', /takes nothing more/],
+      ['invites page 0', 'invites', /page number from 1/],
+      ['invites <@U012AB3CD>', 'invites', /takes a page number only/],
+      ['invites page two', 'invites', /takes a page number only/],
     ];
     for (const [text, name, message] of cases) {
       const parsed = parseCommand(text);

@@ -1,4 +1,4 @@
-// The registration links that can still be used (`/chatbees-users invites`, the console).
+// The registration links that can still be used (`/chatbees-users invites [page N]`, the console).
 import { IS_ADMIN_SQL, readAsAdmin, usableInvite } from '../checks.js';
 import type { Services } from '../index.js';
 import { INVITE_COLUMNS, toInvite } from '../rows.js';
@@ -6,23 +6,38 @@ import type { Actor, Invite, Result } from '../types.js';
 
 export const MAX_INVITES_LISTED = 500;
 
-/** Invites that can still be used, soonest to expire first. */
+export interface InvitePage {
+  invites: Invite[];
+  /** 1-based. */
+  page: number;
+  /** Whether a later page has some. */
+  next: boolean;
+}
+
+/**
+ * Invites that can still be used, soonest to expire first, `limit` a page: page `page`, and
+ * whether there is a next. Not counted: which invites can still be used depends on the time,
+ * so no counter can be kept, and counting 500 of them cost `invites` about a tenth of its
+ * requests a second (0.286 of bare Bolt's without the count, 0.24–0.26 with, 2026-12-02).
+ */
 export async function listInvites(
   services: Services,
   actor: Actor,
-  input: { limit?: number } = {},
-): Promise<Result<{ invites: Invite[] }, 'not_member' | 'not_admin'>> {
+  input: { limit?: number; page?: number } = {},
+): Promise<Result<InvitePage, 'not_member' | 'not_admin'>> {
   const limit = Math.max(1, Math.min(input.limit ?? 100, MAX_INVITES_LISTED));
+  const page = Math.max(1, Math.min(1_000_000, Math.floor(input.page ?? 1)));
   const read = await readAsAdmin(
     services.knex,
     'invites_pending',
     `SELECT i.* FROM invites i
      WHERE i.account_id = $1 AND ${usableInvite('i', '$3')} AND ${IS_ADMIN_SQL}
-     ORDER BY i.expires_at, i.id LIMIT $4`,
+     ORDER BY i.expires_at, i.id OFFSET $5 LIMIT $4`,
     INVITE_COLUMNS,
     'chunk.expires_at, chunk.id',
     actor,
-    [services.now(), limit],
+    [services.now(), limit + 1, (page - 1) * limit],
   );
-  return read.ok ? { ok: true, invites: read.rows.map(toInvite) } : read;
+  if (!read.ok) return read;
+  return { ok: true, invites: read.rows.slice(0, limit).map(toInvite), page, next: read.rows.length > limit };
 }

@@ -2,6 +2,7 @@
 import type { KnownBlock } from '@slack/types';
 import { adminRefusalText, refusalText } from '../../refusal-text.js';
 import { SLACK_ACTOR } from '../../services/members.js';
+import type { InvitePage } from '../../services/operations/list-invites.js';
 import type { MemberFilter, MemberPage } from '../../services/operations/list-members.js';
 import type { Account, AuditEntry, Invite, ListedMember, Member, Refusal, Role } from '../../services/types.js';
 import { USAGE } from '../command/parse.js';
@@ -301,13 +302,17 @@ export function sharedLink(account: Account, invite: Invite, url: string): Messa
   };
 }
 
-export function pendingInvites(account: Account, invites: Invite[], limit: number): Message {
+/** A page of the pending invites, soonest to expire first, with the command for the next. */
+export function pendingInvites(account: Account, page: InvitePage): Message {
   const title = `*Pending invites in ${accountName(account)}*`;
-  if (invites.length === 0) return { text: `${title}\nNone. Invite someone with \`${USAGE.invite}\`.` };
-  const lines = invites.slice(0, limit).map(inviteLine);
-  const more = invites.length > limit ? `\n…and more; revoke some or wait for them to expire.` : '';
+  if (page.invites.length === 0) {
+    return page.page === 1
+      ? { text: `${title}\nNone. Invite someone with \`${USAGE.invite}\`.` }
+      : { text: `${title} — page ${page.page}\nNothing on this page: \`/chatbees-users invites\` shows the first.` };
+  }
+  const next = page.next ? `\nNext: \`/chatbees-users invites page ${page.page + 1}\`` : '';
   return {
-    text: `${title} (${Math.min(invites.length, limit)}${invites.length > limit ? '+' : ''})\n${lines.join('\n')}${more}\nStop one with \`${USAGE.revoke}\`.`,
+    text: `${title} — page ${page.page}, soonest to expire first\n${page.invites.map(inviteLine).join('\n')}${next}\nStop one with \`${USAGE.revoke}\`.`,
   };
 }
 

@@ -4,12 +4,13 @@
 import { adminRefusalText, refusalText } from '../../refusal-text.js';
 import type { ChangeRoleOutcome } from '../../services/operations/change-role.js';
 import type { ExportOutcome } from '../../services/operations/export-data.js';
+import type { InvitePage } from '../../services/operations/list-invites.js';
 import type { MemberPage } from '../../services/operations/list-members.js';
 import type { RemoveOutcome } from '../../services/operations/remove-member.js';
 import type { RequestOutcome } from '../../services/operations/request-access.js';
 import type { RevokeOutcome } from '../../services/operations/revoke-invite.js';
 import type { ShareLinkOutcome } from '../../services/operations/share-link.js';
-import type { Account, AuditEntry, Invite, Refused, Result, Role } from '../../services/types.js';
+import type { Account, AuditEntry, Refused, Result, Role } from '../../services/types.js';
 import { capText } from './invite-results.js';
 import * as messages from './messages.js';
 import { escapeMrkdwn, slackDate } from './text.js';
@@ -74,8 +75,8 @@ export function exported(outcome: ExportOutcome): string {
   return `:page_facing_up: Exported ${what} (${rows}): \`${escapeMrkdwn(outcome.filename)}\` is in your DM from the app.`;
 }
 
-export function pendingInvites(account: Account, outcome: Result<{ invites: Invite[] }>, shown: number) {
-  return outcome.ok ? messages.pendingInvites(account, outcome.invites, shown) : messages.refusal(outcome.reason);
+export function pendingInvites(account: Account, outcome: Result<InvitePage>) {
+  return outcome.ok ? messages.pendingInvites(account, outcome) : messages.refusal(outcome.reason);
 }
 
 export function auditLog(account: Account, outcome: Result<{ entries: AuditEntry[] }>): messages.Message {

@@ -35,7 +35,7 @@ export type Command =
   | { kind: 'invite'; users: string[]; sources?: Source[] }
   /** A link for anyone (Sign in with Slack); its own lifetime and number of uses when given. */
   | { kind: 'invite_link'; ttlSeconds?: number; maxUses?: number }
-  | { kind: 'invites' }
+  | { kind: 'invites'; page: number }
   | { kind: 'revoke'; inviteId: string }
   | { kind: 'role'; user: string; role: Role }
   | { kind: 'remove'; user: string }
@@ -213,9 +213,21 @@ const ROLE_WORDS = new Map<string, Role>([
   ['user', 'AccountUser'],
 ]);
 
+/** `invites [page N]` (or `invites N`): which page of the pending invites. */
+function invitesPage(rest: Token[], word: string): Command {
+  const usage = `Usage: ${USAGE.invites}`;
+  if (rest.length === 0) return { kind: 'invites', page: 1 };
+  const words = rest.map((t) => ('word' in t ? t.word : ''));
+  const number =
+    words.length === 2 && words[0]?.toLowerCase() === 'page' ? words[1] : words.length === 1 ? words[0] : '';
+  if (!number || !/^\d+$/.test(number)) return invalid('invites', `${word} takes a page number only. ${usage}`);
+  const page = wholeNumber(number, 1_000_000);
+  return page ? { kind: 'invites', page } : invalid('invites', `Give a page number from 1. ${usage}`);
+}
+
 /** Subcommands that take nothing more. */
 const bare =
-  (name: 'help' | 'whoami' | 'invites'): Parse =>
+  (name: 'help' | 'whoami'): Parse =>
   (rest, word) =>
     rest.length === 0 ? { kind: name } : invalid(name, `${word} takes nothing more. Usage: ${USAGE[name]}`);
 
@@ -223,7 +235,7 @@ const bare =
 const PARSERS: Record<SubcommandName, Parse> = {
   help: bare('help'),
   whoami: bare('whoami'),
-  invites: bare('invites'),
+  invites: invitesPage,
 
   list: (rest) => listing('list', rest),
   find: (rest) => listing('find', rest),

@@ -43,6 +43,8 @@ import { accountWarning, asking } from '../who-to-ask.js';
 
 export const COMMAND = '/chatbees-users';
 export const LIST_PAGE_SIZE = 25;
+/** Pending invites a page of `invites` shows, as many as `list` shows members. */
+export const INVITES_PAGE_SIZE = LIST_PAGE_SIZE;
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
@@ -95,8 +97,11 @@ const READS: {
     outcomes.sharedLink(actor.account, await read(shareLink(deps.services, who, command))),
   list: async (asked, command) => memberPage(asked, command),
   find: async (asked, command) => memberPage(asked, command),
-  invites: async ({ deps, actor, who, read }) =>
-    outcomes.pendingInvites(actor.account, await read(listInvites(deps.services, who, { limit: 101 })), 100),
+  invites: async ({ deps, actor, who, read }, command) =>
+    outcomes.pendingInvites(
+      actor.account,
+      await read(listInvites(deps.services, who, { limit: INVITES_PAGE_SIZE, page: command.page })),
+    ),
   audit: async ({ deps, actor, who, read }, command) =>
     outcomes.auditLog(actor.account, await read(readAudit(deps.services, who, { limit: command.limit }))),
   requests: async ({ deps, actor, who, read }) =>

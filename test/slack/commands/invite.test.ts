@@ -129,6 +129,44 @@ describe.each(backends)('/chatbees-users on $name', (backend) => {
       expect(answer.ackText).toContain(`\`${invite.id}\``);
     });
 
+    it('pages the pending invites, 25 a page soonest to expire first, and says when a page is past the end', async () => {
+      await t.db.knex('invites').delete();
+      const soon = Date.now() + 86_400_000;
+      await t.db.knex('invites').insert(
+        Array.from({ length: 27 }, (_, i) => ({
+          id: `paged${String(i).padStart(4, '0')}`,
+          account_id: t.running.account.id,
+          created_by: 'UADMIN1',
+          for_slack_user_id: `UPAGED${String(i).padStart(4, '0')}`,
+          role: 'AccountUser',
+          created_at: new Date(),
+          // The last one expires first.
+          expires_at: new Date(soon + (27 - i) * 60_000),
+          max_uses: 1,
+        })),
+      );
+      // One that can no longer be used is not counted.
+      await t.db
+        .knex('invites')
+        .where({ id: 'paged0000' })
+        .update({ revoked_at: new Date(), revoked_by: 'UADMIN1', revoke_reason: 'revoked' });
+      const first = (await run('UADMIN1', 'invites')).ackText;
+      expect(first).toContain('— page 1, soonest to expire first');
+      expect(first.match(/ · invited by /g)).toHaveLength(25);
+      expect(first.indexOf('`paged0026`')).toBeLessThan(first.indexOf('`paged0025`'));
+      expect(first).not.toContain('paged0001');
+      expect(first).not.toContain('paged0000');
+      expect(first).toContain('Next: `/chatbees-users invites page 2`');
+      const second = (await run('UADMIN1', 'invites page 2')).ackText;
+      expect(second).toContain('— page 2, soonest to expire first');
+      expect(second.match(/ · invited by /g)).toHaveLength(1);
+      expect(second).toContain('`paged0001`');
+      expect(second).not.toContain('Next:');
+      expect((await run('UADMIN1', 'invites 9')).ackText).toMatch(
+        /page 9\nNothing on this page: `\/chatbees-users invites` shows the first/,
+      );
+    });
+
     it('revokes: the link stops working at once', async () => {
       const p = person();
       await (await run('UADMIN1', `invite <@${p}>`)).followUp();
