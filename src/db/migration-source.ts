@@ -17,6 +17,8 @@ import * as memberSearch from '../../migrations/20261201_015_member_search.js';
 import * as emailSearchColumn from '../../migrations/20261202_016_email_search_column.js';
 import * as rateLimitsUnlogged from '../../migrations/20261202_017_rate_limits_unlogged.js';
 import * as pendingInvitesOrder from '../../migrations/20261202_018_pending_invites_order.js';
+import * as searchWalkIndex from '../../migrations/20261202_019_search_walk_index.js';
+import * as memberAnchors from '../../migrations/20261202_020_member_anchors.js';
 
 interface Migration {
   name: string;
@@ -48,6 +50,8 @@ const migrations: Migration[] = [
   { name: '20261202_016_email_search_column', ...emailSearchColumn },
   { name: '20261202_017_rate_limits_unlogged', ...rateLimitsUnlogged },
   { name: '20261202_018_pending_invites_order', ...pendingInvitesOrder },
+  { name: '20261202_019_search_walk_index', ...searchWalkIndex },
+  { name: '20261202_020_member_anchors', ...memberAnchors },
 ];
 
 /** The migrations' names, in order (what a prepared database image is keyed by). */

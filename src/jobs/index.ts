@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
 import { JOB } from '../services/jobs.js';
 import { expireRequest } from '../services/operations/expire-request.js';
+import { buildAnchors } from '../services/operations/list-members.js';
 import { refreshInvitationDm } from '../services/operations/refresh-invitation-dm.js';
 import { remindInvitee } from '../services/operations/remind-invitee.js';
 import { LEASE_MS, runInvitation } from '../services/operations/run-invitation.js';
@@ -29,6 +30,10 @@ export async function startJobs(queue: JobQueue, services: Services, logger: Log
     logger.debug({ pruned }, 'rate counts pruned');
   });
   await queue.every(JOBS.pruneRateCounts, '47 * * * *');
+  await queue.work<{ accountId: number }>(JOB.memberAnchors, async (data) => {
+    const made = await buildAnchors(services, Number(data.accountId));
+    logger.debug({ account: data.accountId, made }, 'member page anchors built');
+  });
   // A bulk invitation, a part at a time. Two chains of jobs per invitation: the worker's (each
   // part queues the next) and a watcher's, which comes back each time the lease would lapse and
   // takes over when the process working it died (then goes on watching). The pace learnt from

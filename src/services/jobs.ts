@@ -11,6 +11,8 @@ export const JOB = {
   accessRequestExpiry: 'access-request-expiry',
   /** Send the next part of a bulk invitation (data: { bulkId }); one runs it at a time (a lease). */
   bulkInvitation: 'bulk-invitation',
+  /** Build the anchors of an account's member pages by number (data: { accountId }). */
+  memberAnchors: 'member-anchors',
 } as const;
 
 export type JobName = (typeof JOB)[keyof typeof JOB];

@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_SCHEMA } from '../../migrations/20261201_010_job_queue.js';
 import { JOBS, startJobs } from '../../src/jobs/index.js';
 import { JobQueue } from '../../src/jobs/queue.js';
+import { listMembers } from '../../src/services/operations/list-members.js';
 import { capture } from '../support/captured-logger.js';
 import { backends, type TestDatabase } from '../support/databases.js';
-import { makeServices, TestClock } from '../support/fixtures.js';
+import { actor, insertMembers, makeServices, newAccount, TestClock } from '../support/fixtures.js';
 import { waitFor } from '../support/slack-stand-in.js';
 
-describe.each(backends)('scheduled clean-ups on $name', (backend) => {
+describe.each(backends)('scheduled clean-ups and jobs on $name', (backend) => {
   let db: TestDatabase;
   let queue: JobQueue;
 
@@ -42,5 +43,24 @@ describe.each(backends)('scheduled clean-ups on $name', (backend) => {
       'the old count to go',
     );
     expect(await db.knex('rate_limits').pluck('key')).toEqual(['page:address:lately']);
+  });
+
+  it('builds the anchors of the member pages when a deep page without them asks (member-anchors)', async () => {
+    // The queue of the test above, its jobs started: the services here queue through it.
+    const services = makeServices(db.knex, new TestClock(), undefined, undefined, { jobs: queue });
+    const account = await newAccount(services);
+    await services.members.bootstrapAdmins(account.id, [{ slackUserId: 'UADMIN', displayName: 'Ada Admin' }]);
+    await insertMembers(
+      db.knex,
+      account,
+      Array.from({ length: 449 }, (_, i) => ({ slackUserId: `UJOB${String(i).padStart(4, '0')}` })),
+    );
+    const page = await listMembers(services, actor(account, 'UADMIN'), { limit: 25, page: 15 });
+    expect(page.ok && page.members).toHaveLength(25);
+    await waitFor(
+      async () => (await db.knex('member_anchors').where({ account_id: account.id })).length === 3,
+      10_000,
+      'the anchors at 0, 200 and 400',
+    );
   });
 });

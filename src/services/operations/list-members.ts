@@ -2,6 +2,7 @@
 import { adminRefusal, IS_ADMIN_SQL, ME_SQL } from '../checks.js';
 import { planned, together } from '../db.js';
 import type { Services } from '../index.js';
+import { JOB } from '../jobs.js';
 import { jsonRows, LISTED_COLUMNS, rowsOf, toListedMember } from '../rows.js';
 import type { Actor, ListedMember, Result, Role } from '../types.js';
 
@@ -52,25 +53,38 @@ const RESULT = (order: string) => `SELECT (SELECT role FROM me) AS actor_role,
   ${MEMBERS_JSON(order)} AS members`;
 const KEYS = "SELECT b.sort_name, b.slack_user_id FROM members b WHERE b.account_id = $1 AND b.status = 'active'";
 
-// Page $4: its first key is found by skipping, on the index alone, the members before it, or
-// the members after it when that is fewer; then the page is read by keyset from that key.
+/** Every this many members in name order, an anchor: a page by number skips at most this less one. */
+export const ANCHOR_EVERY = 200;
+
+// Page $4: its first key is found from the nearest anchor before it (member_anchors, while they
+// are of the account's members_version), skipping on the index alone at most ANCHOR_EVERY - 1
+// members; without anchors, by skipping the members before it, or the members after it when
+// that is fewer. Then the page is read by keyset from that key.
 const PAGE_BY_NUMBER = `WITH ${ME_SQL},
-  t AS (SELECT active_members AS total FROM accounts WHERE id = $1),
+  t AS (SELECT active_members AS total, members_version AS version FROM accounts WHERE id = $1),
   p AS (SELECT LEAST($4::int, GREATEST(1, CEIL(total::numeric / $3))::int) AS page, total FROM t),
   s AS (SELECT page, (page - 1) * $3 AS skip, total - (page - 1) * $3 - 1 AS skip_back,
                (page - 1) * $3 <= total / 2 AS forwards FROM p),
+  anchor AS (SELECT a.position, a.sort_name, a.slack_user_id FROM member_anchors a
+    WHERE a.account_id = $1 AND a.version = (SELECT version FROM t) AND a.position <= (SELECT skip FROM s)
+    ORDER BY a.position DESC LIMIT 1),
   boundary AS (
-    (${KEYS} AND (SELECT forwards FROM s) ORDER BY b.sort_name, b.slack_user_id OFFSET (SELECT skip FROM s) LIMIT 1)
+    (${KEYS} AND (b.sort_name, b.slack_user_id) >= (SELECT sort_name, slack_user_id FROM anchor)
+      ORDER BY b.sort_name, b.slack_user_id OFFSET (SELECT (SELECT skip FROM s) - position FROM anchor) LIMIT 1)
     UNION ALL
-    (${KEYS} AND NOT (SELECT forwards FROM s) ORDER BY b.sort_name DESC, b.slack_user_id DESC
-      OFFSET (SELECT GREATEST(skip_back, 0) FROM s) LIMIT 1)),
+    (${KEYS} AND NOT EXISTS (SELECT 1 FROM anchor) AND (SELECT forwards FROM s)
+      ORDER BY b.sort_name, b.slack_user_id OFFSET (SELECT skip FROM s) LIMIT 1)
+    UNION ALL
+    (${KEYS} AND NOT EXISTS (SELECT 1 FROM anchor) AND NOT (SELECT forwards FROM s)
+      ORDER BY b.sort_name DESC, b.slack_user_id DESC OFFSET (SELECT GREATEST(skip_back, 0) FROM s) LIMIT 1)),
   chunk AS (
     SELECT ${LISTED} FROM members m
     WHERE ${ACTIVE} AND ${IS_ADMIN_SQL}
       AND (m.sort_name, m.slack_user_id) >= (SELECT sort_name, slack_user_id FROM boundary)
     ORDER BY m.sort_name, m.slack_user_id
     LIMIT $3)
-  ${RESULT('chunk.sort_name, chunk.slack_user_id')}, (SELECT page FROM s) AS page`;
+  ${RESULT('chunk.sort_name, chunk.slack_user_id')}, (SELECT page FROM s) AS page,
+    EXISTS (SELECT 1 FROM anchor) AS anchored`;
 
 // After or before the key ($4, $5).
 const PAGE_AFTER = `WITH ${ME_SQL},
@@ -149,12 +163,16 @@ export async function listMembers(
   const filter = normalFilter(request.filter);
   if (filter) return listFiltered(services, actor, request, limit, filter);
   if (!('after' in request) && !('before' in request)) {
-    const { role, total, rows, page } = await fetchPage(services, 'members_page_by_number', PAGE_BY_NUMBER, actor, [
-      limit,
-      Math.max(1, Math.min(1_000_000, Math.floor(request.page ?? 1))),
-    ]);
+    const { role, total, rows, page, anchored } = await fetchPage(
+      services,
+      'members_page_by_number',
+      PAGE_BY_NUMBER,
+      actor,
+      [limit, Math.max(1, Math.min(1_000_000, Math.floor(request.page ?? 1)))],
+    );
     const refused = adminRefusal(role);
     if (refused) return refused;
+    if (!anchored && (page - 1) * limit >= ANCHOR_EVERY) askForAnchors(services, actor.accountId);
     const pages = Math.max(1, Math.ceil(total / limit));
     return pageOf(rows, total, page, { next: page < pages, previous: page > 1 });
   }
@@ -191,16 +209,72 @@ async function fetchPage(
   sql: string,
   actor: Actor,
   values: Array<string | number>,
-): Promise<{ role: Role | null; total: number; page: number; rows: MemberRow[] }> {
+): Promise<{ role: Role | null; total: number; page: number; rows: MemberRow[]; anchored: boolean }> {
   // With the other pages asked for in this turn, in one statement.
   const row = await together(services.knex, name, sql, [actor.accountId, actor.slackUserId, ...values]);
-  const result = row as { actor_role: Role | null; total: number | null; page?: number; members: unknown };
+  const result = row as {
+    actor_role: Role | null;
+    total: number | null;
+    page?: number;
+    members: unknown;
+    anchored?: boolean;
+  };
   return {
     role: result.actor_role,
     total: Number(result.total ?? 0),
     page: Number(result.page ?? 1),
     rows: memberRows(result.members),
+    anchored: result.anchored === true,
   };
+}
+
+/**
+ * When this process last asked for an account's anchors (by database, then account id): a burst
+ * of deep pages read before the job ran asks once, not once each. Speed only: the job builds
+ * nothing when the anchors are current, and a read without them is answered all the same.
+ */
+const anchorsAskedIn = new WeakMap<object, Map<number, number>>();
+const ASK_AGAIN_MS = 10_000;
+
+function askForAnchors(services: Services, accountId: number): void {
+  const now = Date.now();
+  let anchorsAsked = anchorsAskedIn.get(services.knex);
+  if (!anchorsAsked) {
+    anchorsAsked = new Map();
+    anchorsAskedIn.set(services.knex, anchorsAsked);
+  }
+  if (now - (anchorsAsked.get(accountId) ?? -Infinity) < ASK_AGAIN_MS) return;
+  if (anchorsAsked.size >= 10_000) anchorsAsked.clear();
+  anchorsAsked.set(accountId, now);
+  // Not waited for: the page is answered meanwhile. Not queued, the next deep page asks again.
+  void services.jobs.later(services.knex, JOB.memberAnchors, { accountId }).catch(() => anchorsAsked.delete(accountId));
+}
+
+/**
+ * The account's anchors for its members as they are now (the job `member-anchors`): every
+ * ANCHOR_EVERY-th active member's key in name order, with the account's members_version, read
+ * in one statement (one snapshot); anchors of other versions go. Nothing is built when the
+ * current version has its anchors already. Says how many anchors it wrote.
+ */
+export async function buildAnchors(services: Services, accountId: number): Promise<number> {
+  const [row] = await planned(
+    services.knex,
+    `WITH v AS (SELECT members_version AS version FROM accounts WHERE id = $1),
+      gone AS (DELETE FROM member_anchors WHERE account_id = $1 AND version <> (SELECT version FROM v)),
+      made AS (
+        INSERT INTO member_anchors (account_id, version, position, sort_name, slack_user_id)
+        SELECT $1, (SELECT version FROM v), k.position, k.sort_name, k.slack_user_id
+        FROM (SELECT (row_number() OVER (ORDER BY sort_name, slack_user_id) - 1)::int AS position,
+                     sort_name, slack_user_id
+              FROM members WHERE account_id = $1 AND status = 'active') k
+        WHERE k.position % ${ANCHOR_EVERY} = 0
+          AND NOT EXISTS (SELECT 1 FROM member_anchors WHERE account_id = $1 AND version = (SELECT version FROM v))
+        ON CONFLICT DO NOTHING
+        RETURNING 1)
+    SELECT count(*)::int AS made FROM made`,
+    [accountId],
+  );
+  return Number(row?.made ?? 0);
 }
 
 /** A filter worth applying: a role, or a text with something in it (trimmed, at most 100). */
@@ -237,12 +311,16 @@ function filteredSql(filter: MemberFilter, where: 'offset' | 'after' | 'before')
   const backwards = where === 'before';
   const order = backwards ? 'sort_name DESC, slack_user_id DESC' : 'sort_name, slack_user_id';
   const key = where === 'offset' ? '' : `AND (m.sort_name, m.slack_user_id) ${backwards ? '<' : '>'} ($5, $6)`;
+  // The page's keys first: a walk in name order then reads the page index alone (it holds the
+  // email too), and only the members shown are read from the table.
   return `WITH ${ME_SQL},
-    chunk AS (
-      SELECT ${LISTED} FROM members m
+    keys AS (
+      SELECT m.slack_user_id FROM members m
       WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND ${cond} ${key}
       ORDER BY ${order.replace(/(sort_name|slack_user_id)/g, 'm.$1')}
-      ${where === 'offset' ? 'OFFSET $5' : ''} LIMIT $3)
+      ${where === 'offset' ? 'OFFSET $5' : ''} LIMIT $3),
+    chunk AS (
+      SELECT ${LISTED} FROM keys JOIN members m ON m.account_id = $1 AND m.slack_user_id = keys.slack_user_id)
     SELECT (SELECT role FROM me) AS actor_role, ${total} AS total,
       (SELECT active_members FROM accounts WHERE id = $1) AS account_total,
       ${MEMBERS_JSON(order.replace(/(sort_name|slack_user_id)/g, 'chunk.$1'))} AS members`;
