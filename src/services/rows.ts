@@ -7,9 +7,11 @@ export type Row = Record<string, unknown>;
  * Rows read as JSON arrays of `columns`, in order (`json_build_array`), not as JSON objects of a
  * whole record (`json_agg(chunk)`, `row_to_json`): PostgreSQL turned a page of 25 members into
  * JSON in 0.17 ms this way against 0.45 ms (2026-12-02), and the bot parses no key names.
+ * Timestamps (the columns named `…_at`) go as milliseconds since 1970, not as text: the
+ * database writes a number faster than a date's text, and the bot reads it without parsing.
  */
 export function jsonColumns(alias: string, columns: readonly string[]): string {
-  return `json_build_array(${columns.map((c) => `${alias}.${c}`).join(', ')})`;
+  return `json_build_array(${columns.map((c) => (c.endsWith('_at') ? `floor(extract(epoch FROM ${alias}.${c}) * 1000)` : `${alias}.${c}`)).join(', ')})`;
 }
 
 /** A row read with `jsonColumns`, keyed by its column names again. */
@@ -29,9 +31,9 @@ export function rowsOf(columns: readonly string[], arrays: unknown): Row[] {
   return ((arrays as unknown[][] | null | undefined) ?? []).map((values) => rowOf(columns, values));
 }
 
-/** Timestamps arrive as Dates from columns and as text from JSON built in SQL. */
+/** Timestamps arrive as Dates from columns and as milliseconds from JSON built in SQL (`jsonColumns`). */
 function date(value: unknown): Date {
-  return value instanceof Date ? value : new Date(value as string);
+  return value instanceof Date ? value : new Date(value as number | string);
 }
 
 function dateOrNull(value: unknown): Date | null {

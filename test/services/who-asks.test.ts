@@ -143,6 +143,24 @@ describe.each(backends)('who asks on $name', (backend) => {
     }
   });
 
+  it('reads times as they are stored, to the millisecond (sent as numbers in JSON rows)', async () => {
+    const at = new Date('2026-03-04T05:06:07.891Z');
+    await db.knex('members').where({ account_id: account.id, slack_user_id: 'UUSER' }).update({ registered_at: at });
+    await db
+      .knex('members')
+      .where({ account_id: account.id, slack_user_id: 'UADMIN2' })
+      .update({ registered_at: db.knex.raw("'1999-12-31 23:59:59.999999+00'::timestamptz") });
+    const [who, page] = await Promise.all([
+      services.accounts.resolveActor(account.id, 'UUSER'),
+      listMembers(services, actor(account, 'UADMIN'), { limit: 3, page: 1 }),
+    ]);
+    expect(who?.member?.registeredAt.toISOString()).toBe(at.toISOString());
+    expect(who?.member?.slackDeactivatedAt).toBeNull();
+    const bea = page.ok ? page.members.find((m) => m.slackUserId === 'UADMIN2') : undefined;
+    // Microseconds are dropped, as a Date keeps milliseconds.
+    expect(bea?.registeredAt.toISOString()).toBe('1999-12-31T23:59:59.999Z');
+  });
+
   it('says when the account has AccountAdmins but none who can act', async () => {
     await db.knex('members').where({ account_id: account.id, role: 'AccountAdmin' }).update({
       slack_deactivated_at: new Date(),
