@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Account, AuditEntry, Member } from '../../src/services/types.js';
 import { consoleView } from '../../src/slack/blocks/console.js';
 import { accountName, auditLog } from '../../src/slack/blocks/messages.js';
+import { slackDate, slackDay } from '../../src/slack/blocks/text.js';
 
 const account: Account = {
   id: 1,
@@ -96,5 +97,17 @@ describe('audit log sentences', () => {
     expect(text).toContain('The app was installed in Slack again');
     expect(text).not.toContain('Slack (a deactivation) installed');
     expect(text).toContain('Slack (a deactivation) removed <@UBOB001>');
+  });
+});
+
+describe('dates in messages', () => {
+  it("gives Slack the time to show in each reader's zone, and the UTC minute for clients that cannot", () => {
+    for (const iso of ['2026-01-05T03:04:59.999Z', '1999-12-31T23:59:00.000Z', '2026-12-02T11:16:11.123Z']) {
+      const at = new Date(iso);
+      expect(slackDate(at)).toBe(
+        `<!date^${Math.floor(at.getTime() / 1000)}^{date_short_pretty} at {time}|${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC>`,
+      );
+    }
+    expect(slackDay(new Date('2026-07-08T09:10:00Z'))).toBe('<!date^1783501800^{date_short}|2026-07-08 09:10 UTC>');
   });
 });
