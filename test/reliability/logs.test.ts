@@ -56,7 +56,9 @@ describe('request logs', () => {
     const role = running.slack.commandBody('UADMIN1', 'role <@UBOB001> admin').toString();
     await running.slack.post(role);
     await waitFor(() => standIn.dmsTo('UBOB001').length >= 3); // invitation, welcome, role change
-    // Slack delivers the same command again: its request says so in a line of its own.
+    // Once the first delivery's work is all done (its line written), Slack delivers the same
+    // command again: its request says so in a line of its own.
+    await waitFor(() => running.logs.join('').split('"slack request"').length - 1 === 5, 5_000, 'five lines');
     await running.slack.post(role, { 'X-Slack-Retry-Num': '1', 'X-Slack-Retry-Reason': 'http_timeout' });
   });
   afterAll(async () => {

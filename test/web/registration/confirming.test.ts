@@ -61,12 +61,19 @@ describe.each(backends)('registration pages on $name', (backend) => {
       const path = await inviteFromSlack('UERIN01');
       const page = await open(path);
       const form = { cookie: page.cookie, csrf: page.csrf };
+      const callsBefore = t.standIn.calls.length;
       expect((await confirm(path, form)).status).toBe(200);
       await waitFor(() => t.standIn.dmsTo('UERIN01').length >= 2, 10_000, 'the welcome DM');
       await waitFor(
         () => t.standIn.dmsTo('UADMIN1').some((c) => String(c.params.text).includes('<@UERIN01>')),
         10_000,
         'the DM to the inviter',
+      );
+      // The invitation's DM is brought up to date by a job, whenever the queue gets to it.
+      await waitFor(
+        () => t.standIn.calls.slice(callsBefore).some((c) => c.method === 'chat.update'),
+        10_000,
+        'the invitation DM brought up to date',
       );
       const dmCount = t.standIn.calls.length;
 
