@@ -4,15 +4,9 @@ import type { Knex } from 'knex';
 // total without counting 10,000 rows each time. app_settings holds values every process must
 // share (a generated registration link key when several processes use one server).
 
-export async function up(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('accounts', (t) => {
-    t.integer('active_members').notNullable().defaultTo(0);
-  });
-  await knex.raw(`
-    UPDATE accounts a SET active_members = (
-      SELECT count(*) FROM members m WHERE m.account_id = a.id AND m.status = 'active')`);
-  await knex.raw(`
-    CREATE FUNCTION members_count_active() RETURNS trigger LANGUAGE plpgsql AS $$
+/** The counting trigger as this migration makes it (a later one that changes it goes back to it). */
+export const COUNT_ACTIVE_FUNCTION = `
+    CREATE OR REPLACE FUNCTION members_count_active() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'active' THEN
         UPDATE accounts SET active_members = active_members - 1 WHERE id = OLD.account_id;
@@ -21,11 +15,21 @@ export async function up(knex: Knex): Promise<void> {
         UPDATE accounts SET active_members = active_members + 1 WHERE id = NEW.account_id;
       END IF;
       RETURN NULL;
-    END $$`);
-  await knex.raw(`
+    END $$`;
+export const COUNT_ACTIVE_TRIGGER = `
     CREATE TRIGGER members_count_active
     AFTER INSERT OR DELETE OR UPDATE OF status, account_id ON members
-    FOR EACH ROW EXECUTE FUNCTION members_count_active()`);
+    FOR EACH ROW EXECUTE FUNCTION members_count_active()`;
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('accounts', (t) => {
+    t.integer('active_members').notNullable().defaultTo(0);
+  });
+  await knex.raw(`
+    UPDATE accounts a SET active_members = (
+      SELECT count(*) FROM members m WHERE m.account_id = a.id AND m.status = 'active')`);
+  await knex.raw(COUNT_ACTIVE_FUNCTION);
+  await knex.raw(COUNT_ACTIVE_TRIGGER);
 
   await knex.schema.createTable('app_settings', (t) => {
     t.text('key').primary();

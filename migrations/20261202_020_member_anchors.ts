@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { COUNT_ACTIVE_FUNCTION, COUNT_ACTIVE_TRIGGER } from './20261128_003_member_counts_and_settings.js';
 
 // Page N of the members, by number: its first member was found by skipping, in the page index,
 // the members before it (or after it, when fewer): 2,500 index entries for page 301 of 400, and
@@ -49,21 +50,8 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('member_anchors');
   await knex.raw('DROP TRIGGER members_count_active ON members');
-  await knex.raw(`
-    CREATE OR REPLACE FUNCTION members_count_active() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'active' THEN
-        UPDATE accounts SET active_members = active_members - 1 WHERE id = OLD.account_id;
-      END IF;
-      IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'active' THEN
-        UPDATE accounts SET active_members = active_members + 1 WHERE id = NEW.account_id;
-      END IF;
-      RETURN NULL;
-    END $$`);
-  await knex.raw(`
-    CREATE TRIGGER members_count_active
-    AFTER INSERT OR DELETE OR UPDATE OF status, account_id ON members
-    FOR EACH ROW EXECUTE FUNCTION members_count_active()`);
+  await knex.raw(COUNT_ACTIVE_FUNCTION);
+  await knex.raw(COUNT_ACTIVE_TRIGGER);
   await knex.schema.alterTable('accounts', (t) => {
     t.dropColumn('members_version');
   });

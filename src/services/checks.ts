@@ -23,8 +23,7 @@ export function adminRefusal(role: string | null | undefined): Refused<'not_memb
 /**
  * An AccountAdmin-only read in one round trip: the service's own check of the actor ($1
  * account, $2 Slack user) and the `columns` of the rows of `chunk`, a query that may use `me`
- * and `$3`…; `also` names more values of the same statement (`{ total: '(SELECT …)' }`), given
- * back in `also`. The reads of the same statement asked for in one turn go as one (`together`).
+ * and `$3`… The reads of the same statement asked for in one turn go as one (`together`).
  */
 export async function readAsAdmin(
   knex: Knex,
@@ -34,21 +33,13 @@ export async function readAsAdmin(
   order: string,
   actor: Actor,
   values: unknown[],
-  also: Record<string, string> = {},
-): Promise<{ ok: true; rows: Row[]; also: Row } | Refused<'not_member' | 'not_admin'>> {
-  const more = Object.entries(also).map(([as, sql]) => `, ${sql} AS ${as}`);
+): Promise<{ ok: true; rows: Row[] } | Refused<'not_member' | 'not_admin'>> {
   const sql = `WITH ${ME_SQL},
     chunk AS (${chunk})
     SELECT (SELECT role FROM me) AS actor_role,
-      ${jsonRows('chunk', columns, order)} AS rows${more.join('')}`;
+      ${jsonRows('chunk', columns, order)} AS rows`;
   const row = await together(knex, name, sql, [actor.accountId, actor.slackUserId, ...values]);
-  return (
-    adminRefusal(row?.actor_role as string | null | undefined) ?? {
-      ok: true,
-      rows: rowsOf(columns, row?.rows),
-      also: row ?? {},
-    }
-  );
+  return adminRefusal(row?.actor_role as string | null | undefined) ?? { ok: true, rows: rowsOf(columns, row?.rows) };
 }
 
 /** The rule for an invite that can still be used, in SQL: `now` is the placeholder for the time. */

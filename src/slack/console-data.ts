@@ -21,9 +21,18 @@ export async function loadConsole(
       : { limit: CONSOLE_PAGE_SIZE, filter };
   const [page, invites, openRequests] = await Promise.all([
     listMembers(services, who, request),
-    listInvites(services, who, { limit: CONSOLE_INVITES_SHOWN + 1 }),
+    listInvites(services, who, { limit: CONSOLE_INVITES_SHOWN }),
     countOpenRequests(services, actor.account.id),
   ]);
   if (!page.ok || !invites.ok || !actor.member) return undefined;
-  return { account: actor.account, viewer: actor.member, page, invites: invites.invites, openRequests, shown, notice };
+  return {
+    account: actor.account,
+    viewer: actor.member,
+    page,
+    invites: invites.invites,
+    moreInvites: invites.next,
+    openRequests,
+    shown,
+    notice,
+  };
 }

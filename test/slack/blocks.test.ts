@@ -59,6 +59,7 @@ describe('account names in blocks', () => {
         accountTotal: 2,
       },
       invites: [],
+      moreInvites: false,
       openRequests: 0,
       shown: {},
     });

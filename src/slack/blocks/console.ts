@@ -89,8 +89,10 @@ export interface ConsoleData {
   account: Account;
   viewer: Member;
   page: MemberPage;
-  /** Pending invites, at most CONSOLE_INVITES_SHOWN + 1 (to tell whether there are more). */
+  /** Pending invites, soonest to expire first: at most CONSOLE_INVITES_SHOWN. */
   invites: Invite[];
+  /** Whether more are pending than `invites` holds. */
+  moreInvites: boolean;
   /** Access requests waiting for a decision. */
   openRequests: number;
   shown: ConsolePage;
@@ -173,7 +175,7 @@ function requestsWaiting(open: number): string {
 }
 
 export function consoleView(data: ConsoleData): ModalView {
-  const { account, page, invites } = data;
+  const { account, page, invites, moreInvites } = data;
   const blocks: KnownBlock[] = [];
   if (data.notice)
     blocks.push({
@@ -236,21 +238,20 @@ export function consoleView(data: ConsoleData): ModalView {
   if (paging.length) blocks.push({ type: 'actions', block_id: 'paging', elements: paging });
 
   blocks.push({ type: 'divider', block_id: 'invites_divider' });
-  const shown = invites.slice(0, CONSOLE_INVITES_SHOWN);
   blocks.push({
     type: 'section',
     block_id: 'invites_title',
-    text: { type: 'mrkdwn', text: shown.length ? '*Pending invites*' : '*Pending invites*\nNone.' },
+    text: { type: 'mrkdwn', text: invites.length ? '*Pending invites*' : '*Pending invites*\nNone.' },
   });
-  for (const invite of shown) blocks.push(inviteBlock(invite));
-  if (invites.length > CONSOLE_INVITES_SHOWN) {
+  for (const invite of invites) blocks.push(inviteBlock(invite));
+  if (moreInvites) {
     blocks.push({
       type: 'context',
       block_id: 'invites_more',
       elements: [
         {
           type: 'mrkdwn',
-          text: `Showing the ${CONSOLE_INVITES_SHOWN} that expire soonest; \`/chatbees-users invites\` lists them all.`,
+          text: `Showing the ${CONSOLE_INVITES_SHOWN} that expire soonest; \`/chatbees-users invites\` pages through them all.`,
         },
       ],
     });
