@@ -227,7 +227,7 @@ export function filterWords(filter: MemberFilter): string {
 }
 
 /**
- * How many a list holds: "12 in all", "more than 1,000 (…)". Pages by number stop at the cap;
+ * How many a list holds: "12 in all", "more than 200 (…)". Pages by number stop at the cap;
  * the console's Next (`paged`) goes on past it.
  */
 export function countWords(page: MemberPage, how: 'numbered' | 'paged' = 'numbered'): string {
