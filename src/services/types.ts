@@ -3,6 +3,14 @@
 export const ROLES = ['AccountAdmin', 'AccountUser'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** The highest page number a list takes (a larger one is taken as this). */
+export const MAX_PAGE = 1_000_000;
+
+/** A page number as the lists take it: a whole number from 1 to MAX_PAGE, 1 when none. */
+export function pageNumber(page: number | undefined): number {
+  return Math.max(1, Math.min(MAX_PAGE, Math.floor(page ?? 1)));
+}
+
 /** The admin check, in TypeScript: whether an active member's role (or none) is AccountAdmin. */
 export function isAdmin(role: Role | string | null | undefined): boolean {
   return role === 'AccountAdmin';

@@ -2,7 +2,7 @@
 import { IS_ADMIN_SQL, readAsAdmin, usableInvite } from '../checks.js';
 import type { Services } from '../index.js';
 import { INVITE_COLUMNS, toInvite } from '../rows.js';
-import type { Actor, Invite, Result } from '../types.js';
+import { type Actor, type Invite, pageNumber, type Result } from '../types.js';
 
 export const MAX_INVITES_LISTED = 500;
 
@@ -26,7 +26,7 @@ export async function listInvites(
   input: { limit?: number; page?: number } = {},
 ): Promise<Result<InvitePage, 'not_member' | 'not_admin'>> {
   const limit = Math.max(1, Math.min(input.limit ?? 100, MAX_INVITES_LISTED));
-  const page = Math.max(1, Math.min(1_000_000, Math.floor(input.page ?? 1)));
+  const page = pageNumber(input.page);
   const read = await readAsAdmin(
     services.knex,
     'invites_pending',

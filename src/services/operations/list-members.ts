@@ -4,7 +4,7 @@ import { planned, together } from '../db.js';
 import type { Services } from '../index.js';
 import { JOB } from '../jobs.js';
 import { jsonRows, LISTED_COLUMNS, rowsOf, toListedMember } from '../rows.js';
-import type { Actor, ListedMember, Result, Role } from '../types.js';
+import { type Actor, type ListedMember, MAX_PAGE, pageNumber, type Result, type Role } from '../types.js';
 
 export const MAX_PAGE_SIZE = 100;
 /**
@@ -173,7 +173,7 @@ export async function listMembers(
       'members_page_by_number',
       PAGE_BY_NUMBER,
       actor,
-      [limit, Math.max(1, Math.min(1_000_000, Math.floor(request.page ?? 1)))],
+      [limit, pageNumber(request.page)],
     );
     const refused = adminRefusal(role);
     if (refused) return refused;
@@ -367,8 +367,7 @@ async function listFiltered(
     };
   };
   if (!('after' in request) && !('before' in request)) {
-    const wanted = Math.max(1, Math.min(1_000_000, Math.floor(request.page ?? 1)));
-    let page = wanted;
+    let page = pageNumber(request.page);
     let { role, total, rows, accountTotal } = await read('offset', [limit, (page - 1) * limit]);
     const refused = adminRefusal(role);
     if (refused) return refused;
@@ -392,7 +391,7 @@ async function listFiltered(
   const refused = adminRefusal(role);
   if (refused) return refused;
   if (rows.length === 0 && total > 0)
-    return listFiltered(services, actor, { limit, page: backwards ? 1 : 1_000_000 }, limit, filter);
+    return listFiltered(services, actor, { limit, page: backwards ? 1 : MAX_PAGE }, limit, filter);
   const more = rows.length > limit;
   const shown = rows.slice(0, limit);
   if (backwards) shown.reverse();

@@ -1,6 +1,6 @@
 import { parseDuration } from '../../config.js';
 import type { Source } from '../../services/people.js';
-import { ROLES, type Role } from '../../services/types.js';
+import { MAX_PAGE, ROLES, type Role } from '../../services/types.js';
 import {
   OPERATION,
   OPERATIONS,
@@ -171,12 +171,12 @@ function listing(kind: 'list' | 'find', rest: Token[]): Command {
   const last = words.length - 1;
   // Only a trailing `page <number>` pages: "find Larry Page" looks for the name.
   if (words[last - 1]?.toLowerCase() === 'page' && /^\d+$/.test(words[last] as string)) {
-    const number = wholeNumber(words[last], 1_000_000);
+    const number = wholeNumber(words[last], MAX_PAGE);
     if (!number) return invalid(kind, `Give a page number from 1. ${usage}`);
     page = number;
     words.splice(last - 1, 2);
   } else if (kind === 'list' && words.length === 1 && /^\d+$/.test(words[0] as string)) {
-    const number = wholeNumber(words[0], 1_000_000);
+    const number = wholeNumber(words[0], MAX_PAGE);
     if (!number) return invalid(kind, `Give a page number from 1. ${usage}`);
     return { kind, page: number };
   }
@@ -221,7 +221,7 @@ function invitesPage(rest: Token[], word: string): Command {
   const number =
     words.length === 2 && words[0]?.toLowerCase() === 'page' ? words[1] : words.length === 1 ? words[0] : '';
   if (!number || !/^\d+$/.test(number)) return invalid('invites', `${word} takes a page number only. ${usage}`);
-  const page = wholeNumber(number, 1_000_000);
+  const page = wholeNumber(number, MAX_PAGE);
   return page ? { kind: 'invites', page } : invalid('invites', `Give a page number from 1. ${usage}`);
 }
 

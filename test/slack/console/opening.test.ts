@@ -1,6 +1,7 @@
 // The admin console end to end, opening and paging: the real bot over HTTP, its database on each
 // backend, and the Slack stand-in recording every view it is sent (each checked against Slack's limits).
 import { describe, expect, it } from 'vitest';
+import { CONSOLE_INVITES_SHOWN } from '../../../src/slack/blocks/console.js';
 import {
   allText,
   button,
@@ -101,6 +102,23 @@ describe.each(backends)('admin console on $name', (backend) => {
       expect(noticeOf(after.view)).toContain('<@UM12> is now an *AccountAdmin*');
       expect(memberRows(after.view)).toEqual(ids('UM', 10, 19));
       expect(memberRow(after.view, 'UM12')).toContain('*AccountAdmin*');
+    });
+
+    it('says more invites are pending only when there are more than it shows', async () => {
+      await t.db.knex('invites').delete();
+      const admin = { accountId: t.running.account.id, slackUserId: 'UADMIN1', source: 'console' as const };
+      const invite = async (id: string) =>
+        expect(
+          (await t.running.bot.services.invites.create(admin, { forSlackUserId: id, forDisplayName: id })).ok,
+        ).toBe(true);
+      for (const id of ids('UFULL', 1, CONSOLE_INVITES_SHOWN)) await invite(id);
+      const full = await openConsole();
+      expect(full.view.blocks.filter((b) => b.block_id?.startsWith('invite:'))).toHaveLength(CONSOLE_INVITES_SHOWN);
+      expect(full.view.blocks.some((b) => b.block_id === 'invites_more')).toBe(false);
+      await invite('UFULLMORE');
+      const more = await openConsole();
+      expect(more.view.blocks.filter((b) => b.block_id?.startsWith('invite:'))).toHaveLength(CONSOLE_INVITES_SHOWN);
+      expect(allText(more.view)).toContain('`/chatbees-users invites` pages through them all');
     });
 
     it('stays within Slack limits when the console is at its fullest', async () => {
