@@ -316,6 +316,23 @@ function filteredSql(filter: MemberFilter, where: 'offset' | 'after' | 'before')
   const backwards = where === 'before';
   const order = backwards ? 'sort_name DESC, slack_user_id DESC' : 'sort_name, slack_user_id';
   const key = where === 'offset' ? '' : `AND (m.sort_name, m.slack_user_id) ${backwards ? '<' : '>'} ($5, $6)`;
+  if ('text' in filter && where === 'offset') {
+    // A search by page number: the first SEARCH_CAP + 1 matches in name order, found once (by the
+    // trigram indexes for a rare text, by walking the name order for a common one), give both the
+    // count and the page (pages by number stop at SEARCH_CAP).
+    return `WITH ${ME_SQL},
+    matches AS MATERIALIZED (
+      SELECT m.sort_name, m.slack_user_id FROM members m
+      WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND ${cond}
+      ORDER BY m.sort_name, m.slack_user_id
+      LIMIT ${SEARCH_CAP + 1}),
+    keys AS (SELECT slack_user_id FROM matches ORDER BY sort_name, slack_user_id OFFSET $5 LIMIT $3),
+    chunk AS (
+      SELECT ${LISTED} FROM keys JOIN members m ON m.account_id = $1 AND m.slack_user_id = keys.slack_user_id)
+    SELECT (SELECT role FROM me) AS actor_role, (SELECT count(*) FROM matches) AS total,
+      (SELECT active_members FROM accounts WHERE id = $1) AS account_total,
+      ${MEMBERS_JSON(order.replace(/(sort_name|slack_user_id)/g, 'chunk.$1'))} AS members`;
+  }
   // The page's keys first: a walk in name order then reads the page index alone (it holds the
   // email too), and only the members shown are read from the table.
   return `WITH ${ME_SQL},
