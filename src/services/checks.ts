@@ -23,7 +23,9 @@ export function adminRefusal(role: string | null | undefined): Refused<'not_memb
 /**
  * An AccountAdmin-only read in one round trip: the service's own check of the actor ($1
  * account, $2 Slack user) and the `columns` of the rows of `chunk`, a query that may use `me`
- * and `$3`… The reads of the same statement asked for in one turn go as one (`together`).
+ * and `$3`… `also`: more values of the same statement, each a scalar SQL expression by name,
+ * given back in `also` (null for someone refused). The reads of the same statement asked for in
+ * one turn go as one (`together`).
  */
 export async function readAsAdmin(
   knex: Knex,
@@ -33,13 +35,18 @@ export async function readAsAdmin(
   order: string,
   actor: Actor,
   values: unknown[],
-): Promise<{ ok: true; rows: Row[] } | Refused<'not_member' | 'not_admin'>> {
+  also: Record<string, string> = {},
+): Promise<{ ok: true; rows: Row[]; also: Record<string, unknown> } | Refused<'not_member' | 'not_admin'>> {
+  const more = Object.entries<string>(also).map(([as, sql]) => `, CASE WHEN ${IS_ADMIN_SQL} THEN ${sql} END AS ${as}`);
   const sql = `WITH ${ME_SQL},
     chunk AS (${chunk})
     SELECT (SELECT role FROM me) AS actor_role,
-      ${jsonRows('chunk', columns, order)} AS rows`;
+      ${jsonRows('chunk', columns, order)} AS rows${more.join('')}`;
   const row = await together(knex, name, sql, [actor.accountId, actor.slackUserId, ...values]);
-  return adminRefusal(row?.actor_role as string | null | undefined) ?? { ok: true, rows: rowsOf(columns, row?.rows) };
+  const refused = adminRefusal(row?.actor_role as string | null | undefined);
+  if (refused) return refused;
+  const given = Object.fromEntries(Object.keys(also).map((as) => [as, row?.[as]]));
+  return { ok: true, rows: rowsOf(columns, row?.rows), also: given };
 }
 
 /** The rule for an invite that can still be used, in SQL: `now` is the placeholder for the time. */

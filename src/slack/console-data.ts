@@ -1,7 +1,6 @@
 import type { Services } from '../services/index.js';
 import { listInvites } from '../services/operations/list-invites.js';
 import { listMembers } from '../services/operations/list-members.js';
-import { countOpenRequests } from '../services/operations/list-requests.js';
 import { CONSOLE_INVITES_SHOWN, CONSOLE_PAGE_SIZE, type ConsoleData, type ConsolePage } from './blocks/console.js';
 import { type RequestActor, serviceActor } from './context.js';
 
@@ -19,10 +18,10 @@ export async function loadConsole(
     : shown.before
       ? { limit: CONSOLE_PAGE_SIZE, before: shown.before, filter }
       : { limit: CONSOLE_PAGE_SIZE, filter };
-  const [page, invites, openRequests] = await Promise.all([
+  // Two reads at once: the page, and the invites with the count of open requests.
+  const [page, invites] = await Promise.all([
     listMembers(services, who, request),
-    listInvites(services, who, { limit: CONSOLE_INVITES_SHOWN }),
-    countOpenRequests(services, actor.account.id),
+    listInvites(services, who, { limit: CONSOLE_INVITES_SHOWN, openRequests: true }),
   ]);
   if (!page.ok || !invites.ok || !actor.member) return undefined;
   return {
@@ -31,7 +30,7 @@ export async function loadConsole(
     page,
     invites: invites.invites,
     moreInvites: invites.next,
-    openRequests,
+    openRequests: invites.openRequests ?? 0,
     shown,
     notice,
   };

@@ -49,13 +49,3 @@ export async function listRequests(
   );
   return { ok: true, requests, open: Number(read.rows[0]?.open ?? 0) };
 }
-
-/** How many requests are waiting (the console's count; shown only to whom `listMembers` let in). */
-export async function countOpenRequests(services: Services, accountId: number): Promise<number> {
-  const row = await services
-    .knex('access_requests')
-    .where({ account_id: accountId, status: 'open' })
-    .count<{ n: string | number }>({ n: '*' })
-    .first();
-  return Number(row?.n ?? 0);
-}
