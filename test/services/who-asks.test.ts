@@ -127,20 +127,34 @@ describe.each(backends)('who asks on $name', (backend) => {
     const acquired = vi.spyOn(client, 'acquireConnection');
     try {
       const [first, second, user, stranger] = await Promise.all([
-        listMembers(services, actor(account, 'UADMIN'), { limit: 3, page: 1 }),
-        listMembers(services, actor(account, 'UADMIN2'), { limit: 3, page: 2 }),
-        listMembers(services, actor(account, 'UUSER'), { limit: 3, page: 1 }),
-        listMembers(services, actor(account, 'UNOBODY'), { limit: 3, page: 1 }),
+        // Pages by number past the first (the first page is a statement of its own).
+        listMembers(services, actor(account, 'UADMIN'), { limit: 3, page: 2 }),
+        listMembers(services, actor(account, 'UADMIN2'), { limit: 3, page: 3 }),
+        listMembers(services, actor(account, 'UUSER'), { limit: 3, page: 2 }),
+        listMembers(services, actor(account, 'UNOBODY'), { limit: 3, page: 2 }),
       ]);
       expect(acquired).toHaveBeenCalledTimes(1);
       const names = (page: typeof first) => (page.ok ? page.members.map((m) => m.displayName) : page.reason);
-      expect(names(first)).toEqual(['Ada', 'Bea', 'Cy']);
-      expect(names(second)).toEqual(['More 0', 'More 1', 'More 2']);
+      expect(names(first)).toEqual(['More 0', 'More 1', 'More 2']);
+      expect(names(second)).toEqual(['More 3', 'More 4', 'More 5']);
       expect(names(user)).toBe('not_admin');
       expect(names(stranger)).toBe('not_member');
     } finally {
       acquired.mockRestore();
     }
+  });
+
+  it('answers the first page in a statement of its own, with the same check of who asks', async () => {
+    const [first, user, stranger] = await Promise.all([
+      listMembers(services, actor(account, 'UADMIN'), { limit: 2 }),
+      listMembers(services, actor(account, 'UUSER'), { limit: 2, page: 1 }),
+      listMembers(services, actor(account, 'UNOBODY'), { limit: 2 }),
+    ]);
+    expect(first).toMatchObject({ ok: true, page: 1, previous: null });
+    expect(first.ok && first.members.map((m) => m.displayName)).toEqual(['Ada', 'Bea']);
+    expect(first.ok && first.next).not.toBeNull();
+    expect(user).toEqual({ ok: false, reason: 'not_admin' });
+    expect(stranger).toEqual({ ok: false, reason: 'not_member' });
   });
 
   it('reads times as they are stored, to the millisecond (sent as numbers in JSON rows)', async () => {

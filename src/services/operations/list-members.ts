@@ -91,6 +91,15 @@ const PAGE_BY_NUMBER = `WITH ${ME_SQL},
   ${RESULT('chunk.sort_name, chunk.slack_user_id')}, (SELECT page FROM s) AS page,
     EXISTS (SELECT 1 FROM anchor) AS anchored`;
 
+// The first page (the list's and the console's opening): no page to find the start of.
+const PAGE_FIRST = `WITH ${ME_SQL},
+  chunk AS (
+    SELECT ${LISTED} FROM members m
+    WHERE ${ACTIVE} AND ${IS_ADMIN_SQL}
+    ORDER BY m.sort_name, m.slack_user_id
+    LIMIT $3)
+  ${RESULT('chunk.sort_name, chunk.slack_user_id')}`;
+
 // After or before the key ($4, $5).
 const PAGE_AFTER = `WITH ${ME_SQL},
   chunk AS (
@@ -168,13 +177,10 @@ export async function listMembers(
   const filter = normalFilter(request.filter);
   if (filter) return listFiltered(services, actor, request, limit, filter);
   if (!('after' in request) && !('before' in request)) {
-    const { role, total, rows, page, anchored } = await fetchPage(
-      services,
-      'members_page_by_number',
-      PAGE_BY_NUMBER,
-      actor,
-      [limit, pageNumber(request.page)],
-    );
+    const asked = pageNumber(request.page);
+    const { role, total, rows, page, anchored } = await (asked === 1
+      ? fetchPage(services, 'members_page_first', PAGE_FIRST, actor, [limit])
+      : fetchPage(services, 'members_page_by_number', PAGE_BY_NUMBER, actor, [limit, asked]));
     const refused = adminRefusal(role);
     if (refused) return refused;
     if (!anchored && (page - 1) * limit >= ANCHOR_EVERY) askForAnchors(services, actor.accountId);
