@@ -24,8 +24,8 @@ export function adminRefusal(role: string | null | undefined): Refused<'not_memb
  * An AccountAdmin-only read in one round trip: the service's own check of the actor ($1
  * account, $2 Slack user) and the `columns` of the rows of `chunk`, a query that may use `me`
  * and `$3`… `also`: more values of the same statement, each a scalar SQL expression by name,
- * given back in `also` (null for someone refused). The reads of the same statement asked for in
- * one turn go as one (`together`).
+ * computed only when the actor is an admin and given back in `also`. The reads of the same
+ * statement asked for in one turn go as one (`together`).
  */
 export async function readAsAdmin(
   knex: Knex,
