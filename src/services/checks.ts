@@ -49,6 +49,10 @@ export async function readAsAdmin(
   return { ok: true, rows: rowsOf(columns, row?.rows), also: given };
 }
 
+/** How many access requests of the account ($1) wait for an admin, as a scalar SQL expression. */
+export const OPEN_REQUESTS_SQL =
+  "(SELECT count(*)::int FROM access_requests r WHERE r.account_id = $1 AND r.status = 'open')";
+
 /** The rule for an invite that can still be used, in SQL: `now` is the placeholder for the time. */
 export function usableInvite(table: string, now: string): string {
   return `${table}.revoked_at IS NULL AND ${table}.expires_at > ${now} AND (${table}.max_uses IS NULL OR ${table}.uses < ${table}.max_uses)`;

@@ -6,6 +6,7 @@ import {
   IS_ADMIN_SQL,
   isLastAdmin,
   lockAccount,
+  OPEN_REQUESTS_SQL,
   readAsAdmin,
   usableInvite,
 } from './checks.js';
@@ -136,7 +137,7 @@ export class MemberService {
       'account_summary',
       `SELECT a.active_members AS members,
          (SELECT count(*)::int FROM invites i WHERE i.account_id = $1 AND ${usableInvite('i', '$3')}) AS pending_invites,
-         (SELECT count(*)::int FROM access_requests r WHERE r.account_id = $1 AND r.status = 'open') AS open_requests
+         ${OPEN_REQUESTS_SQL} AS open_requests
        FROM accounts a WHERE a.id = $1 AND ${IS_ADMIN_SQL}`,
       ['members', 'pending_invites', 'open_requests'],
       'chunk.members',

@@ -144,7 +144,7 @@ describe.each(backends)('who asks on $name', (backend) => {
     }
   });
 
-  it('answers the first page in a statement of its own, with the same check of who asks', async () => {
+  it('answers the first page (a statement of its own) with the same check of who asks', async () => {
     const [first, user, stranger] = await Promise.all([
       listMembers(services, actor(account, 'UADMIN'), { limit: 2 }),
       listMembers(services, actor(account, 'UUSER'), { limit: 2, page: 1 }),

@@ -1,5 +1,5 @@
 // The registration links that can still be used (`/chatbees-users invites [page N]`, the console).
-import { IS_ADMIN_SQL, readAsAdmin, usableInvite } from '../checks.js';
+import { IS_ADMIN_SQL, OPEN_REQUESTS_SQL, readAsAdmin, usableInvite } from '../checks.js';
 import type { Services } from '../index.js';
 import { INVITE_COLUMNS, toInvite } from '../rows.js';
 import { type Actor, type Invite, pageNumber, type Result } from '../types.js';
@@ -41,7 +41,7 @@ export async function listInvites(
     'chunk.expires_at, chunk.id',
     actor,
     [services.now(), limit + 1, (page - 1) * limit],
-    input.openRequests ? { open_requests: OPEN_REQUESTS } : {},
+    input.openRequests ? { open_requests: OPEN_REQUESTS_SQL } : {},
   );
   if (!read.ok) return read;
   return {
@@ -52,5 +52,3 @@ export async function listInvites(
     ...(input.openRequests ? { openRequests: Number(read.also.open_requests ?? 0) } : {}),
   };
 }
-
-const OPEN_REQUESTS = "(SELECT count(*)::int FROM access_requests r WHERE r.account_id = $1 AND r.status = 'open')";

@@ -91,31 +91,22 @@ const PAGE_BY_NUMBER = `WITH ${ME_SQL},
   ${RESULT('chunk.sort_name, chunk.slack_user_id')}, (SELECT page FROM s) AS page,
     EXISTS (SELECT 1 FROM anchor) AS anchored`;
 
-// The first page (the list's and the console's opening): no page to find the start of.
-const PAGE_FIRST = `WITH ${ME_SQL},
+// A page in name order, or backwards from a key: `after` narrows it to the members past the key
+// ($4, $5). Without one, the first page (the list's and the console's opening): no page to find
+// the start of.
+function keysetPage(after: '' | '>' | '<'): string {
+  const order = after === '<' ? 'sort_name DESC, slack_user_id DESC' : 'sort_name, slack_user_id';
+  return `WITH ${ME_SQL},
   chunk AS (
     SELECT ${LISTED} FROM members m
-    WHERE ${ACTIVE} AND ${IS_ADMIN_SQL}
-    ORDER BY m.sort_name, m.slack_user_id
+    WHERE ${ACTIVE} AND ${IS_ADMIN_SQL}${after ? ` AND (m.sort_name, m.slack_user_id) ${after} ($4, $5)` : ''}
+    ORDER BY ${order.replace(/(sort_name|slack_user_id)/g, 'm.$1')}
     LIMIT $3)
-  ${RESULT('chunk.sort_name, chunk.slack_user_id')}`;
-
-// After or before the key ($4, $5).
-const PAGE_AFTER = `WITH ${ME_SQL},
-  chunk AS (
-    SELECT ${LISTED} FROM members m
-    WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND (m.sort_name, m.slack_user_id) > ($4, $5)
-    ORDER BY m.sort_name, m.slack_user_id
-    LIMIT $3)
-  ${RESULT('chunk.sort_name, chunk.slack_user_id')}`;
-
-const PAGE_BEFORE = `WITH ${ME_SQL},
-  chunk AS (
-    SELECT ${LISTED} FROM members m
-    WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND (m.sort_name, m.slack_user_id) < ($4, $5)
-    ORDER BY m.sort_name DESC, m.slack_user_id DESC
-    LIMIT $3)
-  ${RESULT('chunk.sort_name DESC, chunk.slack_user_id DESC')}`;
+  ${RESULT(order.replace(/(sort_name|slack_user_id)/g, 'chunk.$1'))}`;
+}
+const PAGE_FIRST = keysetPage('');
+const PAGE_AFTER = keysetPage('>');
+const PAGE_BEFORE = keysetPage('<');
 
 interface Key {
   sortName: string;
@@ -322,34 +313,29 @@ function filteredSql(filter: MemberFilter, where: 'offset' | 'after' | 'before')
   const backwards = where === 'before';
   const order = backwards ? 'sort_name DESC, slack_user_id DESC' : 'sort_name, slack_user_id';
   const key = where === 'offset' ? '' : `AND (m.sort_name, m.slack_user_id) ${backwards ? '<' : '>'} ($5, $6)`;
-  if ('text' in filter && where === 'offset') {
-    // A search by page number: the first SEARCH_CAP + 1 matches in name order, found once (by the
-    // trigram indexes for a rare text, by walking the name order for a common one), give both the
-    // count and the page (pages by number stop at SEARCH_CAP).
-    return `WITH ${ME_SQL},
-    matches AS MATERIALIZED (
+  // A search by page number: the first SEARCH_CAP + 1 matches in name order, found once (by the
+  // trigram indexes for a rare text, by walking the name order for a common one), give both the
+  // count and the page (pages by number stop at SEARCH_CAP). Otherwise the page's keys first: a
+  // walk in name order then reads the page index alone (it holds the email too).
+  const searchByNumber = 'text' in filter && where === 'offset';
+  const keys = searchByNumber
+    ? `matches AS MATERIALIZED (
       SELECT m.sort_name, m.slack_user_id FROM members m
       WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND ${cond}
       ORDER BY m.sort_name, m.slack_user_id
       LIMIT ${SEARCH_CAP + 1}),
-    keys AS (SELECT slack_user_id FROM matches ORDER BY sort_name, slack_user_id OFFSET $5 LIMIT $3),
-    chunk AS (
-      SELECT ${LISTED} FROM keys JOIN members m ON m.account_id = $1 AND m.slack_user_id = keys.slack_user_id)
-    SELECT (SELECT role FROM me) AS actor_role, (SELECT count(*) FROM matches) AS total,
-      (SELECT active_members FROM accounts WHERE id = $1) AS account_total,
-      ${MEMBERS_JSON(order.replace(/(sort_name|slack_user_id)/g, 'chunk.$1'))} AS members`;
-  }
-  // The page's keys first: a walk in name order then reads the page index alone (it holds the
-  // email too), and only the members shown are read from the table.
-  return `WITH ${ME_SQL},
-    keys AS (
+    keys AS (SELECT slack_user_id FROM matches ORDER BY sort_name, slack_user_id OFFSET $5 LIMIT $3)`
+    : `keys AS (
       SELECT m.slack_user_id FROM members m
       WHERE ${ACTIVE} AND ${IS_ADMIN_SQL} AND ${cond} ${key}
       ORDER BY ${order.replace(/(sort_name|slack_user_id)/g, 'm.$1')}
-      ${where === 'offset' ? 'OFFSET $5' : ''} LIMIT $3),
+      ${where === 'offset' ? 'OFFSET $5' : ''} LIMIT $3)`;
+  // Only the members shown are read from the table.
+  return `WITH ${ME_SQL},
+    ${keys},
     chunk AS (
       SELECT ${LISTED} FROM keys JOIN members m ON m.account_id = $1 AND m.slack_user_id = keys.slack_user_id)
-    SELECT (SELECT role FROM me) AS actor_role, ${total} AS total,
+    SELECT (SELECT role FROM me) AS actor_role, ${searchByNumber ? '(SELECT count(*) FROM matches)' : total} AS total,
       (SELECT active_members FROM accounts WHERE id = $1) AS account_total,
       ${MEMBERS_JSON(order.replace(/(sort_name|slack_user_id)/g, 'chunk.$1'))} AS members`;
 }
