@@ -49,8 +49,10 @@ const SATURATED_CONNECTIONS = 20;
 const TARGETS = { paced_p99_ratio: 3, rss_ratio: 1.5 } as const;
 
 /** What people search for: a last name (2 % of the account), a full name (about 40), one email, a
- * non-ASCII name, two letters (no trigram helps), an email domain (a third of everyone), nobody. */
-const SEARCHES = ['okafor', 'ana okafor', 'ana.okafor1234@', 'müller', 'jo', 'bees.test', 'zz nobody'];
+ * non-ASCII name, two letters (no trigram helps), an email domain (a third of everyone), nobody.
+ * The email is person 2,500's (`seed`: Ana Okafor), checked to find one member. */
+const ONE_EMAIL = 'ana.okafor2500@';
+const SEARCHES = ['okafor', 'ana okafor', ONE_EMAIL, 'müller', 'jo', 'bees.test', 'zz nobody'];
 
 const FIRST = [
   'Ana',
@@ -411,6 +413,8 @@ export async function benchSearch(options: { write?: boolean } = {}): Promise<Se
     const counted = await send(botUrl, slackRequest('list ana okafor'));
     if (!counted.body.includes('80 in all'))
       throw new Error(`list ana okafor: expected 80: ${counted.body.slice(0, 300)}`);
+    const one = await send(botUrl, slackRequest(`list ${ONE_EMAIL}`));
+    if (!/— 1 in all/.test(one.body)) throw new Error(`list ${ONE_EMAIL}: expected one: ${one.body.slice(0, 300)}`);
 
     // Memory: idle (after a few answers), then after exporting everyone.
     for (const s of ['list', 'console'] as const) await paced(scenarios[s].base, scenarios[s].make, 50, 1);
