@@ -19,6 +19,7 @@ import * as rateLimitsUnlogged from '../../migrations/20261202_017_rate_limits_u
 import * as pendingInvitesOrder from '../../migrations/20261202_018_pending_invites_order.js';
 import * as searchWalkIndex from '../../migrations/20261202_019_search_walk_index.js';
 import * as memberAnchors from '../../migrations/20261202_020_member_anchors.js';
+import * as memberSearchText from '../../migrations/20261203_021_member_search_text.js';
 
 interface Migration {
   name: string;
@@ -52,6 +53,7 @@ const migrations: Migration[] = [
   { name: '20261202_018_pending_invites_order', ...pendingInvitesOrder },
   { name: '20261202_019_search_walk_index', ...searchWalkIndex },
   { name: '20261202_020_member_anchors', ...memberAnchors },
+  { name: '20261203_021_member_search_text', ...memberSearchText },
 ];
 
 /** The migrations' names, in order (what a prepared database image is keyed by). */

@@ -1,6 +1,6 @@
-// What migrations 016 to 018 leave behind, on both backends: the searched email column kept
-// lower-cased by the database, the rate-limit counts in a table without a write-ahead log, and
-// pending invites indexed in the order they are listed.
+// What migrations 016 to 021 leave behind, on both backends: the searched column (the name and
+// the lower-cased email) kept by the database, the rate-limit counts in a table without a
+// write-ahead log, and pending invites indexed in the order they are listed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listInvites } from '../../src/services/operations/list-invites.js';
 import { backends, type TestDatabase } from '../support/databases.js';
@@ -13,13 +13,32 @@ describe.each(backends)('schema on $name', (backend) => {
   });
   afterAll(async () => db?.close());
 
-  it('keeps email_lower as the lower-cased email, on insert and on change', async () => {
+  it('keeps search_text as the sort name, U+0001 and the lower-cased email, on insert and on change', async () => {
     const account = await newAccount(makeServices(db.knex));
-    await insertMembers(db.knex, account, [{ slackUserId: 'UMIXED', email: 'Ana.Müller@Bees.TEST' }]);
-    const read = () => db.knex('members').where({ slack_user_id: 'UMIXED' }).first('email_lower');
-    expect(await read()).toEqual({ email_lower: 'ana.müller@bees.test' });
-    await db.knex('members').where({ slack_user_id: 'UMIXED' }).update({ email: 'ANA@Other.Test' });
-    expect(await read()).toEqual({ email_lower: 'ana@other.test' });
+    await insertMembers(db.knex, account, [
+      { slackUserId: 'UMIXED', displayName: 'Ana Müller', email: 'Ana.Müller@Bees.TEST' },
+      { slackUserId: 'UNOMAIL', displayName: 'Ben' },
+    ]);
+    const read = (id: string) => db.knex('members').where({ slack_user_id: id }).first('search_text');
+    expect(await read('UMIXED')).toEqual({ search_text: 'ana müller\u0001ana.müller@bees.test' });
+    expect(await read('UNOMAIL')).toEqual({ search_text: 'ben\u0001' });
+    await db.knex('members').where({ slack_user_id: 'UMIXED' }).update({ email: 'ANA@Other.Test', sort_name: 'ana m' });
+    expect(await read('UMIXED')).toEqual({ search_text: 'ana m\u0001ana@other.test' });
+  });
+
+  it('searches through one trigram index over search_text, and the page index carries it', async () => {
+    const { rows } = await db.knex.raw(
+      "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'members' AND indexdef LIKE '%search_text%' ORDER BY 1",
+    );
+    const defs = (rows as Array<{ indexname: string; indexdef: string }>).map((r) => r.indexname);
+    const trigrams = await db.knex.raw("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'");
+    expect(defs).toEqual(
+      trigrams.rows.length > 0 ? ['members_active_page', 'members_search'] : ['members_active_page'],
+    );
+    const old = await db.knex.raw(
+      "SELECT indexname FROM pg_indexes WHERE indexname IN ('members_name_search', 'members_email_search')",
+    );
+    expect(old.rows).toEqual([]);
   });
 
   it('keeps the rate-limit counts in an unlogged table', async () => {

@@ -279,11 +279,15 @@ export async function buildAnchors(services: Services, accountId: number): Promi
   return Number(row?.made ?? 0);
 }
 
-/** A filter worth applying: a role, or a text with something in it (trimmed, at most 100). */
+// Control characters (C0 and DEL) in a search text become spaces: no name or email holds one,
+// and `search_text` joins the name and the email with one (U+0001), which a text must not match.
+const CONTROL_CHARACTERS = /[\u0000-\u001F\u007F]/g;
+
+/** A filter worth applying: a role, or a text with something in it (no control characters, trimmed, at most 100). */
 function normalFilter(filter: MemberFilter | null | undefined): MemberFilter | null {
   if (!filter) return null;
   if ('role' in filter) return { role: filter.role };
-  const text = filter.text.trim().slice(0, MAX_SEARCH_LENGTH);
+  const text = filter.text.replace(CONTROL_CHARACTERS, ' ').trim().slice(0, MAX_SEARCH_LENGTH);
   return text ? { text } : null;
 }
 
@@ -296,7 +300,8 @@ export function containsPattern(text: string): string {
 // $5 how many to skip (by number) or $5, $6 the key to start after or before.
 const FILTERS = {
   role: 'm.role = $4',
-  text: '(m.sort_name LIKE $4 OR m.email_lower LIKE $4)',
+  // The name and the lower-cased email in one column (migration 021), joined by U+0001.
+  text: 'm.search_text LIKE $4',
 } as const;
 const ADMINS = "(SELECT count(*) FROM members WHERE account_id = $1 AND status = 'active' AND role = 'AccountAdmin')";
 // Admins are few (an index of their own); everyone else is the account's count less them. A
@@ -316,7 +321,7 @@ function filteredSql(filter: MemberFilter, where: 'offset' | 'after' | 'before')
   // A search by page number: the first SEARCH_CAP + 1 matches in name order, found once (by the
   // trigram indexes for a rare text, by walking the name order for a common one), give both the
   // count and the page (pages by number stop at SEARCH_CAP). Otherwise the page's keys first: a
-  // walk in name order then reads the page index alone (it holds the email too).
+  // walk in name order then reads the page index alone (it holds `search_text` too).
   const searchByNumber = 'text' in filter && where === 'offset';
   const keys = searchByNumber
     ? `matches AS MATERIALIZED (
