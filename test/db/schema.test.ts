@@ -28,11 +28,11 @@ describe.each(backends)('schema on $name', (backend) => {
 
   it('searches through one trigram index over search_text, and the page index carries it', async () => {
     const { rows } = await db.knex.raw(
-      "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'members' AND indexdef LIKE '%search_text%' ORDER BY 1",
+      "SELECT indexname FROM pg_indexes WHERE tablename = 'members' AND indexdef LIKE '%search_text%' ORDER BY 1",
     );
-    const defs = (rows as Array<{ indexname: string; indexdef: string }>).map((r) => r.indexname);
+    const names = (rows as Array<{ indexname: string }>).map((r) => r.indexname);
     const trigrams = await db.knex.raw("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'");
-    expect(defs).toEqual(
+    expect(names).toEqual(
       trigrams.rows.length > 0 ? ['members_active_page', 'members_search'] : ['members_active_page'],
     );
     const old = await db.knex.raw(

@@ -283,7 +283,7 @@ export async function buildAnchors(services: Services, accountId: number): Promi
 // and `search_text` joins the name and the email with one (U+0001), which a text must not match.
 const CONTROL_CHARACTERS = /[\u0000-\u001F\u007F]/g;
 
-/** A filter worth applying: a role, or a text with something in it (no control characters, trimmed, at most 100). */
+/** A filter worth applying: a role, or a text with something in it (controls as spaces, trimmed, at most 100). */
 function normalFilter(filter: MemberFilter | null | undefined): MemberFilter | null {
   if (!filter) return null;
   if ('role' in filter) return { role: filter.role };
@@ -319,7 +319,7 @@ function filteredSql(filter: MemberFilter, where: 'offset' | 'after' | 'before')
   const order = backwards ? 'sort_name DESC, slack_user_id DESC' : 'sort_name, slack_user_id';
   const key = where === 'offset' ? '' : `AND (m.sort_name, m.slack_user_id) ${backwards ? '<' : '>'} ($5, $6)`;
   // A search by page number: the first SEARCH_CAP + 1 matches in name order, found once (by the
-  // trigram indexes for a rare text, by walking the name order for a common one), give both the
+  // trigram index for a rare text, by walking the name order for a common one), give both the
   // count and the page (pages by number stop at SEARCH_CAP). Otherwise the page's keys first: a
   // walk in name order then reads the page index alone (it holds `search_text` too).
   const searchByNumber = 'text' in filter && where === 'offset';
