@@ -39,6 +39,16 @@ describe.each(backends)('schema on $name', (backend) => {
       "SELECT indexname FROM pg_indexes WHERE indexname IN ('members_name_search', 'members_email_search')",
     );
     expect(old.rows).toEqual([]);
+    // "Contains" is estimated from search_text's 1,000-entry histogram; the name keeps the default
+    // (-1 before PostgreSQL 17, NULL from it).
+    const targets = await db.knex.raw(
+      "SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = 'members'::regclass AND attname IN ('search_text', 'sort_name') ORDER BY 1",
+    );
+    const target = (name: string) =>
+      (targets.rows as Array<{ attname: string; attstattarget: number | null }>).find((r) => r.attname === name)
+        ?.attstattarget;
+    expect(target('search_text')).toBe(1000);
+    expect([-1, null]).toContain(target('sort_name'));
   });
 
   it('keeps the rate-limit counts in an unlogged table', async () => {

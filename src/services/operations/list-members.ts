@@ -281,6 +281,8 @@ export async function buildAnchors(services: Services, accountId: number): Promi
 
 // Control characters (C0 and DEL) in a search text become spaces: no name or email holds one,
 // and `search_text` joins the name and the email with one (U+0001), which a text must not match.
+// The rule is the domain's, whoever calls; the surfaces tidy a typed text further (C1 controls,
+// runs of spaces: `searchFilter` in src/slack/command/parse.ts) before it gets here.
 const CONTROL_CHARACTERS = /[\u0000-\u001F\u007F]/g;
 
 /** A filter worth applying: a role, or a text with something in it (controls as spaces, trimmed, at most 100). */
