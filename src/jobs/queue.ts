@@ -89,12 +89,23 @@ const DEFAULT_RETRY = { retryLimit: 5, retryDelay: 5, retryBackoff: true };
 
 /** Jobs of one queue a process runs at once. */
 const WORKERS_PER_QUEUE = 2;
+/**
+ * A queue's first worker asks for jobs every polling interval; the others this many times less
+ * often, and at once when a sibling has found a job (there may be more: a backlog is worked by
+ * all of them). Idle, a process asks about once per queue and interval, not once per worker.
+ */
+const SPARE_POLL_FACTOR = 5;
+/** Spreads the workers' first asks over the interval: 0.618… (the golden ratio's) apart. */
+const SPREAD = (Math.sqrt(5) - 1) / 2;
 
 export class JobQueue implements Jobs {
   private readonly boss: PgBoss;
   private readonly names = new Set<string>();
   private started = false;
   private stopped = false;
+  /** Workers registered so far (their first asks are spread by it), and those yet to start. */
+  private workers = 0;
+  private readonly starting = new Set<NodeJS.Timeout>();
   /** The jobs this process is running, for a stop to wait for. */
   private readonly running = new Set<Promise<void>>();
   private readonly sender: PgBoss.Db;
@@ -131,28 +142,50 @@ export class JobQueue implements Jobs {
     this.started = true;
   }
 
-  /** Registers the work for jobs named `name` in this process (creating the queue if new). */
+  /**
+   * Registers the work for jobs named `name` in this process (creating the queue if new). Each
+   * worker starts asking a fraction of the interval after the one before (`SPREAD`): pg-boss
+   * keeps a worker's pace from its first ask, and workers started together asked together for
+   * good, a burst of a dozen statements every interval that held up the requests answered then.
+   */
   async work<T extends object>(name: string, work: JobWork<T>, concurrency = WORKERS_PER_QUEUE): Promise<void> {
     await this.ensureQueue(name);
+    const interval = this.settings.pollingIntervalSeconds ?? 2;
+    const ids: string[] = [];
     for (let i = 0; i < concurrency; i++) {
-      // pg-boss waits its polling interval after every fetch; a worker that found a job asks
-      // again at once instead, so a backlog drains as fast as the work goes (Slack's 429s pace it).
-      const worker: { id?: string } = {};
-      worker.id = await this.boss.work<T>(
-        name,
-        { includeMetadata: true, pollingIntervalSeconds: this.settings.pollingIntervalSeconds ?? 2 },
-        async ([job]) => {
-          if (!job) return;
-          const run = this.run(name, job, work);
-          this.running.add(run);
-          try {
-            await run;
-          } finally {
-            this.running.delete(run);
-            if (worker.id) this.boss.notifyWorker(worker.id);
-          }
-        },
-      );
+      let id: string | undefined;
+      const register = async () => {
+        this.starting.delete(timer);
+        if (this.stopped || !this.started) return;
+        id = await this.boss.work<T>(
+          name,
+          { includeMetadata: true, pollingIntervalSeconds: i === 0 ? interval : interval * SPARE_POLL_FACTOR },
+          async ([job]) => {
+            if (!job) return;
+            // The others ask now, for the jobs behind this one.
+            for (const other of ids) if (other !== id) this.boss.notifyWorker(other);
+            const run = this.run(name, job, work);
+            this.running.add(run);
+            try {
+              await run;
+            } finally {
+              this.running.delete(run);
+              // And this one again at once: a backlog drains as fast as the work goes (Slack's
+              // 429s pace it), not a job per interval.
+              if (id) this.boss.notifyWorker(id);
+            }
+          },
+        );
+        ids.push(id);
+      };
+      const offset = ((this.workers++ * SPREAD) % 1) * interval * 1000;
+      const timer: NodeJS.Timeout = setTimeout(() => {
+        register().catch((err: unknown) =>
+          this.logger.warn({ job: name, error: (err as Error).message }, 'job worker not started'),
+        );
+      }, offset);
+      timer.unref();
+      this.starting.add(timer);
     }
   }
 
@@ -209,6 +242,8 @@ export class JobQueue implements Jobs {
   async stop(graceMs: number): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    for (const timer of this.starting) clearTimeout(timer);
+    this.starting.clear();
     const until = Date.now() + graceMs;
     await this.boss.stop({ graceful: true, wait: true, close: false, timeout: Math.max(1_000, graceMs) });
     // pg-boss handed back what still runs; let it finish within the grace if it can.
