@@ -8,6 +8,7 @@ import { recordOf, setOutcome } from '../request-log.js';
 import type { Services } from '../services/index.js';
 import type { Account, Actor, AuditSource, Member, Role } from '../services/types.js';
 import type { Command } from './command/parse.js';
+import type { ReadAhead } from './read-ahead.js';
 
 /** Who sent a Slack request, as the permission middleware resolved it for this request. */
 export interface RequestActor {
@@ -26,6 +27,8 @@ export interface RequestActor {
 export interface BotContext {
   actor?: RequestActor;
   command?: Command;
+  /** A search's read, started with who-asks (read-ahead.ts). */
+  readAhead?: ReadAhead;
   /** When database work before the ack must be done by (epoch ms): one budget per request. */
   ackBy?: number;
 }

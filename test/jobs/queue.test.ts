@@ -5,37 +5,9 @@ import { JobQueue, RetryAt } from '../../src/jobs/queue.js';
 import { capture } from '../support/captured-logger.js';
 import { backends, openPostgresTestDatabase, postgresUrl, type TestDatabase } from '../support/databases.js';
 import { waitFor } from '../support/slack-stand-in.js';
+import { recordStatements } from '../support/statements.js';
 
 const FAST = { pollingIntervalSeconds: 0.5 };
-
-/** When the queue asked the database for jobs (pg-boss's fetch), from the test's own pool. */
-function recordAsks(db: TestDatabase): { at: number[]; stop: () => void } {
-  type Connection = { query(text: unknown, values?: unknown): Promise<unknown>; recorded?: boolean };
-  const client = db.knex.client as { acquireConnection(): Promise<Connection> };
-  const acquire = client.acquireConnection.bind(client);
-  const at: number[] = [];
-  let recording = true;
-  client.acquireConnection = async () => {
-    const connection = await acquire();
-    if (!connection.recorded) {
-      connection.recorded = true;
-      const query = connection.query.bind(connection);
-      connection.query = (text, values) => {
-        if (recording && typeof text === 'string' && /^\s*WITH next as/.test(text) && text.includes('SKIP LOCKED'))
-          at.push(performance.now());
-        return query(text, values);
-      };
-    }
-    return connection;
-  };
-  return {
-    at,
-    stop: () => {
-      recording = false;
-      client.acquireConnection = acquire;
-    },
-  };
-}
 let counter = 0;
 const queueName = () => `test-${process.pid}-${++counter}`;
 
@@ -151,7 +123,7 @@ describe.each(backends)('the job queue on $name', (backend) => {
   });
 
   it('asks for jobs about once per queue and interval, the asks spread over it, not in a burst', async () => {
-    const asks = recordAsks(db);
+    const recorded = recordStatements(db.knex);
     try {
       const queue = open();
       await queue.start();
@@ -161,7 +133,11 @@ describe.each(backends)('the job queue on $name', (backend) => {
       await new Promise((resolve) => setTimeout(resolve, 700));
       const from = performance.now();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const seen = asks.at.filter((at) => at >= from && at < from + 1_000);
+      // pg-boss's fetch: "WITH next as (SELECT … FOR UPDATE SKIP LOCKED) UPDATE …".
+      const seen = recorded.statements
+        .filter((s) => /^\s*WITH next as/.test(s.text) && s.text.includes('SKIP LOCKED'))
+        .map((s) => s.sent)
+        .filter((at) => at >= from && at < from + 1_000);
       // Six queues of two workers: six first workers twice, a spare now and then (every 2.5 s);
       // pg-boss alone would ask 24 times, twelve at once.
       expect(seen.length).toBeGreaterThanOrEqual(10);
@@ -169,7 +145,7 @@ describe.each(backends)('the job queue on $name', (backend) => {
       const crowd = Math.max(...seen.map((at) => seen.filter((b) => b >= at && b < at + 40).length));
       expect(crowd).toBeLessThanOrEqual(4);
     } finally {
-      asks.stop();
+      recorded.stop();
     }
   });
 

@@ -8,7 +8,6 @@ import { countInvitation } from '../../services/operations/count-invitation.js';
 import { exportData } from '../../services/operations/export-data.js';
 import { invitePeople } from '../../services/operations/invite-people.js';
 import { listInvites } from '../../services/operations/list-invites.js';
-import { listMembers } from '../../services/operations/list-members.js';
 import { listRequests } from '../../services/operations/list-requests.js';
 import { readAudit } from '../../services/operations/read-audit.js';
 import { requestAccess } from '../../services/operations/request-access.js';
@@ -38,11 +37,11 @@ import {
   whisper,
 } from '../context.js';
 import { slackError } from '../notify.js';
+import { commandPage, LIST_PAGE_SIZE } from '../read-ahead.js';
 import type { Router } from '../router.js';
 import { accountWarning, asking } from '../who-to-ask.js';
 
 export const COMMAND = '/chatbees-users';
-export const LIST_PAGE_SIZE = 25;
 /** Pending invites a page of `invites` shows, as many as `list` shows members. */
 export const INVITES_PAGE_SIZE = LIST_PAGE_SIZE;
 
@@ -110,11 +109,12 @@ const READS: {
 
 /** `list` and `find`: a page of members, all or narrowed. */
 async function memberPage(
-  { deps, actor, who, read }: Asked,
+  { args, deps, actor, who, read }: Asked,
   command: CommandOf<'list'> | CommandOf<'find'>,
 ): Promise<messages.Message> {
-  const request = { limit: LIST_PAGE_SIZE, page: command.page, filter: command.filter ?? null };
-  const page = await read(listMembers(deps.services, who, request));
+  // A search's page was started with the middleware's who-asks read (read-ahead.ts).
+  const ahead = (args.context as BotContext).readAhead;
+  const page = await read(ahead?.kind === 'command_page' ? ahead.page : commandPage(deps.services, who, command));
   return outcomes.memberList(actor.account, page, LIST_PAGE_SIZE, command.kind);
 }
 

@@ -15,16 +15,15 @@ import {
   INVITEES_INPUT,
   inviteResultsView,
   notice,
-  searchTyped,
 } from '../blocks/console.js';
 import { inviteResults } from '../blocks/invite-results.js';
 import { UNAVAILABLE } from '../blocks/messages.js';
 import { escapeMrkdwn } from '../blocks/text.js';
-import { searchFilter } from '../command/parse.js';
 import { loadConsole } from '../console-data.js';
-import { actorFrom, inviteFailed, logFailure, type SlackDeps, serviceActor } from '../context.js';
+import { actorFrom, type BotContext, inviteFailed, logFailure, type SlackDeps, serviceActor } from '../context.js';
 import { sendDm } from '../notify.js';
 import { checkHandlers, FORMS } from '../operations.js';
+import { searchedConsole } from '../read-ahead.js';
 import type { Router } from '../router.js';
 import { denySubmitted } from './access-requests.js';
 
@@ -38,8 +37,16 @@ export function register(router: Router, deps: SlackDeps): void {
   router.view<ViewSubmitAction>(FORMS.console, async (args: Args) => {
     const actor = actorFrom(args.context);
     try {
-      const filter = searchFilter(searchTyped(args.body.view.state.values));
-      const data = await loadConsole(services, actor, filter ? { filter } : {});
+      // Its reads were started with the middleware's who-asks read (read-ahead.ts).
+      const ahead = (args.context as BotContext).readAhead;
+      const shown = searchedConsole(args.body.view.state.values);
+      const data = await loadConsole(
+        services,
+        actor,
+        shown,
+        undefined,
+        ahead?.kind === 'console_search' ? ahead.reads : undefined,
+      );
       const view = data ? consoleView(data) : notice('ChatBees users', escapeMrkdwn(refusalText('not_admin')));
       await args.ack({ response_action: 'update', view });
     } catch (err) {

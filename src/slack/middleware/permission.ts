@@ -1,6 +1,8 @@
 // One global middleware for every command, button and view submission: resolve who is asking
 // (fresh from the database on each request) and refuse admin operations to anyone who is not
-// an active AccountAdmin right now. The services check again inside their transactions.
+// an active AccountAdmin right now. The services check again inside their transactions. A
+// search's read goes to the database with the read of who asks (read-ahead.ts): its statement
+// checks the admin itself, and its answer is dropped unseen when this middleware refuses.
 import type { AnyMiddlewareArgs, Middleware, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { withDeadline } from '../../deadline.js';
@@ -13,6 +15,7 @@ import { type Command, commandOperation, parseCommand } from '../command/parse.j
 import { type BotContext, logFailure, type RequestActor, type SlackDeps, whisper } from '../context.js';
 import { actorReadSince } from '../installation-store.js';
 import { buttonOperation, eventOperation, formOperation } from '../operations.js';
+import { startReadAhead } from '../read-ahead.js';
 
 type Body = {
   type?: string;
@@ -121,13 +124,15 @@ async function answer(args: Args, body: Body, message: Message): Promise<void> {
 
 /**
  * The account a request is for and who asks in it: as multi-workspace mode read them with the
- * installation in this request (no second read), else read now.
+ * installation in this request (no second read), else read now, together with the read the
+ * request will need after it (`ahead`, when it has one: read-ahead.ts).
  */
 async function whoAsks(
   deps: SlackDeps,
   key: { teamId?: string; enterpriseId?: string; isEnterpriseInstall: boolean },
   slackUserId: string | undefined,
   arrived: number | undefined,
+  ahead: (account: Account, slackUserId: string) => void,
 ): Promise<{ account: Account | undefined; resolved: ActorContext | undefined }> {
   const early = slackUserId && arrived !== undefined ? actorReadSince(key, slackUserId, arrived) : null;
   if (early) {
@@ -135,6 +140,7 @@ async function whoAsks(
     return { account: actor?.account, resolved: actor };
   }
   const account = await deps.accountFor(key.teamId, key.enterpriseId, key.isEnterpriseInstall);
+  if (account && slackUserId) ahead(account, slackUserId);
   const resolved =
     account && slackUserId ? await deps.services.accounts.resolveActor(account.id, slackUserId) : undefined;
   return { account, resolved };
@@ -161,7 +167,10 @@ export function permissionMiddleware(deps: SlackDeps): Middleware<AnyMiddlewareA
     try {
       const key = { teamId, enterpriseId, isEnterpriseInstall: context.isEnterpriseInstall === true };
       const { account, resolved } = await withDeadline(
-        whoAsks(deps, key, slackUserId, recordOf(args.context)?.arrived),
+        whoAsks(deps, key, slackUserId, recordOf(args.context)?.arrived, (account, user) => {
+          // Dropped unseen if the request is refused below.
+          context.readAhead = startReadAhead(services, body, operation.command, account, user);
+        }),
         left(),
       );
       if (!account || !slackUserId || !teamId) {

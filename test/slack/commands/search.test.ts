@@ -8,6 +8,7 @@ import { commandBot } from '../../support/command-bot.js';
 import { backends } from '../../support/databases.js';
 import { insertMembers } from '../../support/fixtures.js';
 import { waitFor } from '../../support/slack-stand-in.js';
+import { recordStatements } from '../../support/statements.js';
 
 type Ack = Awaited<ReturnType<ReturnType<typeof commandBot>['run']>>;
 
@@ -297,6 +298,24 @@ describe.each(backends)('/chatbees-users search on $name', (backend) => {
     expect((await run('UADMIN1', 'list ana page 0')).ackText).toContain('Give a page number from 1.');
     expect((await run('UADMIN1', 'find ana page 0')).ackText).toContain('Give a page number from 1.');
     expect((await run('UADMIN1', `find ${'x'.repeat(101)}`)).ackText).toContain('at most 100 characters');
+  });
+
+  it('sends a search together with the read of who asks, not after its answer', async () => {
+    await seed([{ id: 'UTOGETHER1', name: 'Together Quince' }]);
+    const recorded = recordStatements(t.db.knex);
+    let answer: Ack;
+    try {
+      answer = await run('UADMIN1', 'list quince');
+    } finally {
+      recorded.stop();
+    }
+    expect(listed(answer)).toEqual(['UTOGETHER1']);
+    const whoAsks = recorded.statements.find((s) => s.name === 'resolve_actors');
+    const search = recorded.statements.find((s) => s.text.includes('search_text LIKE'));
+    // The permission middleware's read, and the page's: the second was sent before the first
+    // answered (one connection on PGlite: before the first was even sent).
+    expect(whoAsks?.answered).toBeDefined();
+    expect(search?.sent).toBeLessThan(whoAsks?.answered ?? 0);
   });
 
   it('refuses searches to an AccountUser and a non-member, shows nobody, and audits it', async () => {
