@@ -19,6 +19,7 @@ import {
 import { backends } from '../../support/databases.js';
 import { insertMembers } from '../../support/fixtures.js';
 import { waitFor } from '../../support/slack-stand-in.js';
+import { recordStatements } from '../../support/statements.js';
 
 describe.each(backends)('admin console search on $name', (backend) => {
   const t = consoleUnderTest(backend);
@@ -182,6 +183,26 @@ describe.each(backends)('admin console search on $name', (backend) => {
       const withSearch = { id: shown.id, hash: shown.hash, view: narrowed };
       expect(memberRows(await submit('UADMIN1', withSearch, null))).toHaveLength(7);
       expect(memberRows(await submit('UADMIN1', shown, '   '))).toHaveLength(7);
+    });
+
+    it("sends the Search's reads together with the read of who asks, not after its answer", async () => {
+      const shown = await openConsole();
+      const recorded = recordStatements(t.db.knex);
+      let narrowed: ModalView;
+      try {
+        narrowed = await submit('UADMIN1', shown, 'carol');
+      } finally {
+        recorded.stop();
+      }
+      expect(memberRows(narrowed)).toEqual(['UCAROL']);
+      const whoAsks = recorded.statements.find((s) => s.name === 'resolve_actors');
+      const search = recorded.statements.find((s) => s.text.includes('search_text LIKE'));
+      const invites = recorded.statements.find((s) => s.name === 'invites_pending_and_requests');
+      // The permission middleware's read, and the console's two: sent before the first answered
+      // (one connection on PGlite: before the first was even sent).
+      expect(whoAsks?.answered).toBeDefined();
+      expect(search?.sent).toBeLessThan(whoAsks?.answered ?? 0);
+      expect(invites?.sent).toBeLessThan(whoAsks?.answered ?? 0);
     });
   });
 
