@@ -3,7 +3,7 @@
 // sent on a second connection in the same turn of the event loop, so the two round trips to the
 // database overlap instead of following one another. Only reads whose statement checks who asks
 // itself (the service's own admin check, in the same statement): for anyone else it reads no
-// member and answers with a refusal. The middleware still decides first; when it refuses, the
+// member or invite and answers with a refusal. The middleware still decides first; when it refuses, the
 // read's answer is dropped unseen. Listeners take a read from here when there is one, else read.
 import type { Services } from '../services/index.js';
 import { listInvites } from '../services/operations/list-invites.js';
