@@ -155,8 +155,7 @@ export class JobQueue implements Jobs {
     for (let i = 0; i < concurrency; i++) {
       let id: string | undefined;
       const register = async () => {
-        this.starting.delete(timer);
-        if (this.stopped || !this.started) return;
+        if (!this.started) return;
         id = await this.boss.work<T>(
           name,
           { includeMetadata: true, pollingIntervalSeconds: i === 0 ? interval : interval * SPARE_POLL_FACTOR },
@@ -179,7 +178,8 @@ export class JobQueue implements Jobs {
         ids.push(id);
       };
       const offset = ((this.workers++ * SPREAD) % 1) * interval * 1000;
-      const timer: NodeJS.Timeout = setTimeout(() => {
+      const timer = setTimeout(() => {
+        this.starting.delete(timer);
         register().catch((err: unknown) =>
           this.logger.warn({ job: name, error: (err as Error).message }, 'job worker not started'),
         );

@@ -3,11 +3,12 @@
 // sent on a second connection in the same turn of the event loop, so the two round trips to the
 // database overlap instead of following one another. Only reads whose statement checks who asks
 // itself (the service's own admin check, in the same statement): for anyone else it reads no
-// member or invite and answers with a refusal. The middleware still decides first; when it refuses, the
-// read's answer is dropped unseen. Listeners take a read from here when there is one, else read.
+// member or invite and answers with a refusal. The middleware still decides first; when it
+// refuses, the read's answer is dropped unseen. Listeners take a read from here when there is
+// one, else read.
 import type { Services } from '../services/index.js';
 import { listInvites } from '../services/operations/list-invites.js';
-import { listMembers, type MemberFilter } from '../services/operations/list-members.js';
+import { listMembers } from '../services/operations/list-members.js';
 import type { Actor } from '../services/types.js';
 import { CONSOLE_INVITES_SHOWN, CONSOLE_PAGE_SIZE, type ConsolePage, searchTyped } from './blocks/console.js';
 import { type Command, searchFilter } from './command/parse.js';
@@ -43,7 +44,7 @@ export function consoleReads(services: Services, who: Actor, shown: ConsolePage)
 export function searchedConsole(
   values: Record<string, Record<string, { value?: string | null }>> | undefined,
 ): ConsolePage {
-  const filter: MemberFilter | null = searchFilter(searchTyped(values));
+  const filter = searchFilter(searchTyped(values));
   return filter ? { filter } : {};
 }
 
@@ -70,14 +71,14 @@ export function startReadAhead(
   account: { id: number },
   slackUserId: string,
 ): ReadAhead | undefined {
+  const who = (source: Actor['source']): Actor => ({ accountId: account.id, slackUserId, source });
   if (command && (command.kind === 'list' || command.kind === 'find') && command.filter) {
-    const page = commandPage(services, { accountId: account.id, slackUserId, source: 'slash_command' }, command);
+    const page = commandPage(services, who('slash_command'), command);
     page.catch(() => {});
     return { kind: 'command_page', page };
   }
   if (body.type === 'view_submission' && body.view?.callback_id === FORMS.console) {
-    const who: Actor = { accountId: account.id, slackUserId, source: 'console' };
-    const reads = consoleReads(services, who, searchedConsole(body.view.state?.values));
+    const reads = consoleReads(services, who('console'), searchedConsole(body.view.state?.values));
     reads.catch(() => {});
     return { kind: 'console_search', reads };
   }

@@ -149,6 +149,26 @@ describe.each(backends)('the job queue on $name', (backend) => {
     }
   });
 
+  it("starts a queue's second job at once while the first runs, not at the second worker's next ask", async () => {
+    const queue = open();
+    await queue.start();
+    const name = queueName();
+    const started: Array<{ k: string; at: number }> = [];
+    await queue.work<{ k: string }>(name, async ({ k }) => {
+      started.push({ k, at: performance.now() });
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+    });
+    // Both workers have made their first ask (the second 0.31 s in); its next is 2.5 s later.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const sent = performance.now();
+    await queue.send(name, { k: 'a' });
+    await queue.send(name, { k: 'b' });
+    await waitFor(() => started.length === 2, 10_000, 'both jobs started');
+    // The first worker's next ask within 0.5 s, and the second woken by it: both well before the
+    // second worker's own next ask (1.8 s or more after the sends).
+    expect(Math.max(...started.map((s) => s.at)) - sent).toBeLessThan(1_200);
+  });
+
   it('keeps a job sent in a transaction only if the transaction commits', async () => {
     const queue = open();
     await queue.start();

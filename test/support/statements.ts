@@ -20,7 +20,7 @@ export function recordStatements(knex: Knex): { statements: SentStatement[]; sto
   const acquire = client.acquireConnection;
   const statements: SentStatement[] = [];
   const lent = new Set<{ to?: SentStatement[] }>();
-  client.acquireConnection = async function (this: unknown) {
+  client.acquireConnection = async () => {
     const connection = await acquire.call(client);
     let sink = sinks.get(connection);
     if (!sink) {
