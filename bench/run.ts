@@ -102,6 +102,29 @@ export async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/**
+ * Bare Bolt (bench/baseline.ts) in a process of its own, kept running (in `children`), once it
+ * listens: alone, or as `extra` sets it (one database read per command, or the search).
+ */
+export async function bareBolt(children: ChildProcess[], extra: Record<string, string> = {}): Promise<string> {
+  const port = await freePort();
+  const baseline = spawn(process.execPath, ['--import', 'tsx', 'bench/baseline.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      ...extra,
+    },
+    stdio: 'ignore',
+  });
+  children.push(baseline);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(`${url}/`, baseline, true); // Bolt answers 404 there: it listens
+  return url;
+}
+
 export function botEnv(extra: Record<string, string>, standIn: SlackStandIn, port: number): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
@@ -446,27 +469,8 @@ async function main(): Promise<void> {
       `PGlite in a new folder ${start_ratio}× PostgreSQL (rounds ${startRatios.map((r) => r.toFixed(2)).join(', ')})`,
     );
 
-    /** Bare Bolt in a process of its own, kept running: alone, or with one database read per command. */
-    const bareBolt = async (extra: Record<string, string>): Promise<string> => {
-      const basePort = await freePort();
-      const baseline = spawn(process.execPath, ['--import', 'tsx', 'bench/baseline.ts'], {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH,
-          NODE_ENV: 'production',
-          PORT: String(basePort),
-          SLACK_SIGNING_SECRET: SIGNING_SECRET,
-          ...extra,
-        },
-        stdio: 'ignore',
-      });
-      children.push(baseline);
-      const baseUrl = `http://127.0.0.1:${basePort}`;
-      await waitHealthy(`${baseUrl}/`, baseline, true); // Bolt answers 404 there: it listens
-      return baseUrl;
-    };
-    const bareUrl = await bareBolt({});
-    const bareQueryUrl = await bareBolt({ BASELINE_DATABASE_URL: url });
+    const bareUrl = await bareBolt(children);
+    const bareQueryUrl = await bareBolt(children, { BASELINE_DATABASE_URL: url });
 
     log('the bot, on PostgreSQL');
     /** A bot in a process of its own, kept running, once /healthz answers. */
