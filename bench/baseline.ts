@@ -7,14 +7,19 @@
 // its Slack surface: who asks, the permission check, the blocks (`npm run bench:search`).
 import { App, HTTPReceiver } from '@slack/bolt';
 import pg from 'pg';
-import { openPostgres } from '../src/db/database.js';
 import type { Services } from '../src/services/index.js';
-import { listMembers } from '../src/services/operations/list-members.js';
 
 const url = process.env.BASELINE_DATABASE_URL;
 const pool = url ? new pg.Pool({ connectionString: url, max: 10 }) : undefined;
+// The bot's modules are loaded for the search only: bare Bolt's process holds Bolt and pg alone.
 // A search by text reads nothing of the services but their database.
-const searches = url && process.env.BASELINE_SEARCH ? ({ knex: openPostgres(url).knex } as Services) : undefined;
+const search =
+  url && process.env.BASELINE_SEARCH
+    ? {
+        services: { knex: (await import('../src/db/database.js')).openPostgres(url).knex } as Services,
+        listMembers: (await import('../src/services/operations/list-members.js')).listMembers,
+      }
+    : undefined;
 const receiver = new HTTPReceiver({ signingSecret: process.env.SLACK_SIGNING_SECRET ?? '' });
 // botId and botUserId given: Bolt makes no auth.test call.
 const app = new App({ receiver, token: 'xoxb-baseline', botId: 'B0', botUserId: 'U0', convoStore: false });
@@ -28,9 +33,9 @@ app.command('/chatbees-users', async ({ ack, body }) => {
     accounts.set(body.team_id, account);
   }
   const text = body.text.match(/^list (.+)$/)?.[1];
-  if (searches && text) {
+  if (search && text) {
     const actor = { accountId: account, slackUserId: body.user_id, source: 'slash_command' as const };
-    const page = await listMembers(searches, actor, { limit: 25, filter: { text } });
+    const page = await search.listMembers(search.services, actor, { limit: 25, filter: { text } });
     if (!page.ok) return ack(`Refused: ${page.reason}`);
     return ack(`${page.total} found: ${page.members.map((m) => m.displayName).join(', ')}`);
   }
