@@ -125,6 +125,25 @@ export async function bareBolt(children: ChildProcess[], extra: Record<string, s
   return url;
 }
 
+/** The bot (`src/index.ts`, `node`: its Node flags) in a process of its own, kept running (in `children`), once /healthz answers. */
+export async function startBot(
+  children: ChildProcess[],
+  standIn: SlackStandIn,
+  extra: Record<string, string>,
+  node: string[] = [],
+): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...node, '--import', 'tsx', 'src/index.ts'], {
+    cwd: ROOT,
+    env: botEnv(extra, standIn, port),
+    stdio: 'ignore',
+  });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(`${url}/healthz`, child);
+  return { child, url };
+}
+
 export function botEnv(extra: Record<string, string>, standIn: SlackStandIn, port: number): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
@@ -473,24 +492,16 @@ async function main(): Promise<void> {
     const bareQueryUrl = await bareBolt(children, { BASELINE_DATABASE_URL: url });
 
     log('the bot, on PostgreSQL');
-    /** A bot in a process of its own, kept running, once /healthz answers. */
-    const startBot = async (extra: Record<string, string>, node: string[] = []) => {
-      const port = await freePort();
-      const child = spawn(process.execPath, [...node, '--import', 'tsx', 'src/index.ts'], {
-        cwd: ROOT,
-        env: botEnv(extra, standIn, port),
-        stdio: 'ignore',
-      });
-      children.push(child);
-      const botUrl = `http://127.0.0.1:${port}`;
-      await waitHealthy(`${botUrl}/healthz`, child);
-      return { child, url: botUrl };
-    };
     // BENCH_PROFILE=<dir>: a CPU profile of the bot, written when it stops.
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    const { child: bot, url: botUrl } = await startBot({ DATABASE_URL: url, INITIAL_ADMINS: ADMIN }, profile);
+    const { child: bot, url: botUrl } = await startBot(
+      children,
+      standIn,
+      { DATABASE_URL: url, INITIAL_ADMINS: ADMIN },
+      profile,
+    );
     log(`the bot in multi-workspace mode, ${WORKSPACES} workspaces installed`);
-    const { url: multiUrl } = await startBot({ DATABASE_URL: url, ...MULTI_ENV });
+    const { url: multiUrl } = await startBot(children, standIn, { DATABASE_URL: url, ...MULTI_ENV });
     const deepPage = Math.ceil(((MEMBERS / PAGE_SIZE) * 3) / 4) + 1;
     // Requests are signed when a round starts: Bolt refuses a signature older than 5 minutes.
     const scenarios: Array<{ name: string; url: string; make: () => Request[]; check: (body: string) => boolean }> = [
@@ -543,7 +554,7 @@ async function main(): Promise<void> {
     if (pooler) {
       stops.push(pooler.stop);
       log(`the bot through PgBouncer (transaction mode) at ${new URL(pooler.url).port}`);
-      const { url: pooledUrl } = await startBot({
+      const { url: pooledUrl } = await startBot(children, standIn, {
         DATABASE_URL: pooler.url,
         DATABASE_POOLER: 'transaction',
         INITIAL_ADMINS: ADMIN,

@@ -15,7 +15,7 @@
 //
 //   DATABASE_URL=postgres://… npm run bench:search   a database it may empty and fill
 //   npm run bench:search                             makes and drops a database on 127.0.0.1:5432
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, totalmem } from 'node:os';
@@ -30,8 +30,6 @@ import { round, rssMb, scratchDatabase, sleep, steadyRssMb, waitUntil } from './
 import {
   ADMIN,
   bareBolt,
-  botEnv,
-  freePort,
   log,
   median,
   type Request,
@@ -39,8 +37,8 @@ import {
   SIGNING_SECRET,
   signedRequest,
   slackRequest,
+  startBot,
   stop,
-  waitHealthy,
 } from './run.js';
 
 const MEMBERS = 100_000;
@@ -385,15 +383,10 @@ export async function benchSearch(options: { write?: boolean } = {}): Promise<Se
 
     const bareUrl = await bareBolt(children);
 
-    const botPort = await freePort();
-    const bot = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-      cwd: ROOT,
-      env: botEnv({ DATABASE_URL: db.url, INITIAL_ADMINS: ADMIN }, standIn, botPort),
-      stdio: 'ignore',
+    const { child: bot, url: botUrl } = await startBot(children, standIn, {
+      DATABASE_URL: db.url,
+      INITIAL_ADMINS: ADMIN,
     });
-    children.push(bot);
-    const botUrl = `http://127.0.0.1:${botPort}`;
-    await waitHealthy(`${botUrl}/healthz`, bot);
     const pid = bot.pid as number;
 
     const floorUrl = await bareBolt(children, { BASELINE_DATABASE_URL: db.url, BASELINE_SEARCH: '1' });
@@ -422,7 +415,7 @@ export async function benchSearch(options: { write?: boolean } = {}): Promise<Se
     }
 
     // Memory: idle (after a few answers), then after exporting everyone.
-    for (const s of ['list', 'console'] as const) await paced(scenarios[s].base, scenarios[s].make, 50, 1);
+    for (const s of TARGETED) await paced(scenarios[s].base, scenarios[s].make, 50, 1);
     const rssIdle = await steadyRssMb(pid);
     log(`resident memory idle: ${rssIdle} MB; exporting ${MEMBERS} members`);
     const driver = new SlackDriver(botUrl, () => standIn.responseUrl(), SIGNING_SECRET);
@@ -476,12 +469,10 @@ export async function benchSearch(options: { write?: boolean } = {}): Promise<Se
         );
       }
     }
-    const satRatios: Record<string, { rps: number[]; p99: number[] }> = {
-      list: { rps: [], p99: [] },
-      console: { rps: [], p99: [] },
-    };
+    const satRatios: Record<string, { rps: number[]; p99: number[] }> = {};
+    for (const s of TARGETED) satRatios[s] = { rps: [], p99: [] };
     for (let round_ = 1; round_ <= ROUNDS; round_++) {
-      for (const s of ['list', 'console'] as const) {
+      for (const s of TARGETED) {
         const bareRun = await saturated(bareUrl, scenarios.bare.make, ROUND_S);
         const run = await saturated(botUrl, scenarios[s].make, ROUND_S);
         const f = saturatedFigures[s];
